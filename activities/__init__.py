@@ -1,0 +1,1 @@
+"""Temporal activities: run agents, persist versions, accept steps, export the package."""

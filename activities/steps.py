@@ -1,0 +1,200 @@
+"""Activities of a step: write with the agent, save a person's edit, accept the versions.
+
+Every write is idempotent: versions are keyed on the workflow's idempotency key, so a
+retried activity (after a crash, a timeout or a lost reply) never adds a second version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
+
+from docflow.agents.crew import write_step as write_with_agent
+from opentelemetry.trace import Span
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from activities.errors import invalid_input, not_found
+from docflow.contracts import (
+    STEP_AGENT,
+    STEPS,
+    AcceptInput,
+    RenderedDocument,
+    SaveEditInput,
+    Step,
+    StepBrief,
+    StepWriting,
+    TenantScope,
+    VersionRef,
+    WriteStepInput,
+    WriteStepOutput,
+)
+from docflow.settings import Settings
+from docflow.storage.db import tenant_session
+from docflow.storage.models import AgentRun
+from docflow.storage.repositories import NotFoundError, TenantRepository, version_ref
+from docflow.telemetry import tracer
+
+HEARTBEAT_EVERY_S = 2.0
+T = TypeVar("T")
+
+
+def _span_attributes(scope: TenantScope, **extra: str) -> dict[str, str]:
+    return {"tenant_id": str(scope.tenant_id), "project_id": str(scope.project_id), **extra}
+
+
+async def _with_heartbeats(work: Callable[[], T]) -> T:
+    """Run blocking ``work`` in a thread, heartbeating while it runs."""
+    task = asyncio.ensure_future(asyncio.to_thread(work))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
+        if done:
+            return task.result()
+        activity.heartbeat()
+
+
+def _record_documents(span: Span, refs: list[VersionRef]) -> None:
+    span.set_attribute("document_ids", [str(ref.document_id) for ref in refs])
+    span.set_attribute("version_ids", [str(ref.version_id) for ref in refs])
+
+
+class StepActivities:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._tracer = tracer(__name__)
+
+    @activity.defn(name="write_step")
+    async def write_step(self, task: WriteStepInput) -> WriteStepOutput:
+        attributes = _span_attributes(task.scope, step=task.step.value)
+        with self._tracer.start_as_current_span("docflow.write_step", attributes=attributes) as s:
+            earlier = await self._already_written(task)
+            if earlier is not None:
+                _record_documents(s, earlier.versions)
+                return earlier
+            brief = await self._brief(task)
+            started = time.monotonic()
+            writing = await _with_heartbeats(lambda: self._write(brief))
+            duration_ms = int((time.monotonic() - started) * 1000)
+            output = await self._persist(task, writing, duration_ms)
+            _record_documents(s, output.versions)
+            return output
+
+    def _write(self, brief: StepBrief) -> StepWriting:
+        today = date.today()
+        return write_with_agent(brief, self._settings, today, on_progress=_log_progress)
+
+    async def _already_written(self, task: WriteStepInput) -> WriteStepOutput | None:
+        async with tenant_session(self._engine, task.scope.tenant_id) as session:
+            rows = await TenantRepository(task.scope.tenant_id, session).versions_by_key_prefix(
+                f"{task.idempotency_key}:"
+            )
+        if not rows:
+            return None
+        refs = [version_ref(document, version) for document, version in rows]
+        return WriteStepOutput(versions=refs, writer=rows[0][1].writer)
+
+    async def _brief(self, task: WriteStepInput) -> StepBrief:
+        earlier_steps = STEPS[: STEPS.index(task.step)]
+        async with tenant_session(self._engine, task.scope.tenant_id) as session:
+            repo = TenantRepository(task.scope.tenant_id, session)
+            try:
+                project = await repo.get_project(task.scope.project_id)
+            except NotFoundError as error:
+                raise not_found(error) from error
+            upstream = await repo.accepted_documents(project.id, earlier_steps)
+        return StepBrief(
+            step=task.step,
+            project_name=project.name,
+            idea=project.idea,
+            constraints=project.constraints,
+            feedback=task.feedback,
+            upstream=[
+                RenderedDocument(
+                    path=document.path,
+                    kind=document.kind,
+                    title=document.title,
+                    content_md=version.content_md,
+                )
+                for document, version in upstream
+            ],
+        )
+
+    async def _persist(
+        self, task: WriteStepInput, writing: StepWriting, duration_ms: int
+    ) -> WriteStepOutput:
+        if not writing.documents:
+            raise invalid_input(f"the {STEP_AGENT[task.step]} wrote no document")
+        tenant_id, project_id = task.scope.tenant_id, task.scope.project_id
+        async with tenant_session(self._engine, tenant_id) as session:
+            repo = TenantRepository(tenant_id, session)
+            refs = []
+            for rendered in writing.documents:
+                document = await repo.ensure_document(project_id, task.step.value, rendered)
+                version = await repo.add_version(
+                    document,
+                    rendered.content_md,
+                    source="agent",
+                    created_by=STEP_AGENT[task.step],
+                    writer=writing.writer,
+                    idempotency_key=f"{task.idempotency_key}:{rendered.path}",
+                    meta={
+                        "writer": writing.writer,
+                        "feedback": task.feedback,
+                        "requested_by": task.requested_by,
+                    },
+                )
+                refs.append(version_ref(document, version))
+            await repo.record_agent_run(
+                AgentRun(
+                    tenant_id=tenant_id,
+                    project_id=project_id,
+                    step=task.step.value,
+                    status="succeeded",
+                    writer=writing.writer,
+                    tokens_in=writing.tokens_in,
+                    tokens_out=writing.tokens_out,
+                    duration_ms=duration_ms,
+                    idempotency_key=task.idempotency_key,
+                )
+            )
+        return WriteStepOutput(versions=refs, writer=writing.writer)
+
+    @activity.defn(name="save_edit")
+    async def save_edit(self, edit: SaveEditInput) -> VersionRef:
+        attributes = _span_attributes(edit.scope, document_id=str(edit.document_id))
+        with self._tracer.start_as_current_span("docflow.save_edit", attributes=attributes):
+            async with tenant_session(self._engine, edit.scope.tenant_id) as session:
+                repo = TenantRepository(edit.scope.tenant_id, session)
+                try:
+                    document = await repo.get_document(edit.scope.project_id, edit.document_id)
+                except NotFoundError as error:
+                    raise not_found(error) from error
+                version = await repo.add_version(
+                    document,
+                    edit.content_md,
+                    source="edit",
+                    created_by=edit.edited_by,
+                    writer="human",
+                    idempotency_key=edit.idempotency_key,
+                    meta={"edited_by": edit.edited_by},
+                )
+                return version_ref(document, version)
+
+    @activity.defn(name="accept_step")
+    async def accept_step(self, accept: AcceptInput) -> int:
+        attributes = _span_attributes(accept.scope, step=accept.step.value)
+        with self._tracer.start_as_current_span("docflow.accept_step", attributes=attributes) as s:
+            s.set_attribute("version_ids", [str(version_id) for version_id in accept.version_ids])
+            async with tenant_session(self._engine, accept.scope.tenant_id) as session:
+                repo = TenantRepository(accept.scope.tenant_id, session)
+                return await repo.accept_step(
+                    accept.scope.project_id, Step(accept.step), accept.version_ids
+                )
+
+
+def _log_progress(message: str) -> None:
+    activity.logger.info("agent progress: %s", message)

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI). Must never import CrewAI or activity code."""

@@ -1,0 +1,9 @@
+"""``python -m api``: serve the API with uvicorn on DOCFLOW_HOST:DOCFLOW_PORT."""
+
+import uvicorn
+
+from api.app import create_app
+from docflow.settings import get_settings
+
+settings = get_settings()
+uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

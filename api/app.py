@@ -1,0 +1,41 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routes import health
+from api.state import AppState
+from docflow import __version__, temporal
+from docflow.settings import Settings, get_settings
+from docflow.storage.db import make_engine
+from docflow.telemetry import setup_tracing
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    config = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not config.database_url:
+            raise RuntimeError("DATABASE_URL is not set: start the stack with `docflow dev`")
+        setup_tracing(config, "api")
+        engine = make_engine(config.database_url)
+        client = await temporal.connect(config)
+        app.state.docflow = AppState(settings=config, engine=engine, temporal=client)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="docflow",
+        version=__version__,
+        summary="A project idea in, a professional documentation package out.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,59 @@
+"""Readiness probes of the services the API depends on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from docflow.settings import Settings
+
+Probe = Callable[[], Awaitable[None]]
+PROBE_TIMEOUT_S = 2.0
+
+
+async def check_postgres(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("select 1"))
+
+
+async def check_redis(url: str) -> None:
+    client = Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_S)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def check_temporal(client: Client) -> None:
+    if not await client.service_client.check_health():
+        raise RuntimeError("Temporal reports not serving")
+
+
+async def check_qdrant(settings: Settings) -> None:
+    if settings.qdrant_url:
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as http:
+            (await http.get(f"{settings.qdrant_url.rstrip('/')}/readyz")).raise_for_status()
+        return
+    path = settings.data_dir / "qdrant"
+    if not await asyncio.to_thread(Path(path).is_dir):
+        raise RuntimeError(f"Qdrant local storage {path} does not exist")
+
+
+async def run_probes(probes: Mapping[str, Probe]) -> dict[str, str]:
+    async def run(probe: Probe) -> str:
+        try:
+            await asyncio.wait_for(probe(), PROBE_TIMEOUT_S)
+        except Exception as error:  # a probe reports any failure as text, never raises
+            return f"error: {type(error).__name__}: {error}"[:300]
+        return "ok"
+
+    names = list(probes)
+    results = await asyncio.gather(*(run(probes[name]) for name in names))
+    return dict(zip(names, results, strict=True))

@@ -1,0 +1,34 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.readiness import check_postgres, check_qdrant, check_redis, check_temporal, run_probes
+from api.state import AppState
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The API process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Temporal, PostgreSQL, Redis and Qdrant answer")
+async def readyz(request: Request) -> JSONResponse:
+    state: AppState = request.app.state.docflow
+    probes = {
+        "postgres": lambda: check_postgres(state.engine),
+        "temporal": lambda: check_temporal(state.temporal),
+        "qdrant": lambda: check_qdrant(state.settings),
+    }
+    if state.settings.redis_url:
+        redis_url = state.settings.redis_url
+        probes["redis"] = lambda: check_redis(redis_url)
+    checks = await run_probes(probes)
+    ready = all(result == "ok" for result in checks.values()) and "redis" in checks
+    if "redis" not in checks:
+        checks["redis"] = "error: REDIS_URL is not configured"
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

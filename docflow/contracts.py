@@ -1,0 +1,223 @@
+"""Contracts shared by the API, the workflow and the activities.
+
+Everything that crosses a Temporal boundary is one of these Pydantic models. Ids travel
+through Temporal; Markdown bodies stay in PostgreSQL (claim check).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class Step(StrEnum):
+    DESCRIPTION = "description"
+    ARCHITECTURE = "architecture"
+    PLAN = "plan"
+    STANDARDS = "standards"
+
+
+STEPS: tuple[Step, ...] = (Step.DESCRIPTION, Step.ARCHITECTURE, Step.PLAN, Step.STANDARDS)
+
+STEP_AGENT: dict[Step, str] = {
+    Step.DESCRIPTION: "Business Analyst",
+    Step.ARCHITECTURE: "Solution Architect",
+    Step.PLAN: "Project Planner",
+    Step.STANDARDS: "Engineering Standards",
+}
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    AWAITING_APPROVAL = "awaiting_approval"
+    EXPORTING = "exporting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    REVISE = "revise"
+    EDIT = "edit"
+
+
+class TenantScope(BaseModel):
+    """The (tenant, project) pair every read and write is scoped to."""
+
+    tenant_id: UUID
+    project_id: UUID
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+class RenderedDocument(BaseModel):
+    """A document an agent wrote, rendered to Markdown by our code."""
+
+    path: str  # path inside the package, e.g. "docs/adr/ADR-001-use-postgresql.md"
+    kind: str  # about | architecture | adr | plan_overview | epic | specs | readme
+    title: str
+    content_md: str
+
+
+class StepBrief(BaseModel):
+    """Everything an agent needs to write one step."""
+
+    step: Step
+    project_name: str
+    idea: str
+    constraints: str = ""
+    feedback: list[str] = Field(default_factory=list)  # oldest first, one per revision
+    upstream: list[RenderedDocument] = Field(default_factory=list)  # accepted earlier steps
+
+
+class StepWriting(BaseModel):
+    """What an agent produced for one step."""
+
+    documents: list[RenderedDocument]
+    writer: str  # e.g. "offline-writer/1" or the model name: recorded in version metadata
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class VersionRef(BaseModel):
+    document_id: UUID
+    version_id: UUID
+    path: str
+    kind: str
+    version: int
+
+
+# --- workflow input, decisions and state -------------------------------------------------
+
+
+class FlowOptions(BaseModel):
+    auto_approve: bool = False
+
+
+class FlowInput(BaseModel):
+    tenant_id: UUID
+    project_id: UUID
+    requested_by: str = "system"
+    options: FlowOptions = Field(default_factory=FlowOptions)
+    # Steps already accepted by an earlier run (restart keeps them): step -> version ids.
+    accepted: dict[Step, list[VersionRef]] = Field(default_factory=dict)
+
+
+class Decision(BaseModel):
+    step: Step
+    action: Action
+    feedback: str | None = None
+    content: str | None = None  # Markdown, for edit
+    document_id: UUID | None = None  # which document of the step, for edit
+    version: int | None = None  # the version the person looked at; stale if not current
+    decided_by: str = "unknown"
+
+
+class Gate(BaseModel):
+    step: Step
+    number: int  # increases every time any gate opens in this run
+    versions: list[VersionRef]
+
+
+class FlowEvent(BaseModel):
+    seq: int
+    at: datetime
+    type: str  # step_started, version_created, awaiting_approval, decision, step_accepted, ...
+    step: Step | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class FlowState(BaseModel):
+    tenant_id: UUID
+    project_id: UUID
+    status: RunStatus
+    step: Step | Literal["export", "done"]
+    gate: Gate | None = None
+    accepted: dict[Step, list[VersionRef]] = Field(default_factory=dict)
+    export_id: UUID | None = None
+    error: str | None = None
+    events: list[FlowEvent] = Field(default_factory=list)
+
+
+class FlowResult(BaseModel):
+    export_id: UUID
+    accepted: dict[Step, list[VersionRef]]
+
+
+# --- activity inputs ----------------------------------------------------------------------
+
+
+class WriteStepInput(BaseModel):
+    scope: TenantScope
+    step: Step
+    feedback: list[str] = Field(default_factory=list)
+    idempotency_key: str  # workflow run id + step + gate iteration: a retry writes nothing new
+    requested_by: str = "system"
+
+
+class WriteStepOutput(BaseModel):
+    versions: list[VersionRef]
+    writer: str
+
+
+class SaveEditInput(BaseModel):
+    scope: TenantScope
+    document_id: UUID
+    content_md: str
+    idempotency_key: str
+    edited_by: str
+
+
+class AcceptInput(BaseModel):
+    scope: TenantScope
+    step: Step
+    version_ids: list[UUID]
+
+
+class ExportInput(BaseModel):
+    scope: TenantScope
+    idempotency_key: str
+
+
+class ExportOutput(BaseModel):
+    export_id: UUID
+    sha256: str
+    size: int
+    files: int
+
+
+def decision_problem(decision: Decision, gate: Gate | None) -> str | None:
+    """Why ``decision`` cannot be taken at ``gate``, or None when it can.
+
+    One home for the rules: the workflow's Update validator and the API both use it.
+    """
+    if gate is None:
+        return "no approval gate is open: the flow is not waiting for a decision"
+    if decision.step is not gate.step:
+        return f"wrong step: the open gate is for '{gate.step}', not '{decision.step}'"
+    if decision.action is Action.REVISE and not (decision.feedback or "").strip():
+        return "revise needs non-empty feedback"
+    if decision.action is Action.EDIT and not (decision.content or "").strip():
+        return "edit needs non-empty Markdown content"
+    if decision.action is Action.EDIT and decision.document_id is None:
+        return "edit needs the document_id of the document being edited"
+    target = _target_version(decision, gate)
+    if target is None:
+        return f"document {decision.document_id} is not part of the '{gate.step}' gate"
+    if decision.version is not None and decision.version != target.version:
+        return (
+            f"stale version: you decided on version {decision.version} of {target.path}, "
+            f"the current version is {target.version}"
+        )
+    return None
+
+
+def _target_version(decision: Decision, gate: Gate) -> VersionRef | None:
+    if decision.document_id is None:
+        return gate.versions[0] if gate.versions else None
+    return next((ref for ref in gate.versions if ref.document_id == decision.document_id), None)

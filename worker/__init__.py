@@ -1,0 +1,1 @@
+"""The worker process: registers the workflow and the activities."""

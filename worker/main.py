@@ -1,0 +1,69 @@
+"""Worker: one process polling the task queue for ProjectFlow and its activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.export import ExportActivities
+from activities.steps import StepActivities
+from docflow import temporal
+from docflow.settings import Settings, get_settings
+from docflow.storage.db import make_engine
+from docflow.telemetry import setup_tracing
+from workflows.project_flow import ProjectFlow
+
+log = logging.getLogger("docflow.worker")
+
+
+def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Callable[..., Any]]:
+    steps = StepActivities(engine, settings)
+    export = ExportActivities(engine, settings)
+    return [steps.write_step, steps.save_edit, steps.accept_step, export.export_package]
+
+
+def build_worker(
+    client: Client,
+    engine: AsyncEngine,
+    settings: Settings,
+    activities: Sequence[Callable[..., Any]] | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ProjectFlow],
+        activities=activities or activity_functions(engine, settings),
+        max_concurrent_activities=8,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set: start the stack with `docflow dev`")
+    setup_tracing(settings, "worker")
+    client = await temporal.connect(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        worker = build_worker(client, engine, settings)
+        log.info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_worker(get_settings()))
+    except KeyboardInterrupt:
+        log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""ProjectFlow: four agent steps, each followed by a durable approval gate, then export.
+
+The workflow holds ids and small state only; documents live in PostgreSQL and are
+written by activities (called by name: this module imports no activity code).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from docflow.contracts import (
+        STEPS,
+        AcceptInput,
+        Action,
+        Decision,
+        ExportInput,
+        ExportOutput,
+        FlowEvent,
+        FlowInput,
+        FlowResult,
+        FlowState,
+        Gate,
+        RunStatus,
+        SaveEditInput,
+        Step,
+        TenantScope,
+        VersionRef,
+        WriteStepInput,
+        WriteStepOutput,
+        decision_problem,
+    )
+    from workflows import search_attributes
+
+NON_RETRYABLE = ["NotFound", "InvalidInput"]
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+AGENT_TIMEOUT = timedelta(minutes=15)  # covers CrewAI's own 3 tries of a slow LLM
+AGENT_HEARTBEAT = timedelta(seconds=10)
+STORE_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn(name="ProjectFlow")
+class ProjectFlow:
+    @workflow.init
+    def __init__(self, flow: FlowInput) -> None:
+        self._flow = flow
+        self._scope = TenantScope(tenant_id=flow.tenant_id, project_id=flow.project_id)
+        self._status = RunStatus.RUNNING
+        self._step: Step | str = STEPS[0]
+        self._gate: Gate | None = None
+        self._gates_opened = 0
+        self._pending: Decision | None = None
+        self._accepted: dict[Step, list[VersionRef]] = {}
+        self._events: list[FlowEvent] = []
+        self._export_id: Any = None
+        self._error: str | None = None
+
+    # --- messages ---------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> FlowState:
+        return self._snapshot(with_events=True)
+
+    @workflow.update
+    async def decide(self, decision: Decision) -> FlowState:
+        """Take a decision at the open gate; answers once the flow has acted on it."""
+        gate_number = self._gates_opened
+        self._pending = decision
+        await workflow.wait_condition(
+            lambda: (
+                self._pending is None
+                and (self._gates_opened > gate_number or self._status is not RunStatus.RUNNING)
+                and self._status is not RunStatus.EXPORTING
+            )
+        )
+        return self._snapshot(with_events=False)
+
+    @decide.validator
+    def _validate_decision(self, decision: Decision) -> None:
+        if self._pending is not None:
+            raise ValueError("a decision for this gate is already being processed")
+        gate = self._gate if self._status is RunStatus.AWAITING_APPROVAL else None
+        problem = decision_problem(decision, gate)
+        if problem is not None:
+            raise ValueError(problem)
+
+    # --- the flow ---------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, flow: FlowInput) -> FlowResult:
+        self._emit("run_started", auto_approve=flow.options.auto_approve)
+        try:
+            for step in STEPS:
+                await self._run_step(step)
+            export = await self._export()
+        except ActivityError as error:
+            await self._fail(error)
+            raise ApplicationError(f"step '{self._step}' failed: {_reason(error)}") from error
+        self._set_status(RunStatus.COMPLETED, "done")
+        self._emit("run_completed", export_id=str(export.export_id), sha256=export.sha256)
+        return FlowResult(export_id=export.export_id, accepted=self._accepted)
+
+    async def _run_step(self, step: Step) -> None:
+        already = self._flow.accepted.get(step)
+        if already:
+            self._accepted[step] = already
+            self._emit("step_skipped", step, reason="accepted in an earlier run")
+            return
+        feedback: list[str] = []
+        versions = await self._write(step, feedback)
+        while True:
+            decision = await self._await_decision(step, versions)
+            if decision.action is Action.APPROVE:
+                await self._accept(step, versions)
+                return
+            if decision.action is Action.REVISE:
+                feedback.append((decision.feedback or "").strip())
+                versions = await self._write(step, feedback)
+            else:
+                versions = await self._save_edit(decision, versions)
+
+    async def _write(self, step: Step, feedback: list[str]) -> list[VersionRef]:
+        self._set_status(RunStatus.RUNNING, step)
+        self._emit("step_started", step, agent_revision=len(feedback))
+        output: WriteStepOutput = await workflow.execute_activity(
+            "write_step",
+            WriteStepInput(
+                scope=self._scope,
+                step=step,
+                feedback=list(feedback),
+                idempotency_key=self._key(f"{step}:write:{len(feedback)}"),
+                requested_by=self._flow.requested_by,
+            ),
+            result_type=WriteStepOutput,
+            start_to_close_timeout=AGENT_TIMEOUT,
+            heartbeat_timeout=AGENT_HEARTBEAT,
+            retry_policy=RETRY,
+        )
+        for ref in output.versions:
+            self._emit_version(step, ref, source="agent", writer=output.writer)
+        self._emit("step_finished", step, documents=len(output.versions))
+        return output.versions
+
+    async def _save_edit(self, decision: Decision, versions: list[VersionRef]) -> list[VersionRef]:
+        assert decision.document_id is not None  # the validator guarantees it for edits
+        self._set_status(RunStatus.RUNNING, decision.step)
+        edited: VersionRef = await workflow.execute_activity(
+            "save_edit",
+            SaveEditInput(
+                scope=self._scope,
+                document_id=decision.document_id,
+                content_md=decision.content or "",
+                idempotency_key=self._key(f"{decision.step}:edit:{self._gates_opened}"),
+                edited_by=decision.decided_by,
+            ),
+            result_type=VersionRef,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        self._emit_version(decision.step, edited, source="edit", writer="human")
+        return [edited if ref.document_id == edited.document_id else ref for ref in versions]
+
+    async def _await_decision(self, step: Step, versions: list[VersionRef]) -> Decision:
+        self._gates_opened += 1
+        self._gate = Gate(step=step, number=self._gates_opened, versions=versions)
+        self._set_status(RunStatus.AWAITING_APPROVAL, step)
+        self._emit("awaiting_approval", step, gate=self._gates_opened)
+        if self._flow.options.auto_approve:
+            decision = Decision(step=step, action=Action.APPROVE, decided_by="auto-approve")
+        else:
+            await workflow.wait_condition(lambda: self._pending is not None)
+            assert self._pending is not None
+            decision = self._pending
+        self._gate = None
+        self._set_status(RunStatus.RUNNING, step)
+        self._emit("decision", step, action=decision.action.value, by=decision.decided_by)
+        self._pending = None
+        return decision
+
+    async def _accept(self, step: Step, versions: list[VersionRef]) -> None:
+        await workflow.execute_activity(
+            "accept_step",
+            AcceptInput(
+                scope=self._scope, step=step, version_ids=[ref.version_id for ref in versions]
+            ),
+            result_type=int,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        self._accepted[step] = versions
+        self._emit("step_accepted", step, versions=[ref.version for ref in versions])
+
+    async def _export(self) -> ExportOutput:
+        self._set_status(RunStatus.EXPORTING, "export")
+        self._emit("export_started")
+        export: ExportOutput = await workflow.execute_activity(
+            "export_package",
+            ExportInput(scope=self._scope, idempotency_key=self._key("export")),
+            result_type=ExportOutput,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+        self._export_id = export.export_id
+        self._emit("export_finished", export_id=str(export.export_id), size=export.size)
+        return export
+
+    async def _fail(self, error: ActivityError) -> None:
+        self._error = _reason(error)
+        self._gate = None
+        self._set_status(RunStatus.FAILED, self._step)
+        self._emit("run_failed", reason=self._error)
+
+    # --- state helpers ----------------------------------------------------------------
+
+    def _key(self, suffix: str) -> str:
+        return f"{workflow.info().workflow_id}:{workflow.info().run_id}:{suffix}"
+
+    def _set_status(self, status: RunStatus, step: Step | str) -> None:
+        self._status, self._step = status, step
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.STEP.value_set(str(step)),
+                search_attributes.STATUS.value_set(status.value),
+            ]
+        )
+
+    def _emit(self, event_type: str, step: Step | None = None, **data: Any) -> None:
+        self._events.append(
+            FlowEvent(
+                seq=len(self._events) + 1,
+                at=workflow.now(),
+                type=event_type,
+                step=step,
+                data=data,
+            )
+        )
+
+    def _emit_version(self, step: Step, ref: VersionRef, *, source: str, writer: str) -> None:
+        self._emit(
+            "version_created",
+            step,
+            document_id=str(ref.document_id),
+            version_id=str(ref.version_id),
+            path=ref.path,
+            version=ref.version,
+            source=source,
+            writer=writer,
+        )
+
+    def _snapshot(self, *, with_events: bool) -> FlowState:
+        return FlowState(
+            tenant_id=self._flow.tenant_id,
+            project_id=self._flow.project_id,
+            status=self._status,
+            step=self._step if isinstance(self._step, Step) else _terminal_step(self._step),
+            gate=self._gate,
+            accepted=dict(self._accepted),
+            export_id=self._export_id,
+            error=self._error,
+            events=list(self._events) if with_events else [],
+        )
+
+
+def _terminal_step(step: str) -> Any:
+    return step if step in ("export", "done") else Step(step)
+
+
+def _reason(error: ActivityError) -> str:
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause or error)
