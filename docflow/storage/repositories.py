@@ -120,9 +120,7 @@ class TenantRepository:
         )
         return (await self.session.exec(query)).one()
 
-    async def versions_by_key_prefix(
-        self, prefix: str
-    ) -> list[tuple[Document, DocumentVersion]]:
+    async def versions_by_key_prefix(self, prefix: str) -> list[tuple[Document, DocumentVersion]]:
         """Versions an earlier attempt of the same activity already wrote, in path order."""
         query = (
             select(Document, DocumentVersion)

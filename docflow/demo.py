@@ -1,0 +1,125 @@
+"""``docflow demo``: the whole flow on a sample idea, auto-approved, ending in a ZIP.
+
+It runs the real workflow on the embedded stack, with a worker in this process, and
+shows a progress bar per step from the workflow's query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowHandle
+
+from docflow import admin, temporal
+from docflow.contracts import (
+    STEP_AGENT,
+    STEPS,
+    FlowInput,
+    FlowOptions,
+    FlowState,
+    RunStatus,
+    Step,
+)
+from docflow.settings import Settings
+from docflow.storage.db import tenant_session
+from docflow.storage.repositories import TenantRepository
+
+POLL_S = 0.2
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    name: str
+    idea: str
+    constraints: str
+    out: Path
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    project_id: UUID
+    export_id: UUID
+    out: Path
+    size: int
+    files: int
+
+
+async def run_demo(
+    request: DemoRequest, settings: Settings, client: Client, engine: AsyncEngine
+) -> DemoResult:
+    tenant = await admin.ensure_tenant(engine, "demo", "Demo tenant")
+    project = await admin.create_project(
+        engine,
+        tenant.id,
+        name=request.name,
+        idea=request.idea,
+        constraints=request.constraints,
+        created_by="docflow demo",
+    )
+    flow = FlowInput(
+        tenant_id=tenant.id,
+        project_id=project.id,
+        requested_by="docflow demo",
+        options=FlowOptions(auto_approve=True),
+    )
+    handle = await temporal.start_flow(client, settings, flow)
+    console.print(f"project {project.id}: workflow [bold]{handle.id}[/bold]")
+    state = await _follow(handle)
+    if state.status is not RunStatus.COMPLETED or state.export_id is None:
+        raise RuntimeError(f"the flow ended as {state.status}: {state.error or 'no export'}")
+    return await _write_zip(engine, tenant.id, project.id, state.export_id, request.out)
+
+
+async def _follow(handle: WorkflowHandle[object, object]) -> FlowState:
+    columns = (TextColumn("{task.description:<42}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        tasks = {
+            step: progress.add_task(f"{index}. {STEP_AGENT[step]}", total=3)
+            for index, step in enumerate(STEPS, 1)
+        }
+        export_task = progress.add_task("5. Export package", total=1)
+        while True:
+            state: FlowState = await handle.query("state", result_type=FlowState)
+            _update_bars(progress, tasks, export_task, state)
+            if state.status in (RunStatus.COMPLETED, RunStatus.FAILED):
+                return state
+            await asyncio.sleep(POLL_S)
+
+
+def _update_bars(
+    progress: Progress, tasks: dict[Step, TaskID], export_task: TaskID, state: FlowState
+) -> None:
+    """Each step: started (1/3), written (2/3), accepted (3/3)."""
+    done = {"step_started": 1, "step_finished": 2, "step_accepted": 3, "step_skipped": 3}
+    for event in state.events:
+        if event.step is not None and event.type in done:
+            task = tasks[event.step]
+            completed = max(progress.tasks[task].completed, done[event.type])
+            progress.update(task, completed=completed)
+    if state.status is RunStatus.COMPLETED:
+        progress.update(export_task, completed=1)
+
+
+async def _write_zip(
+    engine: AsyncEngine, tenant_id: UUID, project_id: UUID, export_id: UUID, out: Path
+) -> DemoResult:
+    async with tenant_session(engine, tenant_id) as session:
+        export = await TenantRepository(tenant_id, session).get_export(project_id, export_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_suffix(out.suffix + ".part")
+    temporary.write_bytes(export.content)
+    temporary.replace(out)  # never leave a half-written ZIP behind
+    return DemoResult(
+        project_id=project_id,
+        export_id=export_id,
+        out=out,
+        size=export.size,
+        files=len(export.manifest["files"]) + 1,
+    )

@@ -1,0 +1,120 @@
+"""Test session: one real embedded stack (Temporal, PostgreSQL, Valkey) for all tests.
+
+Every test gets its own tenant and its own task queue, so tests never see each other's
+rows or workflows.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+_PRIVATE_HOME = Path(tempfile.mkdtemp(prefix="docflow-tests-home-"))
+os.environ.update(
+    {
+        "HOME": str(_PRIVATE_HOME),
+        "CREWAI_STORAGE_DIR": str(_PRIVATE_HOME / "crewai"),
+        "CREWAI_DISABLE_TELEMETRY": "true",
+        "CREWAI_TRACING_ENABLED": "false",
+        "CREWAI_DISABLE_VERSION_CHECK": "true",
+    }
+)
+
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from docflow import admin, temporal  # noqa: E402
+from docflow.embedded import EmbeddedStack, StackEndpoints  # noqa: E402
+from docflow.settings import Settings  # noqa: E402
+from docflow.storage import migrate  # noqa: E402
+from docflow.storage.db import make_engine  # noqa: E402
+from docflow.storage.models import Project, Tenant  # noqa: E402
+from worker.main import build_worker  # noqa: E402
+
+
+def free_port_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "embedded_temporal_port": 0,
+        "embedded_temporal_ui_port": 0,
+        "embedded_temporal_http_port": 0,
+        "embedded_temporal_metrics_port": 0,
+        "embedded_postgres_port": 0,
+        "embedded_redis_port": 0,
+        **overrides,
+    }
+    return Settings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEndpoints]:
+    settings = free_port_settings(tmp_path_factory.mktemp("stack"))
+    with EmbeddedStack(settings) as endpoints:
+        migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def base_settings(stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return free_port_settings(
+        tmp_path_factory.mktemp("data"),
+        database_url=stack.database_url,
+        database_admin_url=stack.database_admin_url,
+        redis_url=stack.redis_url,
+        temporal_address=stack.temporal_address,
+    )
+
+
+@pytest.fixture
+def settings(base_settings: Settings) -> Settings:
+    return base_settings.model_copy(update={"task_queue": f"test-{uuid4().hex[:12]}"})
+
+
+@pytest.fixture(scope="session")
+async def engine(stack: StackEndpoints) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(stack.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def client(base_settings: Settings) -> Client:
+    return await temporal.connect(base_settings)
+
+
+@pytest.fixture
+async def worker(client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[Worker]:
+    async with build_worker(client, engine, settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def tenant(engine: AsyncEngine) -> Tenant:
+    slug = f"t-{uuid4().hex[:10]}"
+    return await admin.ensure_tenant(engine, slug, f"Tenant {slug}")
+
+
+IDEA = (
+    "# PlotPal\n\nA mobile app for community gardens to share tools and schedule plots.\n\n"
+    "- Members book shared tools and see who has them.\n"
+    "- Coordinators allocate plots and keep a waiting list.\n"
+    "- Works offline in the garden and syncs later.\n"
+)
+
+
+@pytest.fixture
+async def project(engine: AsyncEngine, tenant: Tenant) -> Project:
+    return await admin.create_project(
+        engine,
+        tenant.id,
+        name="PlotPal",
+        idea=IDEA,
+        constraints="Two developers, three months, EU hosting (GDPR).",
+        created_by="tests",
+    )

@@ -1,0 +1,64 @@
+"""Helpers for driving ProjectFlow in tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowHandle
+
+from docflow import temporal
+from docflow.contracts import Decision, FlowInput, FlowOptions, FlowState, RunStatus, Step
+from docflow.settings import Settings
+from docflow.storage.db import tenant_session
+from docflow.storage.models import Project
+
+Handle = WorkflowHandle[Any, Any]
+
+
+async def start(
+    client: Client, settings: Settings, project: Project, *, auto_approve: bool = False
+) -> Handle:
+    flow = FlowInput(
+        tenant_id=project.tenant_id,
+        project_id=project.id,
+        requested_by="tests",
+        options=FlowOptions(auto_approve=auto_approve),
+    )
+    return await temporal.start_flow(client, settings, flow)
+
+
+async def state_of(handle: Handle) -> FlowState:
+    state: FlowState = await handle.query("state", result_type=FlowState)
+    return state
+
+
+GATE_TIMEOUT_S = 60.0
+
+
+async def wait_for_gate(handle: Handle, step: Step) -> FlowState:
+    async with asyncio.timeout(GATE_TIMEOUT_S):
+        while True:
+            state = await state_of(handle)
+            if state.status is RunStatus.FAILED:
+                raise AssertionError(f"flow failed: {state.error}")
+            if state.gate is not None and state.gate.step is step:
+                return state
+            await asyncio.sleep(0.05)
+
+
+async def decide(handle: Handle, decision: Decision) -> FlowState:
+    state: FlowState = await handle.execute_update("decide", decision, result_type=FlowState)
+    return state
+
+
+async def count_versions(engine: AsyncEngine, tenant_id: UUID, project_id: UUID) -> int:
+    async with tenant_session(engine, tenant_id) as session:
+        result = await session.execute(
+            text("select count(*) from document_versions where project_id = :p"),
+            {"p": project_id},
+        )
+        return int(result.scalar_one())

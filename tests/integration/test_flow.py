@@ -1,0 +1,212 @@
+"""ProjectFlow end to end on the real stack: gates, decisions, validator, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from uuid import UUID
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.worker import Worker
+
+from activities.steps import StepActivities
+from docflow.contracts import (
+    STEPS,
+    Action,
+    Decision,
+    FlowResult,
+    RunStatus,
+    Step,
+    WriteStepInput,
+    WriteStepOutput,
+)
+from docflow.settings import Settings
+from docflow.storage.db import tenant_session
+from docflow.storage.models import Project
+from docflow.storage.repositories import TenantRepository
+from tests.flow_helpers import count_versions, decide, start, state_of, wait_for_gate
+from worker.main import activity_functions, build_worker
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+async def test_happy_path_through_four_gates(
+    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    handle = await start(client, settings, project)
+    for index, step in enumerate(STEPS):
+        state = await wait_for_gate(handle, step)
+        assert state.status is RunStatus.AWAITING_APPROVAL
+        assert state.gate is not None and state.gate.versions
+        after = await decide(handle, Decision(step=step, action=Action.APPROVE, decided_by="ann"))
+        if index + 1 < len(STEPS):
+            assert after.gate is not None and after.gate.step is STEPS[index + 1]
+        else:
+            assert after.status is RunStatus.COMPLETED
+    result = await handle.result(result_type=FlowResult)
+    assert set(result.accepted) == set(STEPS)
+    events = [event.type for event in (await state_of(handle)).events]
+    assert events.count("awaiting_approval") == 4
+    assert events[-1] == "run_completed"
+    assert [event.seq for event in (await state_of(handle)).events] == list(
+        range(1, len(events) + 1)
+    )
+
+
+async def test_revise_and_edit_make_new_versions_and_gates(
+    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    handle = await start(client, settings, project)
+    first = await wait_for_gate(handle, Step.DESCRIPTION)
+    assert first.gate is not None
+    about = first.gate.versions[0]
+    assert about.path == "docs/about.md" and about.version == 1
+
+    feedback = "Add a seed-swap marketplace for members"
+    revised = await decide(
+        handle,
+        Decision(step=Step.DESCRIPTION, action=Action.REVISE, feedback=feedback, version=1),
+    )
+    assert revised.gate is not None and revised.gate.number == first.gate.number + 1
+    assert revised.gate.versions[0].version == 2
+    content = await _content(engine, project, revised.gate.versions[0].version_id)
+    assert "seed-swap marketplace" in content
+
+    edited_text = "# About PlotPal\n\nWritten by hand.\n"
+    edited = await decide(
+        handle,
+        Decision(
+            step=Step.DESCRIPTION,
+            action=Action.EDIT,
+            document_id=about.document_id,
+            content=edited_text,
+            version=2,
+        ),
+    )
+    assert edited.gate is not None and edited.gate.versions[0].version == 3
+    assert await _content(engine, project, edited.gate.versions[0].version_id) == edited_text
+    await decide(handle, Decision(step=Step.DESCRIPTION, action=Action.APPROVE, version=3))
+    await wait_for_gate(handle, Step.ARCHITECTURE)
+    async with tenant_session(engine, project.tenant_id) as session:
+        accepted = await TenantRepository(project.tenant_id, session).accepted_documents(
+            project.id, [Step.DESCRIPTION]
+        )
+    assert [(doc.path, version.version, version.source) for doc, version in accepted] == [
+        ("docs/about.md", 3, "edit")
+    ]
+    await handle.terminate("test done")
+
+
+@pytest.mark.parametrize(
+    ("decision", "message"),
+    [
+        (Decision(step=Step.PLAN, action=Action.APPROVE), "wrong step"),
+        (Decision(step=Step.DESCRIPTION, action=Action.APPROVE, version=7), "stale version"),
+        (Decision(step=Step.DESCRIPTION, action=Action.REVISE, feedback="  "), "feedback"),
+        (Decision(step=Step.DESCRIPTION, action=Action.EDIT, content="x"), "document_id"),
+    ],
+)
+async def test_validator_rejects_before_history(
+    client: Client,
+    worker: Worker,
+    settings: Settings,
+    project: Project,
+    decision: Decision,
+    message: str,
+) -> None:
+    handle = await start(client, settings, project)
+    await wait_for_gate(handle, Step.DESCRIPTION)
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await decide(handle, decision)
+    assert message in str(failure.value.cause)
+    history = await handle.fetch_history()
+    update_events = [
+        event
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert update_events == []
+    state = await state_of(handle)
+    assert state.status is RunStatus.AWAITING_APPROVAL
+    await handle.terminate("test done")
+
+
+async def test_retried_activity_does_not_duplicate_versions(
+    client: Client, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    real = StepActivities(engine, settings)
+    attempts: list[int] = []
+
+    @activity.defn(name="write_step")
+    async def write_step_then_crash(task: WriteStepInput) -> WriteStepOutput:
+        output = await real.write_step(task)
+        attempts.append(activity.info().attempt)
+        if activity.info().attempt == 1:
+            raise RuntimeError("worker lost after writing, before replying")
+        return output
+
+    others = [fn for fn in activity_functions(engine, settings) if fn.__name__ != "write_step"]
+    async with build_worker(client, engine, settings, [write_step_then_crash, *others]):
+        handle = await start(client, settings, project, auto_approve=True)
+        await handle.result(result_type=FlowResult)
+    assert attempts[:2] == [1, 2]
+    async with tenant_session(engine, project.tenant_id) as session:
+        repo = TenantRepository(project.tenant_id, session)
+        rows = await repo.accepted_documents(project.id)
+    assert rows and all(version.version == 1 for _, version in rows)
+    # one version per document: agent documents plus the package README
+    assert await count_versions(engine, project.tenant_id, project.id) == len(rows) + 1
+
+
+async def test_auto_approve_exports_a_package(
+    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    handle = await start(client, settings, project, auto_approve=True)
+    result = await handle.result(result_type=FlowResult)
+    async with tenant_session(engine, project.tenant_id) as session:
+        export = await TenantRepository(project.tenant_id, session).get_export(
+            project.id, result.export_id
+        )
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        names = set(archive.namelist())
+        manifest = json.loads(archive.read("plotpal/manifest.json"))
+        for entry in manifest["files"]:
+            data = archive.read(f"plotpal/{entry['path']}")
+            assert len(data) == entry["size"]
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    for required in (
+        "plotpal/README.md",
+        "plotpal/docs/about.md",
+        "plotpal/docs/architecture.md",
+        "plotpal/docs/specs.md",
+        "plotpal/docs/plans/overview.md",
+        "plotpal/docs/plans/01-infrastructure.md",
+    ):
+        assert required in names
+    assert any(name.startswith("plotpal/docs/adr/ADR-001-") for name in names)
+    epics = sorted(name for name in names if "/plans/" in name and "overview" not in name)
+    assert epics[-1].endswith("-testing.md")
+    assert manifest["tenant_id"] == str(project.tenant_id)
+    assert manifest["project"]["id"] == str(project.id)
+
+
+async def test_a_second_start_is_rejected_while_running(
+    client: Client, worker: Worker, settings: Settings, project: Project
+) -> None:
+    handle = await start(client, settings, project)
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await start(client, settings, project)
+    await handle.terminate("test done")
+
+
+async def _content(engine: AsyncEngine, project: Project, version_id: UUID) -> str:
+    async with tenant_session(engine, project.tenant_id) as session:
+        _, version = await TenantRepository(project.tenant_id, session).get_version(version_id)
+    return version.content_md

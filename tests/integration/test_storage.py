@@ -1,0 +1,111 @@
+"""Migrations up and down; row-level security as the second wall."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import uuid4
+
+import psycopg2
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from docflow import admin
+from docflow.embedded import StackEndpoints
+from docflow.storage import migrate
+from docflow.storage.db import sync_url, tenant_session
+from docflow.storage.models import TENANT_TABLES, Project
+
+
+def _psycopg_dsn(url: str) -> str:
+    return sync_url(url).replace("postgresql+psycopg2://", "postgresql://")
+
+
+@pytest.fixture
+def scratch_database(stack: StackEndpoints) -> Iterator[str]:
+    """A fresh, empty database on the same server, dropped afterwards."""
+    name = f"migrations_{uuid4().hex[:8]}"
+    admin_dsn = _psycopg_dsn(stack.database_admin_url)
+    connection = psycopg2.connect(admin_dsn)
+    connection.autocommit = True
+    connection.cursor().execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = stack.database_admin_url.rpartition("/")
+    yield f"{base}/{name}"
+    connection.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    connection.close()
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg2.connect(_psycopg_dsn(url)) as connection, connection.cursor() as cursor:
+        cursor.execute("select tablename from pg_tables where schemaname = 'public'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_migrations_upgrade_downgrade_upgrade(scratch_database: str) -> None:
+    migrate.upgrade(scratch_database)
+    assert set(TENANT_TABLES) | {"tenants", "users"} <= _tables(scratch_database)
+    migrate.downgrade(scratch_database)
+    assert _tables(scratch_database) == {"alembic_version"}
+    migrate.upgrade(scratch_database)
+    assert "document_versions" in _tables(scratch_database)
+
+
+def test_every_tenant_table_forces_row_level_security(stack: StackEndpoints) -> None:
+    with (
+        psycopg2.connect(_psycopg_dsn(stack.database_admin_url)) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "select relname, relrowsecurity, relforcerowsecurity from pg_class "
+            "where relname = any(%s)",
+            (list((*TENANT_TABLES, "tenants")),),
+        )
+        flags = {name: (enabled, forced) for name, enabled, forced in cursor.fetchall()}
+    assert flags == {name: (True, True) for name in (*TENANT_TABLES, "tenants")}
+
+
+async def test_app_role_is_not_a_superuser(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("select rolsuper, rolbypassrls from pg_roles where rolname = current_user")
+            )
+        ).one()
+    assert tuple(row) == (False, False)
+
+
+async def test_rls_hides_other_tenants_rows_even_without_a_filter(
+    engine: AsyncEngine, project: Project
+) -> None:
+    other = await admin.ensure_tenant(engine, f"other-{uuid4().hex[:8]}", "Other")
+    async with tenant_session(engine, other.id) as session:
+        # Deliberately no tenant filter: RLS must still hide tenant A's project.
+        rows = (await session.execute(text("select id from projects"))).all()
+        assert project.id not in {row[0] for row in rows}
+        tenants = (await session.execute(text("select id from tenants"))).all()
+        assert {row[0] for row in tenants} == {other.id}
+    async with tenant_session(engine, project.tenant_id) as session:
+        rows = (await session.execute(text("select id from projects"))).all()
+        assert project.id in {row[0] for row in rows}
+
+
+async def test_rls_refuses_writes_into_another_tenant(
+    engine: AsyncEngine, project: Project
+) -> None:
+    other = await admin.ensure_tenant(engine, f"other-{uuid4().hex[:8]}", "Other")
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with tenant_session(engine, other.id) as session:
+            await session.execute(
+                text(
+                    "insert into projects (id, tenant_id, name, slug, idea, constraints, "
+                    "created_by, created_at) values (:id, :tenant, 'x', 'x', 'x', '', 'x', now())"
+                ),
+                {"id": uuid4(), "tenant": project.tenant_id},
+            )
+
+
+async def test_a_session_without_tenant_sees_nothing(engine: AsyncEngine, project: Project) -> None:
+    async with engine.connect() as connection:
+        count = (await connection.execute(text("select count(*) from projects"))).scalar_one()
+    assert count == 0
