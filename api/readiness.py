@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
@@ -41,8 +40,8 @@ async def check_qdrant(settings: Settings) -> None:
         async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as http:
             (await http.get(f"{settings.qdrant_url.rstrip('/')}/readyz")).raise_for_status()
         return
-    path = settings.data_dir / "qdrant"
-    if not await asyncio.to_thread(Path(path).is_dir):
+    path = settings.qdrant_local_path
+    if not await asyncio.to_thread(path.is_dir):
         raise RuntimeError(f"Qdrant local storage {path} does not exist")
 
 

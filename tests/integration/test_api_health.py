@@ -1,0 +1,39 @@
+"""The API's health and readiness, against the real stack; the API never imports CrewAI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from docflow.settings import Settings
+
+
+def test_healthz_and_readyz(base_settings: Settings) -> None:
+    with TestClient(create_app(base_settings)) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        ready = http.get("/readyz")
+    body = ready.json()
+    assert ready.status_code == 200, body
+    assert body == {
+        "ready": True,
+        "checks": {"postgres": "ok", "temporal": "ok", "qdrant": "ok", "redis": "ok"},
+    }
+
+
+def test_readyz_reports_a_dead_dependency(base_settings: Settings) -> None:
+    broken = base_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    with TestClient(create_app(broken)) as http:
+        ready = http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"].startswith("error:")
+
+
+def test_api_process_does_not_import_crewai() -> None:
+    probe = "import sys, api.app; print('crewai' in sys.modules)"
+    output = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "False"
