@@ -51,7 +51,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "api": lambda: _run_module("api"),
         "migrate": lambda: run_migrate(settings),
     }
-    code = handlers[arguments.command]()
+    try:
+        code = handlers[arguments.command]()
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as error:  # the CLI's last word: a message, not a traceback
+        logging.getLogger("docflow").debug("command failed", exc_info=True)
+        console.print(f"[red]docflow {arguments.command} failed:[/red] {error}")
+        code = 1
     # Skip interpreter finalisation: temporalio's core can abort there (sdk-python #300)
     # after the work has finished correctly.
     sys.stdout.flush()
@@ -69,6 +76,9 @@ def run_migrate(settings: Settings) -> int:
     if not settings.database_admin_url:
         console.print("[red]DOCFLOW_DATABASE_ADMIN_URL is not set[/red]")
         return 2
+    migrate.ensure_app_role(
+        settings.database_admin_url, settings.db_app_role, settings.db_app_password
+    )
     migrate.upgrade(settings.database_admin_url, settings.db_app_role)
     console.print("migrations applied")
     return 0

@@ -34,6 +34,7 @@ import httpx
 import redis
 
 from docflow.settings import Settings
+from docflow.storage import migrate
 
 logger = logging.getLogger(__name__)
 
@@ -587,7 +588,7 @@ class _EmbeddedPostgres:
 
 
 def _bootstrap_database(port: int, db_name: str, role: str, password: str) -> None:
-    """Create the database and the application role if missing (idempotent)."""
+    """Create the database if missing, then the application role (idempotent)."""
     import psycopg2  # type: ignore[import-untyped]
     from psycopg2 import sql
 
@@ -600,30 +601,10 @@ def _bootstrap_database(port: int, db_name: str, role: str, password: str) -> No
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db_name,))
             if cur.fetchone() is None:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"  # ALTER keeps it in line
-            attributes = "LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
-            cur.execute(
-                sql.SQL(f"{verb} ROLE {{}} {attributes}").format(
-                    sql.Identifier(role), sql.Literal(password)
-                )
-            )
-            cur.execute(
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    sql.Identifier(db_name), sql.Identifier(role)
-                )
-            )
     finally:
         server.close()
-    database = psycopg2.connect(
-        host=LOOPBACK, port=port, user=PG_SUPERUSER, dbname=db_name, connect_timeout=10
-    )
-    try:
-        database.autocommit = True
-        with database.cursor() as cur:
-            cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
-    finally:
-        database.close()
+    admin_url = _asyncpg_url(PG_SUPERUSER, None, port, db_name)
+    migrate.ensure_app_role(admin_url, role, password)
 
 
 def _asyncpg_url(user: str, password: str | None, port: int, db_name: str) -> str:

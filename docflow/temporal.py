@@ -17,7 +17,7 @@ from temporalio.common import (
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from docflow.contracts import STEPS, FlowInput, RunStatus
+from docflow.contracts import STEPS, FlowInput, FlowResult, RunStatus
 from docflow.settings import Settings
 from workflows import search_attributes
 
@@ -39,13 +39,14 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
 
 async def start_flow(
     client: Client, settings: Settings, flow: FlowInput
-) -> WorkflowHandle[Any, Any]:
+) -> WorkflowHandle[Any, FlowResult]:
     """Start the project's flow; a new run is allowed only when the last one did not complete."""
     return await client.start_workflow(
         WORKFLOW_NAME,
         flow,
         id=workflow_id(flow.project_id),
         task_queue=settings.task_queue,
+        result_type=FlowResult,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         search_attributes=TypedSearchAttributes(
             [

@@ -6,17 +6,26 @@ import asyncio
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import Result, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 
 from docflow import temporal
-from docflow.contracts import Decision, FlowInput, FlowOptions, FlowState, RunStatus, Step
+from docflow.contracts import (
+    Decision,
+    FlowInput,
+    FlowOptions,
+    FlowResult,
+    FlowState,
+    RunStatus,
+    Step,
+)
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
 
-Handle = WorkflowHandle[Any, Any]
+Handle = WorkflowHandle[Any, FlowResult]
 
 
 async def start(
@@ -55,10 +64,14 @@ async def decide(handle: Handle, decision: Decision) -> FlowState:
     return state
 
 
+async def run_sql(session: AsyncSession, sql: str, **params: object) -> Result[Any]:
+    """Raw SQL on the session's connection (still inside its tenant-scoped transaction)."""
+    return await (await session.connection()).execute(text(sql), params)
+
+
 async def count_versions(engine: AsyncEngine, tenant_id: UUID, project_id: UUID) -> int:
     async with tenant_session(engine, tenant_id) as session:
-        result = await session.execute(
-            text("select count(*) from document_versions where project_id = :p"),
-            {"p": project_id},
+        result = await run_sql(
+            session, "select count(*) from document_versions where project_id = :p", p=project_id
         )
         return int(result.scalar_one())

@@ -109,6 +109,7 @@ class ProjectFlow:
             raise ApplicationError(f"step '{self._step}' failed: {_reason(error)}") from error
         self._set_status(RunStatus.COMPLETED, "done")
         self._emit("run_completed", export_id=str(export.export_id), sha256=export.sha256)
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return FlowResult(export_id=export.export_id, accepted=self._accepted)
 
     async def _run_step(self, step: Step) -> None:

@@ -276,4 +276,6 @@ class EngineeringStandards(BaseModel):
     revision_notes: list[RevisionNote]
 
 
-StepContract = ProjectDescription | ArchitectureDescription | ImplementationPlan | EngineeringStandards
+StepContract = (
+    ProjectDescription | ArchitectureDescription | ImplementationPlan | EngineeringStandards
+)

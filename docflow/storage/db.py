@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -37,8 +38,5 @@ def make_engine(url: str) -> AsyncEngine:
 async def tenant_session(engine: AsyncEngine, tenant_id: UUID) -> AsyncIterator[AsyncSession]:
     """One transaction, scoped to ``tenant_id`` by RLS; commits on success."""
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        await session.execute(
-            text("select set_config('app.tenant_id', :tenant_id, true)"),
-            {"tenant_id": str(tenant_id)},
-        )
+        await session.exec(select(func.set_config("app.tenant_id", str(tenant_id), True)))
         yield session

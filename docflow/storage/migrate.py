@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg2  # type: ignore[import-untyped]
 from alembic import command
 from alembic.config import Config
+from psycopg2 import sql
+
+from docflow.storage.db import sync_url
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -24,3 +28,35 @@ def upgrade(admin_url: str, app_role: str = "docflow_app", revision: str = "head
 
 def downgrade(admin_url: str, app_role: str = "docflow_app", revision: str = "base") -> None:
     command.downgrade(alembic_config(admin_url, app_role), revision)
+
+
+def ensure_app_role(admin_url: str, role: str, password: str) -> None:
+    """Create (or bring in line) the application role: LOGIN, NOSUPERUSER, NOBYPASSRLS.
+
+    Idempotent; run as the schema owner before migrations, which grant it DML rights.
+    """
+    dsn = sync_url(admin_url).replace("postgresql+psycopg2://", "postgresql://", 1)
+    connection = psycopg2.connect(dsn, connect_timeout=10)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            verb = "ALTER" if cursor.fetchone() else "CREATE"
+            attributes = "LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+            cursor.execute(
+                sql.SQL(f"{verb} ROLE {{}} {attributes}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+            cursor.execute("SELECT current_database()")
+            (database,) = cursor.fetchone()
+            cursor.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(database), sql.Identifier(role)
+                )
+            )
+            cursor.execute(
+                sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role))
+            )
+    finally:
+        connection.close()

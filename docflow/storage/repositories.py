@@ -25,6 +25,7 @@ from docflow.storage.models import (
     Export,
     Project,
     Tenant,
+    utcnow,
 )
 
 
@@ -110,9 +111,10 @@ class TenantRepository:
             "path": rendered.path,
             "title": rendered.title,
             "stale": False,
+            "created_at": utcnow(),
         }
         statement = insert(Document).values(**values).on_conflict_do_nothing()
-        await self.session.execute(statement.execution_options(synchronize_session=False))
+        await self.session.exec(statement)
         query = select(Document).where(
             Document.tenant_id == self.tenant_id,
             Document.project_id == project_id,
@@ -237,7 +239,7 @@ class TenantRepository:
             Document.project_id == project_id,
             Document.step == step.value,
         )
-        await self.session.execute(
+        await self.session.exec(
             update(DocumentVersion)
             .where(
                 col(DocumentVersion.tenant_id) == self.tenant_id,
@@ -245,7 +247,7 @@ class TenantRepository:
             )
             .values(accepted=col(DocumentVersion.id).in_(list(version_ids)))
         )
-        await self.session.execute(
+        await self.session.exec(
             update(Document)
             .where(col(Document.tenant_id) == self.tenant_id, col(Document.id).in_(step_documents))
             .values(stale=False)
@@ -260,7 +262,7 @@ class TenantRepository:
             DocumentVersion.tenant_id == self.tenant_id,
             col(DocumentVersion.accepted).is_(True),
         )
-        result = await self.session.execute(
+        result = await self.session.exec(
             update(Document)
             .where(
                 col(Document.tenant_id) == self.tenant_id,

@@ -9,16 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from docflow.contracts import FlowResult, RunStatus, Step
+from docflow.contracts import RunStatus, Step
 from docflow.embedded import StackEndpoints, export_env
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
-from tests.flow_helpers import Handle, count_versions, start, state_of
+from tests.flow_helpers import Handle, count_versions, run_sql, start, state_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +69,7 @@ async def test_sigkill_mid_step_then_restart_completes_without_duplicates(
     second = _spawn_worker(stack, settings, latency_ms=0, log=log)
     try:
         async with asyncio.timeout(120):
-            result = await handle.result(result_type=FlowResult)
+            result = await handle.result()
     finally:
         second.send_signal(signal.SIGINT)
         second.wait(timeout=20)
@@ -80,9 +79,10 @@ async def test_sigkill_mid_step_then_restart_completes_without_duplicates(
     assert await count_versions(engine, project.tenant_id, project.id) == accepted + 1
     async with tenant_session(engine, project.tenant_id) as session:
         runs = (
-            await session.execute(
-                text("select step, count(*) from agent_runs where project_id = :p group by step"),
-                {"p": project.id},
+            await run_sql(
+                session,
+                "select step, count(*) from agent_runs where project_id = :p group by step",
+                p=project.id,
             )
         ).all()
     assert {step: count for step, count in runs} == {step.value: 1 for step in Step}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -21,7 +22,6 @@ from docflow.contracts import (
     STEPS,
     Action,
     Decision,
-    FlowResult,
     RunStatus,
     Step,
     WriteStepInput,
@@ -50,7 +50,7 @@ async def test_happy_path_through_four_gates(
             assert after.gate is not None and after.gate.step is STEPS[index + 1]
         else:
             assert after.status is RunStatus.COMPLETED
-    result = await handle.result(result_type=FlowResult)
+    result = await handle.result()
     assert set(result.accepted) == set(STEPS)
     events = [event.type for event in (await state_of(handle)).events]
     assert events.count("awaiting_approval") == 4
@@ -155,7 +155,7 @@ async def test_retried_activity_does_not_duplicate_versions(
     others = [fn for fn in activity_functions(engine, settings) if fn.__name__ != "write_step"]
     async with build_worker(client, engine, settings, [write_step_then_crash, *others]):
         handle = await start(client, settings, project, auto_approve=True)
-        await handle.result(result_type=FlowResult)
+        await handle.result()
     assert attempts[:2] == [1, 2]
     async with tenant_session(engine, project.tenant_id) as session:
         repo = TenantRepository(project.tenant_id, session)
@@ -169,7 +169,7 @@ async def test_auto_approve_exports_a_package(
     client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
     handle = await start(client, settings, project, auto_approve=True)
-    result = await handle.result(result_type=FlowResult)
+    result = await handle.result()
     async with tenant_session(engine, project.tenant_id) as session:
         export = await TenantRepository(project.tenant_id, session).get_export(
             project.id, result.export_id
@@ -210,3 +210,23 @@ async def _content(engine: AsyncEngine, project: Project, version_id: UUID) -> s
     async with tenant_session(engine, project.tenant_id) as session:
         _, version = await TenantRepository(project.tenant_id, session).get_version(version_id)
     return version.content_md
+
+
+async def test_a_waiting_run_is_visible_by_search_attributes(
+    client: Client, worker: Worker, settings: Settings, project: Project
+) -> None:
+    handle = await start(client, settings, project)
+    await wait_for_gate(handle, Step.DESCRIPTION)
+    query = (
+        f"TenantId = '{project.tenant_id}' AND ProjectId = '{project.id}' "
+        # `Status` must be quoted: unquoted, the dev server's query parser rejects it.
+        "AND Step = 'description' AND `Status` = 'awaiting_approval'"
+    )
+    async with asyncio.timeout(20):
+        while True:
+            found = [execution.id async for execution in client.list_workflows(query)]
+            if found:
+                break
+            await asyncio.sleep(0.2)
+    assert found == [handle.id] == [f"docflow-{project.id}"]
+    await handle.terminate("test done")

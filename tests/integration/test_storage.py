@@ -16,6 +16,7 @@ from docflow.embedded import StackEndpoints
 from docflow.storage import migrate
 from docflow.storage.db import sync_url, tenant_session
 from docflow.storage.models import TENANT_TABLES, Project
+from tests.flow_helpers import run_sql
 
 
 def _psycopg_dsn(url: str) -> str:
@@ -81,12 +82,12 @@ async def test_rls_hides_other_tenants_rows_even_without_a_filter(
     other = await admin.ensure_tenant(engine, f"other-{uuid4().hex[:8]}", "Other")
     async with tenant_session(engine, other.id) as session:
         # Deliberately no tenant filter: RLS must still hide tenant A's project.
-        rows = (await session.execute(text("select id from projects"))).all()
+        rows = (await run_sql(session, "select id from projects")).all()
         assert project.id not in {row[0] for row in rows}
-        tenants = (await session.execute(text("select id from tenants"))).all()
+        tenants = (await run_sql(session, "select id from tenants")).all()
         assert {row[0] for row in tenants} == {other.id}
     async with tenant_session(engine, project.tenant_id) as session:
-        rows = (await session.execute(text("select id from projects"))).all()
+        rows = (await run_sql(session, "select id from projects")).all()
         assert project.id in {row[0] for row in rows}
 
 
@@ -96,12 +97,12 @@ async def test_rls_refuses_writes_into_another_tenant(
     other = await admin.ensure_tenant(engine, f"other-{uuid4().hex[:8]}", "Other")
     with pytest.raises(DBAPIError, match="row-level security"):
         async with tenant_session(engine, other.id) as session:
-            await session.execute(
-                text(
-                    "insert into projects (id, tenant_id, name, slug, idea, constraints, "
-                    "created_by, created_at) values (:id, :tenant, 'x', 'x', 'x', '', 'x', now())"
-                ),
-                {"id": uuid4(), "tenant": project.tenant_id},
+            await run_sql(
+                session,
+                "insert into projects (id, tenant_id, name, slug, idea, constraints, "
+                "created_by, created_at) values (:id, :tenant, 'x', 'x', 'x', '', 'x', now())",
+                id=uuid4(),
+                tenant=project.tenant_id,
             )
 
 

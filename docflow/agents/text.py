@@ -1,0 +1,114 @@
+"""Small, deterministic text helpers shared by the offline analysis and the drafts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+_TOKEN = re.compile(r"\.net\b|[a-z0-9]+[#+]*")
+_NEGATORS = frozenset({"no", "not", "without", "never", "t", "drop", "remove", "skip", "exclude"})
+_FILLERS = frozenset(
+    {
+        "a", "an", "the", "any", "need", "needs", "support", "use", "using", "have", "has",
+        "include", "offer", "do", "does", "will", "would", "should", "we", "i", "it", "our",
+        "for", "to", "be", "is", "are", "online", "in", "app", "with", "yet", "also",
+    }
+)  # fmt: skip
+_CONTRASTS = (("instead", "of"), ("rather", "than"))
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens; '.net', 'c#' and 'c++' survive as words."""
+    return _TOKEN.findall(text.lower())
+
+
+def _is_negated(words: Sequence[str], start: int) -> bool:
+    if tuple(words[max(0, start - 2) : start]) in _CONTRASTS:
+        return True
+    for word in reversed(words[max(0, start - 4) : start]):
+        if word in _NEGATORS:
+            return True
+        if word not in _FILLERS:
+            return False
+    return False
+
+
+def mention(words: Sequence[str], phrase: str) -> tuple[int, bool] | None:
+    """First position of phrase in words and whether every occurrence is negated."""
+    needle = tokens(phrase)
+    size = len(needle)
+    starts = [i for i in range(len(words) - size + 1) if list(words[i : i + size]) == needle]
+    if not starts:
+        return None
+    positive = [i for i in starts if not _is_negated(words, i)]
+    return (positive[0], False) if positive else (starts[0], True)
+
+
+def vote(words: Sequence[str], phrases: Iterable[str]) -> bool | None:
+    """True if any phrase is mentioned plainly, False if only negated, None if absent."""
+    outcome: bool | None = None
+    for phrase in phrases:
+        found = mention(words, phrase)
+        if found is None:
+            continue
+        if not found[1]:
+            return True
+        outcome = False
+    return outcome
+
+
+def first_plain_mention(words: Sequence[str], phrases: Iterable[str]) -> int | None:
+    positions = [m[0] for p in phrases if (m := mention(words, p)) is not None and not m[1]]
+    return min(positions) if positions else None
+
+
+def join_words(items: Sequence[str], conjunction: str = "and") -> str:
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def lower_first(text: str) -> str:
+    first_word = text.split(" ", 1)[0]
+    if any(char.isupper() for char in first_word[1:]):
+        return text  # an acronym or brand such as "SMS" or "IoT"
+    return text[:1].lower() + text[1:]
+
+
+def sentence(text: str) -> str:
+    """Trimmed, capitalised and ending with a full stop."""
+    cleaned = " ".join(text.split()).strip()
+    if not cleaned:
+        return cleaned
+    if cleaned[-1] not in ".!?":
+        cleaned += "."
+    return capitalise(cleaned)
+
+
+def shorten(text: str, max_words: int) -> str:
+    words = text.split()
+    if len(words) <= max_words:
+        return " ".join(words)
+    return " ".join(words[:max_words]) + " ..."
+
+
+def singular(word: str) -> str:
+    lowered = word.lower()
+    if lowered.endswith("ies") and len(lowered) > 4:
+        return word[:-3] + "y"
+    if lowered.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def phrases(text: str) -> tuple[str, ...]:
+    """'a, b c, d' -> ('a', 'b c', 'd'): compact keyword lists in source files."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
