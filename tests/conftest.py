@@ -7,6 +7,7 @@ rows or workflows.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -53,11 +54,17 @@ def free_port_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEndpoints]:
-    settings = free_port_settings(tmp_path_factory.mktemp("stack"))
-    with EmbeddedStack(settings) as endpoints:
-        migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
-        yield endpoints
+def stack() -> Iterator[StackEndpoints]:
+    # Outside pytest's tmp tree: pytest resets that tree to mode 0700 whenever another
+    # session starts, and PostgreSQL runs as its own OS user, which then loses access.
+    data_dir = Path(tempfile.mkdtemp(prefix="docflow-test-stack-"))
+    settings = free_port_settings(data_dir)
+    try:
+        with EmbeddedStack(settings) as endpoints:
+            migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
+            yield endpoints
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

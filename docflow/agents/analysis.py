@@ -96,7 +96,8 @@ _VERBS = frozenset(
         "match, learn, practise, practice, store, collect, donate, vote, join, register, edit, "
         "view, write, read, print, import, export, sync, notify, remind, connect, follow, keep, "
         "check, run, swap, exchange, offer, list, post, answer, ask, help, build, design, "
-        "analyse, analyze, measure, estimate, predict, recommend, plan, split"
+        "analyse, analyze, measure, estimate, predict, recommend, plan, split, work, works, syncs, "
+        "see, has, sync"
     )
 )
 _CONSTRAINT_AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -120,6 +121,9 @@ _NOT_PEOPLE = frozenset(
         "equipment, inventory, stock, orders, events"
     )
 )
+_NAMED_GROUP = "Named in the idea as a user group."
+_OPERATOR_DESCRIPTION = "The people who run what the idea is about and act on what it shows."
+_ADMIN_DESCRIPTION = "Set things up, keep the rules and resolve problems for everyone else."
 _ADMIN_WORDS = (
     "coordinator",
     "admin",
@@ -225,7 +229,8 @@ class Profile:
     audience: str
     users: tuple[UserIdea, ...]
     features: tuple[FeatureIdea, ...]
-    traits: tuple[Trait, ...]
+    traits: tuple[Trait, ...]  # catalog order: how components and epics are laid out
+    salient: tuple[Trait, ...]  # the same traits, in the order the person's text mentions them
     excluded: tuple[Trait, ...]
     backend: Backend
     client: Client
@@ -233,6 +238,7 @@ class Profile:
     hosting: Hosting
     in_eu: bool
     constraints: tuple[ConstraintIdea, ...]
+    constraints_text: str
     team_size: int | None
     weeks: int | None
     budget: str | None
@@ -247,6 +253,11 @@ class Profile:
 
     @property
     def coordinators(self) -> str:
+        """The user group that runs things: coordinators before admins before offices."""
+        for word in _ADMIN_WORDS:
+            for user in self.users:
+                if word in user.name.lower():
+                    return user.name
         return self.users[-1].name
 
     @property
@@ -319,15 +330,15 @@ def _from_statement(text: str) -> FeatureIdea:
     return FeatureIdea(_feature_name(text), sentence(_strip_end(text)), "idea")
 
 
-def _is_verb(word: str) -> bool:
+def is_verb(word: str) -> bool:
     return word in _VERBS or singular(word) in _VERBS
 
 
 def _from_piece(piece: str, project: str, users: str) -> FeatureIdea:
     words = piece.lower().split()
-    if _is_verb(words[0]):
+    if is_verb(words[0]):
         description = f"{users} can {piece} in {project}."
-    elif any(_is_verb(word) for word in words[1:4]):
+    elif any(is_verb(word) for word in words[1:4]):
         description = f"In {project}, {lower_first(piece)}."
     else:
         description = f"{project} offers {lower_first(piece)}."
@@ -375,16 +386,27 @@ def _features(
     return features
 
 
-def _audience(first: str) -> str:
+def _audience_words(first: str) -> list[str]:
+    """The words after 'for' (or 'lets ... <verb>') in the first sentence."""
     found = _AUDIENCE.search(first) or _LETS_AUDIENCE.search(first)
-    if not found:
-        return ""
-    words = found["audience"].split()
+    words = found["audience"].split() if found else []
     while words and words[0].lower() in ("the", "a", "an"):
         words = words[1:]
+    return words[:6]
+
+
+def _audience(words: Sequence[str]) -> str:
+    """The audience, unless the words name things rather than people ('greenhouse sensors')."""
     if not words or words[-1].lower() in _NOT_PEOPLE:
         return ""
-    return " ".join(words[:6])
+    return " ".join(words)
+
+
+def _operators(words: Sequence[str]) -> list[UserIdea]:
+    """'greenhouse sensors' -> 'Greenhouse operators'; nothing when there is no qualifier."""
+    if len(words) < 2:
+        return []
+    return [UserIdea(f"{capitalise(' '.join(words[:-1]))} operators", _OPERATOR_DESCRIPTION)]
 
 
 def _product(first: str) -> str:
@@ -419,7 +441,7 @@ def _user_from_phrase(phrase: str) -> UserIdea:
     name = re.sub(r"^(?:and|the)\s+", "", name, flags=re.IGNORECASE)
     name, *rest = re.split(r"\s+(?:that|who|which)\s+", name, maxsplit=1)
     details = [*notes, *rest]
-    description = sentence("; ".join(details)) if details else "Named in the idea as a user group."
+    description = sentence("; ".join(details)) if details else _NAMED_GROUP
     return UserIdea(capitalise(name), description)
 
 
@@ -443,7 +465,7 @@ def _users_from_audience(audience: str) -> list[UserIdea]:
     if member:
         name = f"{capitalise(member)} of {audience}"
         return [UserIdea(name, f"The people who make up {audience} and use it day to day.")]
-    return [UserIdea(capitalise(audience), f"The people {lower_first(audience)} the idea is for.")]
+    return [UserIdea(capitalise(audience), f"The {lower_first(audience)} the idea is for.")]
 
 
 def _coordinator_for(audience: str) -> UserIdea:
@@ -452,20 +474,30 @@ def _coordinator_for(audience: str) -> UserIdea:
         name = f"Coordinators of {audience}"
     else:
         name = "Administrators"
-    return UserIdea(name, "Set things up, keep the rules and resolve problems for everyone else.")
+    return UserIdea(name, _ADMIN_DESCRIPTION)
 
 
-def _users(blocks: Sequence[tuple[str, str]], idea: str, audience: str) -> tuple[UserIdea, ...]:
+def _users(
+    blocks: Sequence[tuple[str, str]], idea: str, audience_words: Sequence[str]
+) -> tuple[UserIdea, ...]:
+    audience = _audience(audience_words)
     users = _users_from_line(blocks)
     if not users:
-        users = _users_from_audience(audience) if audience else []
+        users = _users_from_audience(audience) if audience else _operators(audience_words)
         known = " ".join(user.name.lower() for user in users)
         users += [role for role in _users_from_roles(idea) if role.name.lower() not in known]
         users = users[:3] or [UserIdea("End users", "The people the idea is for.")]
     names = " ".join(user.name.lower() for user in users)
     if not any(word in names for word in _ADMIN_WORDS):
         users.append(_coordinator_for(audience))
-    return tuple(users)
+    return tuple(_describe_admins(user) for user in users)
+
+
+def _describe_admins(user: UserIdea) -> UserIdea:
+    is_admin = any(word in user.name.lower() for word in _ADMIN_WORDS)
+    if is_admin and user.description == _NAMED_GROUP:
+        return UserIdea(user.name, _ADMIN_DESCRIPTION)
+    return user
 
 
 # --- traits and stack ----------------------------------------------------------------------------
@@ -522,6 +554,17 @@ def _choose(
     from_reference = next((o for o in options if reference and o.label in reference), None)
     base = from_reference or _latest_mention(options, texts)
     return _latest_mention(options, feedback) or base
+
+
+def _by_mention(traits: Sequence[Trait], texts: Sequence[str]) -> tuple[Trait, ...]:
+    words = tokens(" ".join(texts))
+    never = len(words)
+
+    def first_mention(trait: Trait) -> int:
+        position = first_plain_mention(words, trait.keywords)
+        return never if position is None else position
+
+    return tuple(sorted(traits, key=first_mention))
 
 
 # --- constraints ---------------------------------------------------------------------------------
@@ -597,9 +640,9 @@ def _clients(
 def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
     blocks = _blocks(brief.idea)
     first = _first_sentence(blocks, brief.project_name)
-    found_audience = _audience(first)
-    users = _users(blocks, brief.idea, found_audience)
-    audience = found_audience or lower_first(users[0].name)
+    audience_words = _audience_words(first)
+    users = _users(blocks, brief.idea, audience_words)
+    audience = _audience(audience_words) or lower_first(users[0].name)
     texts = (brief.idea, brief.constraints)
     every_text = (*texts, *feedback)
     reference = _reference(brief.upstream)
@@ -614,6 +657,7 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
         users=users,
         features=_dedupe(_features(blocks, first, brief.project_name, users[0].name)),
         traits=tuple(t for t in TRAITS if t.key in included),
+        salient=_by_mention([t for t in TRAITS if t.key in included], every_text),
         excluded=tuple(t for t in TRAITS if t.key not in included),
         backend=_choose(BACKENDS, texts, reference, feedback) or BACKENDS[0],
         client=client,
@@ -621,6 +665,7 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
         hosting=_choose(HOSTINGS, texts, reference, feedback) or DEFAULT_HOSTING,
         in_eu=any(vote(tokens(text), EU_WORDS) for text in every_text),
         constraints=_constraints(brief.constraints, blocks),
+        constraints_text=brief.constraints,
         team_size=_team_size(every_text),
         weeks=_weeks(every_text),
         budget=_budget(every_text),
@@ -671,4 +716,12 @@ def analyse(brief: StepBrief) -> tuple[Profile, tuple[RevisionEffect, ...]]:
     )
     requested = [effect.feature for effect in effects if effect.feature is not None]
     final = versions[-1]
-    return replace(final, features=_dedupe([*final.features, *requested])), effects
+    dropped = [t for e in effects for t in e.removed if t not in final.traits]
+    kept = [f for f in final.features if not _mentions_any(f, dropped)]
+    return replace(final, features=_dedupe([*kept, *requested])), effects
+
+
+def _mentions_any(feature: FeatureIdea, traits: Sequence[Trait]) -> bool:
+    """Whether an idea feature is about a capability that feedback took out of scope."""
+    words = tokens(f"{feature.name} {feature.description}")
+    return any(vote(words, trait.keywords) for trait in traits)

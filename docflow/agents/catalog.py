@@ -38,7 +38,7 @@ class EpicSpec:
     effort_days: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # traits are singletons: identity is equality
 class Trait:
     key: str
     keywords: tuple[str, ...]

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from docflow.contracts import Step
+
 Priority = Literal["must", "should", "could"]
 Level = Literal["low", "medium", "high"]
 ConstraintArea = Literal["team", "time", "budget", "regulation", "hosting", "technology", "other"]
@@ -279,3 +281,10 @@ class EngineeringStandards(BaseModel):
 StepContract = (
     ProjectDescription | ArchitectureDescription | ImplementationPlan | EngineeringStandards
 )
+
+CONTRACT_FOR_STEP: dict[Step, type[BaseModel]] = {
+    Step.DESCRIPTION: ProjectDescription,
+    Step.ARCHITECTURE: ArchitectureDescription,
+    Step.PLAN: ImplementationPlan,
+    Step.STANDARDS: EngineeringStandards,
+}

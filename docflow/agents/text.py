@@ -35,26 +35,29 @@ def _is_negated(words: Sequence[str], start: int) -> bool:
 
 def mention(words: Sequence[str], phrase: str) -> tuple[int, bool] | None:
     """First position of phrase in words and whether every occurrence is negated."""
-    needle = tokens(phrase)
-    size = len(needle)
-    starts = [i for i in range(len(words) - size + 1) if list(words[i : i + size]) == needle]
+    starts = _occurrences(words, phrase)
     if not starts:
         return None
     positive = [i for i in starts if not _is_negated(words, i)]
     return (positive[0], False) if positive else (starts[0], True)
 
 
+def _occurrences(words: Sequence[str], phrase: str) -> list[int]:
+    needle = tokens(phrase)
+    size = len(needle)
+    return [i for i in range(len(words) - size + 1) if list(words[i : i + size]) == needle]
+
+
 def vote(words: Sequence[str], phrases: Iterable[str]) -> bool | None:
-    """True if any phrase is mentioned plainly, False if only negated, None if absent."""
-    outcome: bool | None = None
-    for phrase in phrases:
-        found = mention(words, phrase)
-        if found is None:
-            continue
-        if not found[1]:
-            return True
-        outcome = False
-    return outcome
+    """How the text first mentions any of the phrases: True plainly, False negated, None never.
+
+    The first mention decides: 'No payments please, owners pay cash' is against payments,
+    'Members pay online; no refunds' is for them.
+    """
+    starts = [start for phrase in phrases for start in _occurrences(words, phrase)]
+    if not starts:
+        return None
+    return not _is_negated(words, min(starts))
 
 
 def first_plain_mention(words: Sequence[str], phrases: Iterable[str]) -> int | None:
@@ -67,7 +70,8 @@ def join_words(items: Sequence[str], conjunction: str = "and") -> str:
         return ""
     if len(items) == 1:
         return items[0]
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+    serial = "," if len(items) > 2 and any(" and " in item for item in items) else ""
+    return f"{', '.join(items[:-1])}{serial} {conjunction} {items[-1]}"
 
 
 def capitalise(text: str) -> str:

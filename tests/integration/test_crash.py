@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from docflow.contracts import RunStatus, Step
 from docflow.embedded import StackEndpoints, export_env
@@ -41,8 +42,11 @@ def _spawn_worker(
 async def _wait_until_step_runs(handle: Handle, step: Step) -> None:
     async with asyncio.timeout(60):
         while True:
-            state = await state_of(handle)
-            if any(e.type == "step_started" and e.step is step for e in state.events):
+            try:
+                state = await state_of(handle)
+            except RPCError:  # no worker has polled yet: it is still starting
+                state = None
+            if state and any(e.type == "step_started" and e.step is step for e in state.events):
                 return
             await asyncio.sleep(0.1)
 
@@ -70,10 +74,10 @@ async def test_sigkill_mid_step_then_restart_completes_without_duplicates(
     try:
         async with asyncio.timeout(120):
             result = await handle.result()
+        assert (await state_of(handle)).status is RunStatus.COMPLETED
     finally:
         second.send_signal(signal.SIGINT)
         second.wait(timeout=20)
-    assert (await state_of(handle)).status is RunStatus.COMPLETED
     accepted = sum(len(refs) for refs in result.accepted.values())
     # exactly one version per accepted document, plus the package README
     assert await count_versions(engine, project.tenant_id, project.id) == accepted + 1
