@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-from docflow.agents.crew import write_step as write_with_agent
 from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.errors import invalid_input, not_found
+from docflow.agents.crew import write_step as write_with_agent
 from docflow.contracts import (
     STEP_AGENT,
     STEPS,

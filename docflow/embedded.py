@@ -589,7 +589,7 @@ class _EmbeddedPostgres:
 
 def _bootstrap_database(port: int, db_name: str, role: str, password: str) -> None:
     """Create the database if missing, then the application role (idempotent)."""
-    import psycopg2  # type: ignore[import-untyped]
+    import psycopg2
     from psycopg2 import sql
 
     server = psycopg2.connect(

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
+from sqlmodel import SQLModel
 
+import docflow.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from docflow.settings import get_settings
 from docflow.storage.db import sync_url
-from docflow.storage.models import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata

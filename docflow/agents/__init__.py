@@ -1,9 +1,13 @@
 """The four agents that write a documentation package.
 
 - ``contracts``: what each agent returns (Pydantic, mirrors PACKAGE.md);
-- ``render``: contract -> Markdown documents (pure);
-- ``offline``: the deterministic offline writer (a CrewAI LLM);
-- ``crew``: ``write_step``, which runs a step's agent with CrewAI.
+- ``render`` (with ``markdown`` and ``mermaid``): contract -> Markdown documents, pure;
+- ``crew``: ``write_step``, which runs a step's agent with CrewAI;
+- ``offline``: the deterministic offline writer, a CrewAI LLM that drafts through
+  ``drafting``: ``analysis`` reads the brief into a profile (with ``text``), ``catalog``
+  and ``stack`` say what each capability and technology implies, ``design`` keeps the
+  documents consistent, and ``draft_about`` / ``draft_architecture`` (with
+  ``draft_decisions``) / ``draft_plan`` / ``draft_standards`` fill the contracts.
 
 Only ``offline`` and ``crew`` import CrewAI (2.4 s, 1 GB); the API process must not
 import them. CrewAI builds its telemetry client when it is first imported, so the

@@ -142,6 +142,7 @@ def _run_crew(brief: StepBrief, writer: Writer) -> tuple[BaseModel, int, int]:
         allow_delegation=False,
         memory=False,
         verbose=False,
+        max_retry_limit=0,  # Temporal owns retries; no hidden second layer underneath
     )
     task = Task(
         description=task_description(brief),

@@ -19,7 +19,7 @@ _NOT_OBJECTS = frozenset(
         "there, now, again, app, system, platform, season, time, day, week, others, everyone, "
         "people, users, members, garden, home, way, things, place, data, details, all, the, a, "
         "an, in, on, of, for, with, and, or, to, at, by, from, who, has, have, into, their, "
-        "its, our, can, new, own, each, every, later, them"
+        "its, our, can, new, own, each, every"
     )
 )
 

@@ -32,6 +32,7 @@ from docflow.agents.design import (
 from docflow.agents.text import join_words, lower_first, tokens, vote
 
 FOCUS_DAYS_PER_WEEK = 4
+PILOT_MIN_WEEKS = 4  # spare weeks worth planning a pilot with real users
 INFRASTRUCTURE = "Infrastructure"
 AUTHENTICATION = "Authentication"
 TESTING = "Testing"
@@ -60,7 +61,7 @@ def draft_plan(profile: Profile, effects: Sequence[RevisionEffect]) -> Implement
         strategy=_strategy(profile, epics),
         team=_team(profile, epics),
         phases=_phases(drafts),
-        milestones=_milestones(drafts, epics),
+        milestones=_milestones(profile, drafts, epics),
         epics=epics,
         schedule_risks=_schedule_risks(profile, epics),
         revision_notes=[
@@ -214,7 +215,11 @@ def _client(profile: Profile) -> _Draft:
 def _capability(
     profile: Profile, trait: Trait, spec: EpicSpec, features: Sequence[FeatureIdea]
 ) -> _Draft:
-    component = trait.component.responsibility if trait.component else spec.goal
+    component = (
+        f"{trait.component.name}: {lower_first(trait.component.responsibility)}"
+        if trait.component
+        else spec.goal
+    )
     return _Draft(
         name=spec.name,
         goal=spec.goal,
@@ -375,7 +380,9 @@ def _phases(drafts: Sequence[_Draft]) -> list[Phase]:
     return phases
 
 
-def _milestones(drafts: Sequence[_Draft], epics: Sequence[Epic]) -> list[Milestone]:
+def _milestones(
+    profile: Profile, drafts: Sequence[_Draft], epics: Sequence[Epic]
+) -> list[Milestone]:
     weeks = {epic.name: epic.end_week for epic in epics}
     milestones = []
     for number, (_, _, exit_criteria, milestone) in _PHASES.items():
@@ -383,6 +390,14 @@ def _milestones(drafts: Sequence[_Draft], epics: Sequence[Epic]) -> list[Milesto
         if members:
             week = max(weeks[name] for name in members)
             milestones.append(Milestone(name=milestone, week=week, deliverable=exit_criteria))
+    if profile.duration_weeks - _total_weeks(epics) >= PILOT_MIN_WEEKS:
+        milestones.append(
+            Milestone(
+                name="General availability",
+                week=profile.duration_weeks,
+                deliverable="Pilot feedback handled; the product opens to all users.",
+            )
+        )
     return milestones
 
 
@@ -390,11 +405,17 @@ def _strategy(profile: Profile, epics: Sequence[Epic]) -> str:
     musts = [t.marker.lower() for t in profile.traits if t.feature.priority == "must"]
     core = f" ({join_words(musts)})" if musts else ""
     total = _total_weeks(epics)
-    if _fits(profile, epics):
+    spare = profile.duration_weeks - total
+    if spare >= PILOT_MIN_WEEKS:
+        fit = (
+            f"At the team's capacity the build takes about {total} of the "
+            f"{profile.duration_weeks} weeks available. The remaining {spare} weeks hold a "
+            "pilot with real users, the changes it brings and a reserve for the unknowns."
+        )
+    elif spare >= 0:
         fit = (
             f"At the team's capacity the plan takes about {total} weeks, inside the "
-            f"{profile.duration_weeks} weeks available, which leaves "
-            f"{profile.duration_weeks - total} weeks of buffer."
+            f"{profile.duration_weeks} weeks available, with {spare} weeks of buffer."
         )
     else:
         fit = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from docflow.agents.analysis import Profile, RevisionEffect
 from docflow.agents.contracts import (
@@ -83,9 +83,9 @@ def _languages(profile: Profile) -> list[Language]:
     return list({language.name: language for language in languages}.values())
 
 
-def _per_language(languages: Sequence[Language], aspect: str) -> str:
+def _per_language(languages: Sequence[Language], aspect: Callable[[Language], str]) -> str:
     """'Python: pytest; TypeScript: Vitest' (or just the tool when there is one language)."""
-    tools = [(language.name, str(getattr(language, aspect))) for language in languages]
+    tools = [(language.name, aspect(language)) for language in languages]
     if len(tools) == 1:
         return tools[0][1]
     return "; ".join(f"{name}: {tool}" for name, tool in tools)
@@ -145,7 +145,7 @@ def _code_review(profile: Profile) -> list[str]:
 
 def _testing(profile: Profile) -> list[TestingLevel]:
     backend = profile.backend
-    unit_tools = _per_language(_languages(profile), "unit_tools")
+    unit_tools = _per_language(_languages(profile), lambda x: x.unit_tools)
     journeys = join_words([f"\u201c{f.name}\u201d" for f in profile.features[:3]])
     levels = [
         TestingLevel(
@@ -215,19 +215,19 @@ def _quality_gates(profile: Profile) -> list[QualityGate]:
     gates = [
         QualityGate(
             name="Formatting",
-            tool=_per_language(languages, "formatting"),
+            tool=_per_language(languages, lambda x: x.formatting),
             threshold="No diff",
             blocking=True,
         ),
         QualityGate(
             name="Lint",
-            tool=_per_language(languages, "linting"),
+            tool=_per_language(languages, lambda x: x.linting),
             threshold="0 errors",
             blocking=True,
         ),
         QualityGate(
             name="Types",
-            tool=_per_language(languages, "typing"),
+            tool=_per_language(languages, lambda x: x.typing),
             threshold="0 errors",
             blocking=True,
         ),

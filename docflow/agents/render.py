@@ -151,7 +151,7 @@ def _adr_link(number: int, decision: KeyDecision) -> str:
 
 def _options_considered(decisions: Sequence[KeyDecision]) -> str:
     lines = [
-        f"- {_adr_link(n, d)}: {', '.join(inline(o.name) for o in d.options) or 'one option'}."
+        f"- {_adr_link(n, d)}: {'; '.join(inline(o.name) for o in d.options) or 'one option'}."
         for n, d in enumerate(decisions, 1)
     ]
     return "\n".join(lines) or "- No alternatives were recorded."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg2  # type: ignore[import-untyped]
+import psycopg2
 from alembic import command
 from alembic.config import Config
 from psycopg2 import sql

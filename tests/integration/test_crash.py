@@ -83,10 +83,15 @@ async def test_sigkill_mid_step_then_restart_completes_without_duplicates(
     assert await count_versions(engine, project.tenant_id, project.id) == accepted + 1
     async with tenant_session(engine, project.tenant_id) as session:
         runs = (
-            await run_sql(
-                session,
-                "select step, count(*) from agent_runs where project_id = :p group by step",
-                p=project.id,
+            (
+                await run_sql(
+                    session,
+                    "select step, count(*) as n from agent_runs where project_id = :p "
+                    "group by step",
+                    p=project.id,
+                )
             )
-        ).all()
-    assert {step: count for step, count in runs} == {step.value: 1 for step in Step}
+            .mappings()
+            .all()
+        )
+    assert {row["step"]: row["n"] for row in runs} == {step.value: 1 for step in Step}
