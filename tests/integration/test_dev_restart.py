@@ -1,0 +1,139 @@
+"""`docflow dev`: Ctrl-C stops everything; the next start finds the same data, and a run
+waiting at a gate is still waiting and can be approved to the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from docflow import admin, temporal
+from docflow.contracts import STEPS, Action, Decision, RunStatus, Step
+from docflow.settings import Settings
+from docflow.storage.db import make_engine
+from tests.flow_helpers import Handle, decide, start, state_of, wait_for_gate
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT_FIELDS = (
+    "TEMPORAL",
+    "TEMPORAL_UI",
+    "TEMPORAL_HTTP",
+    "TEMPORAL_METRICS",
+    "POSTGRES",
+    "REDIS",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _dev_env(data_dir: Path) -> dict[str, str]:
+    ports = {f"DOCFLOW_EMBEDDED_{name}_PORT": str(_free_port()) for name in PORT_FIELDS}
+    return {
+        **os.environ,
+        **ports,
+        "DOCFLOW_PORT": str(_free_port()),
+        "DOCFLOW_DATA_DIR": str(data_dir),
+    }
+
+
+def _tail(log: Path) -> str:
+    return _tail(log)
+
+
+def _spawn_dev(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "docflow", "dev"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
+
+
+async def _start_dev(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    process = _spawn_dev(env, log)
+    url = f"http://127.0.0.1:{env['DOCFLOW_PORT']}/readyz"
+    async with asyncio.timeout(90), httpx.AsyncClient() as http:
+        while True:
+            assert process.poll() is None, _tail(log)
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return process
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.3)
+
+
+def _stop_dev(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=60)
+
+
+def _settings(env: dict[str, str], data_dir: Path) -> Settings:
+    return Settings.model_validate(
+        {
+            "data_dir": data_dir,
+            "temporal_address": f"127.0.0.1:{env['DOCFLOW_EMBEDDED_TEMPORAL_PORT']}",
+            "database_url": (
+                "postgresql+asyncpg://docflow_app:docflow_app@127.0.0.1:"
+                f"{env['DOCFLOW_EMBEDDED_POSTGRES_PORT']}/docflow"
+            ),
+        }
+    )
+
+
+async def _start_waiting_run(settings: Settings, engine: AsyncEngine) -> str:
+    tenant = await admin.ensure_tenant(engine, "restart-test", "Restart test")
+    project = await admin.create_project(
+        engine, tenant.id, name="Harbour", idea="A berth booking app for small harbours."
+    )
+    client = await temporal.connect(settings)
+    handle = await start(client, settings, project)
+    await wait_for_gate(handle, Step.DESCRIPTION)
+    return handle.id
+
+
+async def _approve_to_the_end(handle: Handle) -> None:
+    for step in STEPS:
+        await wait_for_gate(handle, step)
+        await decide(handle, Decision(step=step, action=Action.APPROVE))
+    await handle.result()
+
+
+async def test_dev_restart_keeps_a_run_waiting_at_its_gate(tmp_path: Path) -> None:
+    data_dir = Path(tmp_path / "data")
+    env, log = _dev_env(data_dir), tmp_path / "dev.log"
+    settings = _settings(env, data_dir)
+
+    first = await _start_dev(env, log)
+    try:
+        engine = make_engine(settings.database_url or "")
+        workflow_id = await _start_waiting_run(settings, engine)
+        await engine.dispose()
+    finally:
+        assert _stop_dev(first) == 0, _tail(log)
+
+    second = await _start_dev(env, log)
+    try:
+        client = await temporal.connect(settings)
+        handle: Handle = client.get_workflow_handle(workflow_id)
+        state = await state_of(handle)
+        assert state.status is RunStatus.AWAITING_APPROVAL
+        assert state.gate is not None and state.gate.step is Step.DESCRIPTION
+        await _approve_to_the_end(handle)
+        assert (await state_of(handle)).status is RunStatus.COMPLETED
+    finally:
+        assert _stop_dev(second) == 0, _tail(log)
+    assert _log_text(log).count("Temporal UI") == 2
