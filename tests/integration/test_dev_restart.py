@@ -47,8 +47,12 @@ def _dev_env(data_dir: Path) -> dict[str, str]:
     }
 
 
+def _log_text(log: Path) -> str:
+    return log.read_text()
+
+
 def _tail(log: Path) -> str:
-    return _tail(log)
+    return _log_text(log)[-3000:]
 
 
 def _spawn_dev(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
