@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,34 +91,40 @@ def run_dev(settings: Settings) -> int:
     from docflow.embedded import EmbeddedStack, export_env
     from docflow.storage import migrate
 
+    stop_requested = _stop_flag()
     stack = EmbeddedStack(settings)
-    children: list[subprocess.Popen[bytes]] = []
-    stopping = False
-
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
+    children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         endpoints = stack.start()
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
         env = {**os.environ, **export_env(endpoints)}
-        children = [
-            subprocess.Popen([sys.executable, "-m", "worker"], env=env),
-            subprocess.Popen([sys.executable, "-m", "api"], env=env),
-        ]
+        for name in ("worker", "api"):
+            children[name] = subprocess.Popen([sys.executable, "-m", name], env=env)
         _print_urls(settings, endpoints.temporal_ui_url)
-        while not stopping and all(child.poll() is None for child in children):
+        while not stop_requested() and all(c.poll() is None for c in children.values()):
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         console.print("stopping docflow dev ...")
-        _stop_children(children)
+        _stop_children(list(children.values()))
         stack.stop()
-    failed = [child.args for child in children if child.returncode not in (0, -2, -15, None)]
-    return 1 if failed and not stopping else 0
+    if stop_requested():
+        return 0
+    died = [name for name, child in children.items() if child.returncode not in (0, None)]
+    console.print(f"[red]docflow dev stopped: the {' and '.join(died)} process exited[/red]")
+    return 1
+
+
+def _stop_flag() -> Callable[[], bool]:
+    """Catch SIGINT and SIGTERM (explicitly: a shell starting us in the background leaves
+    SIGINT ignored) and answer whether one came."""
+    received: list[int] = []
+
+    def remember(signum: int, _frame: object) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, remember)
+    signal.signal(signal.SIGTERM, remember)
+    return lambda: bool(received)
 
 
 def _print_urls(settings: Settings, temporal_ui: str | None) -> None:
@@ -133,7 +139,7 @@ def _print_urls(settings: Settings, temporal_ui: str | None) -> None:
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + CHILD_STOP_TIMEOUT_S
     for child in children:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,20 +50,23 @@ async def run_worker(settings: Settings) -> None:
     setup_tracing(settings, "worker")
     client = await temporal.connect(settings)
     engine = make_engine(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stop.set)
     try:
-        worker = build_worker(client, engine, settings)
-        log.info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
-        await worker.run()
+        async with build_worker(client, engine, settings):
+            log.info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+            await stop.wait()
+            log.info("worker stopping: finishing in-flight tasks")
     finally:
         await engine.dispose()
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        asyncio.run(run_worker(get_settings()))
-    except KeyboardInterrupt:
-        log.info("worker stopped")
+    asyncio.run(run_worker(get_settings()))
+    log.info("worker stopped")
 
 
 if __name__ == "__main__":
