@@ -56,6 +56,10 @@ async def _with_heartbeats(work: Callable[[], T]) -> T:
         activity.heartbeat()
 
 
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
 def _record_documents(span: Span, refs: list[VersionRef]) -> None:
     span.set_attribute("document_ids", [str(ref.document_id) for ref in refs])
     span.set_attribute("version_ids", [str(ref.version_id) for ref in refs])
@@ -77,9 +81,14 @@ class StepActivities:
                 return earlier
             brief = await self._brief(task)
             started = time.monotonic()
-            writing = await _with_heartbeats(lambda: self._write(brief))
-            duration_ms = int((time.monotonic() - started) * 1000)
-            output = await self._persist(task, writing, duration_ms)
+            try:
+                writing = await _with_heartbeats(lambda: self._write(brief))
+            except Exception as error:
+                await self._record_failure(task, error, _elapsed_ms(started))
+                if isinstance(error, ValueError):  # configuration: retrying cannot fix it
+                    raise invalid_input(str(error)) from error
+                raise
+            output = await self._persist(task, writing, _elapsed_ms(started))
             _record_documents(s, output.versions)
             return output
 
@@ -162,6 +171,22 @@ class StepActivities:
                 )
             )
         return WriteStepOutput(versions=refs, writer=writing.writer)
+
+    async def _record_failure(self, task: WriteStepInput, error: Exception, ms: int) -> None:
+        """One failed agent_runs row per attempt, so operators see what went wrong."""
+        async with tenant_session(self._engine, task.scope.tenant_id) as session:
+            await TenantRepository(task.scope.tenant_id, session).record_agent_run(
+                AgentRun(
+                    tenant_id=task.scope.tenant_id,
+                    project_id=task.scope.project_id,
+                    step=task.step.value,
+                    status="failed",
+                    writer=self._settings.llm_provider,
+                    duration_ms=ms,
+                    error=f"{type(error).__name__}: {error}"[:2000],
+                    idempotency_key=f"{task.idempotency_key}:attempt-{activity.info().attempt}",
+                )
+            )
 
     @activity.defn(name="save_edit")
     async def save_edit(self, edit: SaveEditInput) -> VersionRef:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 
@@ -31,7 +31,7 @@ from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
 from docflow.storage.repositories import TenantRepository
-from tests.flow_helpers import count_versions, decide, start, state_of, wait_for_gate
+from tests.flow_helpers import count_versions, decide, run_sql, start, state_of, wait_for_gate
 from worker.main import activity_functions, build_worker
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -230,3 +230,31 @@ async def test_a_waiting_run_is_visible_by_search_attributes(
             await asyncio.sleep(0.2)
     assert found == [handle.id] == [f"docflow-{project.id}"]
     await handle.terminate("test done")
+
+
+async def test_a_step_that_cannot_succeed_fails_the_run_with_its_reason(
+    client: Client, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    broken = settings.model_copy(update={"llm_provider": "nonsense"})
+    async with build_worker(client, engine, broken):
+        handle = await start(client, broken, project)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        state = await state_of(handle)
+    assert state.status is RunStatus.FAILED
+    assert state.error is not None and "unknown DOCFLOW_LLM_PROVIDER 'nonsense'" in state.error
+    assert state.events[-1].type == "run_failed"
+    async with tenant_session(engine, project.tenant_id) as session:
+        rows = (
+            (
+                await run_sql(
+                    session,
+                    "select status, error from agent_runs where project_id = :p",
+                    p=project.id,
+                )
+            )
+            .mappings()
+            .all()
+        )
+    assert [row["status"] for row in rows] == ["failed"]  # non-retryable: one attempt only
+    assert "nonsense" in rows[0]["error"]
