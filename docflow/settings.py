@@ -64,6 +64,28 @@ class Settings(BaseSettings):
     # Simulated latency of the offline writer per document, for demos and crash tests.
     llm_offline_latency_ms: int = 0
 
+    # "development" allows the built-in placeholder secrets; anything else refuses them.
+    environment: str = Field(default="development", validation_alias=AliasChoices("DOCFLOW_ENV"))
+
+    # Auth: the built-in token issuer (HS256) for local users ...
+    jwt_secret: str = "docflow-dev-secret-change-me-0123456789abcdef"
+    jwt_issuer: str = "docflow"
+    jwt_audience: str = "docflow-api"
+    access_token_ttl_s: int = 900
+    # ... and/or an external identity provider, verified through its JWKS.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    # Signed, expiring export download links.
+    download_token_ttl_s: int = 600
+
+    # Rate limits (requests per minute), enforced atomically in Redis.
+    rate_limit_global_per_min: int = 6000
+    rate_limit_tenant_per_min: int = 1200
+    rate_limit_project_per_min: int = 600
+    rate_limit_auth_per_min: int = 20
+    max_request_bytes: int = 1_000_000
+
     otel_traces_exporter: str = Field(
         default="none", validation_alias=AliasChoices("OTEL_TRACES_EXPORTER")
     )  # none | console | otlp (endpoint from the standard OTEL_EXPORTER_OTLP_* variables)
