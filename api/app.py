@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from api.routes import health
 from api.state import AppState
@@ -20,15 +21,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not config.database_url:
-            raise RuntimeError("DATABASE_URL is not set: start the stack with `docflow dev`")
+        if not config.database_url or not config.redis_url:
+            raise RuntimeError(
+                "DATABASE_URL and REDIS_URL must be set: start the stack with `docflow dev`"
+            )
         setup_tracing(config, "api")
         engine = make_engine(config.database_url)
         client = await temporal.connect(config)
-        app.state.docflow = AppState(settings=config, engine=engine, temporal=client)
+        redis = Redis.from_url(config.redis_url)
+        app.state.docflow = AppState(settings=config, engine=engine, temporal=client, redis=redis)
         try:
             yield
         finally:
+            await redis.aclose()
             await engine.dispose()
 
     app = FastAPI(

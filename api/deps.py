@@ -6,9 +6,21 @@ Route signatures read like sentences: ``async def get(project: ProjectForViewer)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.state import AppState
+from docflow.auth.tokens import InvalidTokenError
+from docflow.contracts import TenantScope
+from docflow.storage.db import tenant_session
+from docflow.storage.models import Project
+from docflow.storage.repositories import NotFoundError, TenantRepository
 
 
 class Role(StrEnum):
@@ -34,3 +46,95 @@ class Principal:
     subject: str  # user id (built-in issuer) or the IdP's subject
     tenant_id: UUID
     role: Role
+
+
+# --- dependencies -------------------------------------------------------------------------
+
+bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/token")
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.docflow
+    return state
+
+
+StateDep = Annotated[AppState, Depends(app_state)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def current_principal(
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller, from a verified bearer token only: 401 otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("missing bearer token")
+    try:
+        claims = await state.verify_token(credentials.credentials)
+    except InvalidTokenError as error:
+        raise _unauthorized(str(error)) from error
+    return Principal(subject=claims.subject, tenant_id=claims.tenant_id, role=Role(claims.role))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(needed: Role) -> Callable[[Principal], Principal]:
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.role.allows(needed):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this needs the {needed.value} role; you are {principal.role.value}",
+            )
+        return principal
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
+Editor = Annotated[Principal, Depends(require_role(Role.EDITOR))]
+Owner = Annotated[Principal, Depends(require_role(Role.OWNER))]
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A project the caller may act on, checked against the caller's tenant (404 if not)."""
+
+    principal: Principal
+    project: Project
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(tenant_id=self.principal.tenant_id, project_id=self.project.id)
+
+
+async def _project_for(state: AppState, principal: Principal, project_id: UUID) -> ProjectAccess:
+    async with tenant_session(state.engine, principal.tenant_id) as session:
+        try:
+            project = await TenantRepository(principal.tenant_id, session).get_project(project_id)
+        except NotFoundError as error:
+            # Another tenant's project and a missing one answer alike: no existence leak.
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="project not found") from error
+    return ProjectAccess(principal=principal, project=project)
+
+
+async def project_for_viewer(state: StateDep, principal: Viewer, project_id: UUID) -> ProjectAccess:
+    return await _project_for(state, principal, project_id)
+
+
+async def project_for_editor(state: StateDep, principal: Editor, project_id: UUID) -> ProjectAccess:
+    return await _project_for(state, principal, project_id)
+
+
+async def project_for_owner(state: StateDep, principal: Owner, project_id: UUID) -> ProjectAccess:
+    return await _project_for(state, principal, project_id)
+
+
+ProjectForViewer = Annotated[ProjectAccess, Depends(project_for_viewer)]
+ProjectForEditor = Annotated[ProjectAccess, Depends(project_for_editor)]
+ProjectForOwner = Annotated[ProjectAccess, Depends(project_for_owner)]

@@ -22,12 +22,8 @@ async def check_postgres(engine: AsyncEngine) -> None:
         await connection.execute(text("select 1"))
 
 
-async def check_redis(url: str) -> None:
-    client = Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_S)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
+async def check_redis(client: Redis) -> None:
+    await client.ping()
 
 
 async def check_temporal(client: Client) -> None:

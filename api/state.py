@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from docflow.auth.tokens import TokenClaims, verify_built_in
 from docflow.settings import Settings
 
 
@@ -15,3 +17,8 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     temporal: Client
+    redis: Redis
+
+    async def verify_token(self, token: str) -> TokenClaims:
+        """Verify a bearer token (built-in issuer; external IdP via JWKS when configured)."""
+        return verify_built_in(self.settings, token)

@@ -6,12 +6,14 @@ rows or workflows.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -26,11 +28,15 @@ os.environ.update(
     }
 )
 
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from api.app import create_app  # noqa: E402
 from docflow import admin, temporal  # noqa: E402
+from docflow.auth.tokens import issue_access_token  # noqa: E402
 from docflow.embedded import EmbeddedStack, StackEndpoints  # noqa: E402
 from docflow.settings import Settings  # noqa: E402
 from docflow.storage import migrate  # noqa: E402
@@ -126,3 +132,53 @@ async def project(engine: AsyncEngine, tenant: Tenant) -> Project:
         constraints="Two developers, three months, EU hosting (GDPR).",
         created_by="tests",
     )
+
+
+# --- the HTTP API, served for real (uvicorn on a free port) -----------------------------
+
+
+@pytest.fixture(scope="session")
+def api_settings(base_settings: Settings) -> Settings:
+    return base_settings.model_copy(update={"task_queue": f"api-{uuid4().hex[:8]}"})
+
+
+@pytest.fixture(scope="session")
+async def api_worker(
+    client: Client, engine: AsyncEngine, api_settings: Settings
+) -> AsyncIterator[Worker]:
+    async with build_worker(client, engine, api_settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def api_url(api_settings: Settings, api_worker: Worker) -> AsyncIterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = uvicorn.Config(
+        create_app(api_settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    async with asyncio.timeout(20):
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
+            await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await serving
+
+
+@pytest.fixture
+async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as session:
+        yield session
+
+
+def bearer(
+    settings: Settings, tenant_id: UUID, role: str = "owner", subject: str = ""
+) -> dict[str, str]:
+    """Authorization header with a token of the built-in issuer."""
+    token, _ = issue_access_token(
+        settings, subject=subject or f"user-{uuid4().hex[:8]}", tenant_id=tenant_id, role=role
+    )
+    return {"Authorization": f"Bearer {token}"}

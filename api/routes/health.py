@@ -19,16 +19,13 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="Temporal, PostgreSQL, Redis and Qdrant answer")
 async def readyz(request: Request) -> JSONResponse:
     state: AppState = request.app.state.docflow
-    probes = {
-        "postgres": lambda: check_postgres(state.engine),
-        "temporal": lambda: check_temporal(state.temporal),
-        "qdrant": lambda: check_qdrant(state.settings),
-    }
-    if state.settings.redis_url:
-        redis_url = state.settings.redis_url
-        probes["redis"] = lambda: check_redis(redis_url)
-    checks = await run_probes(probes)
-    ready = all(result == "ok" for result in checks.values()) and "redis" in checks
-    if "redis" not in checks:
-        checks["redis"] = "error: REDIS_URL is not configured"
+    checks = await run_probes(
+        {
+            "postgres": lambda: check_postgres(state.engine),
+            "temporal": lambda: check_temporal(state.temporal),
+            "qdrant": lambda: check_qdrant(state.settings),
+            "redis": lambda: check_redis(state.redis),
+        }
+    )
+    ready = all(result == "ok" for result in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

@@ -1,0 +1,1 @@
+"""Authentication: password hashing and access tokens (built-in issuer or external IdP)."""
