@@ -72,7 +72,7 @@ class ExportActivities:
             files = [_package_file(d, v) for d, v in await repo.accepted_documents(project.id)]
             if not files:
                 raise invalid_input("nothing to export: the project has no accepted documents")
-            existing = await self._store(repo, project, files, task.idempotency_key)
+            existing = await self._store(repo, project, files, task)
         return ExportOutput(
             export_id=existing.id,
             sha256=existing.sha256,
@@ -81,8 +81,9 @@ class ExportActivities:
         )
 
     async def _store(
-        self, repo: TenantRepository, project: Project, files: list[PackageFile], key: str
+        self, repo: TenantRepository, project: Project, files: list[PackageFile], task: ExportInput
     ) -> Export:
+        key = task.idempotency_key
         generated_at = datetime.now(UTC)
         info = _package_info(project, generated_at)
         readme = await self._readme_file(repo, project, info, files, key)
@@ -97,6 +98,7 @@ class ExportActivities:
             sha256=hashlib.sha256(content).hexdigest(),
             expires_at=generated_at + EXPORT_LIFETIME,
             idempotency_key=key,
+            export_id=task.export_id,
         )
 
     async def _readme_file(

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from api.routes import health
+from api.routes import documents, exports, health, projects, runs
 from api.state import AppState
 from docflow import __version__, temporal
 from docflow.settings import Settings, get_settings
@@ -43,4 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
+    app.include_router(projects.router)
+    app.include_router(runs.router)
+    app.include_router(documents.router)
+    app.include_router(exports.router)
     return app

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from docflow.auth.tokens import TokenClaims, verify_built_in
+from docflow.auth.jwks import ExternalIssuer
+from docflow.auth.tokens import (
+    BUILT_IN_ALGORITHMS,
+    EXTERNAL_ALGORITHMS,
+    InvalidTokenError,
+    TokenClaims,
+    check_auth_settings,
+    unverified_header,
+    verify_built_in,
+)
 from docflow.settings import Settings
 
 
@@ -18,7 +27,20 @@ class AppState:
     engine: AsyncEngine
     temporal: Client
     redis: Redis
+    external_issuer: ExternalIssuer | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        # Built during app start-up: unsafe auth settings stop the API from starting.
+        check_auth_settings(self.settings)
+        self.external_issuer = ExternalIssuer.from_settings(self.settings)
 
     async def verify_token(self, token: str) -> TokenClaims:
-        """Verify a bearer token (built-in issuer; external IdP via JWKS when configured)."""
-        return verify_built_in(self.settings, token)
+        """Verify a bearer token: the built-in issuer's HS256, or RS256/ES256 of the external
+        IdP (JWKS) when one is configured. The header's ``alg`` only chooses between the two
+        verifiers, each of which accepts its own algorithms alone."""
+        algorithm = unverified_header(token)["alg"]
+        if algorithm in BUILT_IN_ALGORITHMS:
+            return verify_built_in(self.settings, token)
+        if self.external_issuer is not None and algorithm in EXTERNAL_ALGORITHMS:
+            return await self.external_issuer.verify(token)
+        raise InvalidTokenError(f"invalid access token: algorithm {algorithm!r} is not accepted")

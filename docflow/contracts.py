@@ -37,6 +37,7 @@ class RunStatus(StrEnum):
     EXPORTING = "exporting"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Action(StrEnum):
@@ -182,6 +183,7 @@ class AcceptInput(BaseModel):
 class ExportInput(BaseModel):
     scope: TenantScope
     idempotency_key: str
+    export_id: UUID | None = None  # chosen by the caller (API) so it can answer 202 at once
 
 
 class ExportOutput(BaseModel):

@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"
-    # Simulated latency of the offline writer per document, for demos and crash tests.
+    # Simulated latency of the offline writer per agent call (one per step), for demos and
+    # crash tests.
     llm_offline_latency_ms: int = 0
 
     # "development" allows the built-in placeholder secrets; anything else refuses them.

@@ -18,7 +18,7 @@ from docflow import temporal
 from docflow.settings import Settings, get_settings
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
-from workflows.project_flow import ProjectFlow
+from workflows.project_flow import ExportPackage, ProjectFlow
 
 log = logging.getLogger("docflow.worker")
 
@@ -38,7 +38,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ProjectFlow],
+        workflows=[ProjectFlow, ExportPackage],
         activities=activities or activity_functions(engine, settings),
         max_concurrent_activities=8,
     )

@@ -6,6 +6,7 @@ written by activities (called by name: this module imports no activity code).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=NON_RETRYABLE,
 )
-AGENT_TIMEOUT = timedelta(minutes=15)  # covers CrewAI's own 3 tries of a slow LLM
+AGENT_TIMEOUT = timedelta(minutes=15)  # a slow LLM writing a long document
 AGENT_HEARTBEAT = timedelta(seconds=10)
 STORE_TIMEOUT = timedelta(seconds=30)
 
@@ -107,6 +108,11 @@ class ProjectFlow:
         except ActivityError as error:
             await self._fail(error)
             raise ApplicationError(f"step '{self._step}' failed: {_reason(error)}") from error
+        except asyncio.CancelledError:
+            self._gate = None
+            self._set_status(RunStatus.CANCELLED, self._step)
+            self._emit("run_cancelled")
+            raise
         self._set_status(RunStatus.COMPLETED, "done")
         self._emit("run_completed", export_id=str(export.export_id), sha256=export.sha256)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -282,3 +288,19 @@ def _reason(error: ActivityError) -> str:
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause or error)
+
+
+@workflow.defn(name="ExportPackage")
+class ExportPackage:
+    """An export asked for through the API: one activity, its own workflow id."""
+
+    @workflow.run
+    async def run(self, export: ExportInput) -> ExportOutput:
+        result: ExportOutput = await workflow.execute_activity(
+            "export_package",
+            export,
+            result_type=ExportOutput,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+        return result

@@ -1,23 +1,33 @@
 """Access tokens of the built-in issuer (HS256 via joserfc): sub, tenant_id, role.
 
 Verification accepts only the algorithms we issue, checks issuer, audience and expiry, and
-returns the claims docflow relies on. (External IdP tokens via JWKS: see ``verify``.)
+returns the claims docflow relies on. Tokens of an external IdP (RS256/ES256, keys from its
+JWKS: see ``docflow.auth.jwks``) go through ``verify_external``; each issuer is held to its
+own algorithms, so a token can never pick its key type (no "none", no RS/HS confusion).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
-from joserfc.jwt import JWTClaimsRegistry
+from joserfc.jwk import KeySet, OctKey
+from joserfc.jwt import JWTClaimsRegistry, Token
 
 from docflow.settings import Settings
 
 BUILT_IN_ALGORITHMS = ["HS256"]
+EXTERNAL_ALGORITHMS = ["RS256", "ES256"]
+EXTERNAL_LEEWAY_S = 30  # clock skew tolerated on an external IdP's exp/nbf
+MIN_SECRET_BYTES = 32
+PLACEHOLDER_SECRET = str(Settings.model_fields["jwt_secret"].default)
 ROLES = ("viewer", "editor", "owner")
 
 
@@ -59,23 +69,81 @@ def issue_access_token(
     return token, lifetime
 
 
-def verify_built_in(settings: Settings, token: str) -> TokenClaims:
+def unverified_header(token: str) -> dict[str, object]:
+    """The header of a compact JWS, read without verifying anything (to route it)."""
     try:
-        decoded = jwt.decode(token, _key(settings), algorithms=BUILT_IN_ALGORITHMS)
-        registry = JWTClaimsRegistry(
-            iss={"essential": True, "value": settings.jwt_issuer},
-            aud={"essential": True, "value": settings.jwt_audience},
-            sub={"essential": True},
-            exp={"essential": True},
-            tenant_id={"essential": True},
-            role={"essential": True, "values": list(ROLES)},
-        )
-        registry.validate(decoded.claims)
-        return TokenClaims(
-            subject=str(decoded.claims["sub"]),
-            tenant_id=UUID(str(decoded.claims["tenant_id"])),
-            role=str(decoded.claims["role"]),
-            expires_at=int(decoded.claims["exp"]),
-        )
+        encoded = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except ValueError as error:
+        raise InvalidTokenError("invalid access token: malformed header") from error
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+        raise InvalidTokenError("invalid access token: malformed header")
+    return header
+
+
+def _claims(decoded: Token, issuer: str, audience: str, leeway: int = 0) -> TokenClaims:
+    registry = JWTClaimsRegistry(
+        leeway=leeway,
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": audience},
+        sub={"essential": True},
+        exp={"essential": True},
+        tenant_id={"essential": True},
+        role={"essential": True, "values": list(ROLES)},
+    )
+    registry.validate(decoded.claims)
+    role = decoded.claims["role"]
+    if not isinstance(role, str):  # the registry accepts a list holding one of the values
+        raise InvalidTokenError("invalid access token: role must be a string")
+    return TokenClaims(
+        subject=str(decoded.claims["sub"]),
+        tenant_id=UUID(str(decoded.claims["tenant_id"])),
+        role=role,
+        expires_at=int(decoded.claims["exp"]),
+    )
+
+
+@contextmanager
+def _invalid_token_on_error() -> Iterator[None]:
+    """Turn whatever a forged, malformed or foreign token raises into InvalidTokenError."""
+    try:
+        yield
+    except InvalidTokenError:
+        raise
     except (JoseError, ValueError, KeyError, TypeError) as error:
         raise InvalidTokenError(f"invalid access token: {error}") from error
+
+
+def verify_built_in(settings: Settings, token: str) -> TokenClaims:
+    """Claims of a token of the built-in issuer (HS256 only); InvalidTokenError otherwise."""
+    with _invalid_token_on_error():
+        decoded = jwt.decode(token, _key(settings), algorithms=BUILT_IN_ALGORITHMS)
+        return _claims(decoded, settings.jwt_issuer, settings.jwt_audience)
+
+
+def verify_external(token: str, keys: KeySet, *, issuer: str, audience: str) -> TokenClaims:
+    """Claims of an external IdP's token (RS256/ES256 against its JWKS keys)."""
+    with _invalid_token_on_error():
+        decoded = jwt.decode(token, keys, algorithms=EXTERNAL_ALGORITHMS)
+        return _claims(decoded, issuer, audience, leeway=EXTERNAL_LEEWAY_S)
+
+
+def check_auth_settings(settings: Settings) -> None:
+    """Refuse to run outside development with a placeholder or short secret, or with a
+    half-configured external IdP."""
+    if settings.environment != "development":
+        secret = settings.jwt_secret.encode()
+        if settings.jwt_secret == PLACEHOLDER_SECRET or len(secret) < MIN_SECRET_BYTES:
+            raise RuntimeError(
+                f"DOCFLOW_JWT_SECRET must be set to a random secret of at least "
+                f"{MIN_SECRET_BYTES} bytes when DOCFLOW_ENV={settings.environment!r} "
+                "(the built-in placeholder is for development only)"
+            )
+    oidc = {
+        "DOCFLOW_OIDC_JWKS_URL": settings.oidc_jwks_url,
+        "DOCFLOW_OIDC_ISSUER": settings.oidc_issuer,
+        "DOCFLOW_OIDC_AUDIENCE": settings.oidc_audience,
+    }
+    missing = [name for name, value in oidc.items() if not value]
+    if 0 < len(missing) < len(oidc):
+        raise RuntimeError(f"external IdP half-configured: also set {', '.join(missing)}")

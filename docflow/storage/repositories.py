@@ -85,7 +85,88 @@ class TenantRepository:
             raise NotFoundError(f"project {project_id} not found")
         return project
 
+    async def list_projects(self) -> list[Project]:
+        query = (
+            select(Project)
+            .where(Project.tenant_id == self.tenant_id)
+            .order_by(col(Project.created_at).desc())
+        )
+        return list((await self.session.exec(query)).all())
+
+    async def update_project(self, project_id: UUID, changes: dict[str, Any]) -> Project:
+        project = await self.get_project(project_id)
+        for field, value in changes.items():
+            setattr(project, field, value)
+        if "name" in changes:
+            project.slug = slugify(project.name)
+        self.session.add(project)
+        await self.session.flush()
+        return project
+
+    async def delete_project(self, project_id: UUID) -> None:
+        """Delete the project; documents, versions, runs and exports go with it (cascade)."""
+        project = await self.get_project(project_id)
+        await self.session.delete(project)
+        await self.session.flush()
+
     # --- documents and versions -------------------------------------------------------
+
+    async def list_documents(self, project_id: UUID) -> list[Document]:
+        query = (
+            select(Document)
+            .where(Document.tenant_id == self.tenant_id, Document.project_id == project_id)
+            .order_by(col(Document.path))
+        )
+        documents = list((await self.session.exec(query)).all())
+        order = {step.value: index for index, step in enumerate(STEPS)}
+        return sorted(documents, key=lambda doc: (order.get(doc.step, 99), doc.path))
+
+    async def list_versions(self, document_id: UUID) -> list[DocumentVersion]:
+        query = (
+            select(DocumentVersion)
+            .where(
+                DocumentVersion.tenant_id == self.tenant_id,
+                DocumentVersion.document_id == document_id,
+            )
+            .order_by(col(DocumentVersion.version))
+        )
+        return list((await self.session.exec(query)).all())
+
+    async def version_number(self, document_id: UUID, number: int) -> DocumentVersion:
+        query = select(DocumentVersion).where(
+            DocumentVersion.tenant_id == self.tenant_id,
+            DocumentVersion.document_id == document_id,
+            DocumentVersion.version == number,
+        )
+        version = (await self.session.exec(query)).first()
+        if version is None:
+            raise NotFoundError(f"version {number} of document {document_id} not found")
+        return version
+
+    async def activate_version(self, document: Document, number: int) -> int:
+        """Make version ``number`` the accepted one (rollback); later steps become stale.
+
+        Returns how many downstream documents were marked stale.
+        """
+        target = await self.version_number(document.id, number)
+        await self.session.exec(
+            update(DocumentVersion)
+            .where(
+                col(DocumentVersion.tenant_id) == self.tenant_id,
+                col(DocumentVersion.document_id) == document.id,
+            )
+            .values(accepted=col(DocumentVersion.id) == target.id)
+        )
+        if document.step not in {step.value for step in STEPS}:
+            return 0
+        return await self._mark_downstream_stale(document.project_id, Step(document.step))
+
+    async def accepted_by_step(self, project_id: UUID) -> dict[Step, list[VersionRef]]:
+        """Accepted versions grouped by step: what a restarted run keeps."""
+        accepted: dict[Step, list[VersionRef]] = {}
+        for document, version in await self.accepted_documents(project_id):
+            accepted.setdefault(Step(document.step), []).append(version_ref(document, version))
+        return accepted
 
     async def get_document(self, project_id: UUID, document_id: UUID) -> Document:
         query = select(Document).where(
@@ -312,11 +393,13 @@ class TenantRepository:
         sha256: str,
         expires_at: datetime,
         idempotency_key: str,
+        export_id: UUID | None = None,
     ) -> Export:
         existing = await self.export_by_key(idempotency_key)
         if existing is not None:
             return existing
         export = Export(
+            id=export_id or uuid4(),
             tenant_id=self.tenant_id,
             project_id=project_id,
             manifest=manifest,

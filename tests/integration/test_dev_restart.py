@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -117,7 +119,9 @@ async def _approve_to_the_end(handle: Handle) -> None:
 
 
 async def test_dev_restart_keeps_a_run_waiting_at_its_gate(tmp_path: Path) -> None:
-    data_dir = Path(tmp_path / "data")
+    # Outside pytest's tmp tree, which pytest may reset to 0700 (PostgreSQL runs as its
+    # own OS user); removed by the finalizer below.
+    data_dir = Path(tempfile.mkdtemp(prefix="docflow-test-dev-"))
     env, log = _dev_env(data_dir), tmp_path / "dev.log"
     settings = _settings(env, data_dir)
 
@@ -141,3 +145,4 @@ async def test_dev_restart_keeps_a_run_waiting_at_its_gate(tmp_path: Path) -> No
     finally:
         assert _stop_dev(second) == 0, _tail(log)
     assert _log_text(log).count("Temporal UI") == 2
+    shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,160 @@
+"""A project's run: start it, read its state, decide at its gate, restart, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import Field
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import ProjectAccess, ProjectForEditor, ProjectForViewer, StateDep
+from api.schemas import RequestModel
+from docflow import temporal
+from docflow.contracts import (
+    Action,
+    Decision,
+    FlowInput,
+    FlowOptions,
+    FlowState,
+    RunStatus,
+    Step,
+    decision_problem,
+)
+from docflow.storage.db import tenant_session
+from docflow.storage.repositories import TenantRepository
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/runs", tags=["runs"])
+
+RESTARTABLE = {
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.CANCELED,
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT,
+}
+# Problems with what the person sent (422) rather than with the state of the run (409).
+INVALID_INPUT_MARKERS = ("needs non-empty", "needs the document_id")
+
+
+class RunStart(RequestModel):
+    auto_approve: bool = Field(
+        default=False, description="Approve every gate automatically (API clients, demos)."
+    )
+
+
+class DecisionRequest(RequestModel):
+    step: Step
+    action: Action
+    feedback: str | None = Field(default=None, max_length=10_000)
+    content: str | None = Field(default=None, max_length=500_000)
+    document_id: UUID | None = None
+    version: int | None = Field(default=None, ge=1)
+
+    def to_decision(self, decided_by: str) -> Decision:
+        return Decision.model_validate({**self.model_dump(), "decided_by": decided_by})
+
+
+def _handle(state: StateDep, access: ProjectAccess) -> WorkflowHandle[Any, Any]:
+    return state.temporal.get_workflow_handle(temporal.workflow_id(access.project.id))
+
+
+async def _current_state(state: StateDep, access: ProjectAccess) -> FlowState:
+    try:
+        result: FlowState = await _handle(state, access).query("state", result_type=FlowState)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, detail="no run has been started for this project") from error
+        raise
+    except WorkflowQueryFailedError as error:
+        raise HTTPException(503, detail=f"the run's state is unavailable: {error}") from error
+    return result
+
+
+async def _start(state: StateDep, access: ProjectAccess, flow: FlowInput) -> FlowState:
+    try:
+        await temporal.start_flow(state.temporal, state.settings, flow)
+    except WorkflowAlreadyStartedError as error:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="this project's flow is running or has completed; "
+            "a new run starts only after a failed or cancelled one (use restart)",
+        ) from error
+    return await _current_state(state, access)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Start the four-step flow")
+async def start_run(body: RunStart, access: ProjectForEditor, state: StateDep) -> FlowState:
+    flow = FlowInput(
+        tenant_id=access.principal.tenant_id,
+        project_id=access.project.id,
+        requested_by=access.principal.subject,
+        options=FlowOptions(auto_approve=body.auto_approve),
+    )
+    return await _start(state, access, flow)
+
+
+@router.get("/current", summary="The current run's state and event log")
+async def current_run(access: ProjectForViewer, state: StateDep) -> FlowState:
+    return await _current_state(state, access)
+
+
+@router.post("/current/decisions", summary="Approve, revise or edit at the open gate")
+async def decide(body: DecisionRequest, access: ProjectForEditor, state: StateDep) -> FlowState:
+    decision = body.to_decision(access.principal.subject)
+    current = await _current_state(state, access)
+    gate = current.gate if current.status is RunStatus.AWAITING_APPROVAL else None
+    problem = decision_problem(decision, gate)
+    if problem is not None:
+        code = 422 if any(marker in problem for marker in INVALID_INPUT_MARKERS) else 409
+        raise HTTPException(code, detail=problem)
+    try:
+        result: FlowState = await _handle(state, access).execute_update(
+            "decide", decision, result_type=FlowState, id=f"decision-{uuid4()}"
+        )
+    except WorkflowUpdateFailedError as error:  # lost a race with another decision
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error.cause)) from error
+    return result
+
+
+@router.post(
+    "/current/restart",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start again after a failed or cancelled run, keeping accepted versions",
+)
+async def restart_run(access: ProjectForEditor, state: StateDep) -> FlowState:
+    try:
+        description = await _handle(state, access).describe()
+    except RPCError as error:
+        raise HTTPException(404, detail="no run has been started for this project") from error
+    if description.status not in RESTARTABLE:
+        name = description.status.name.lower() if description.status else "unknown"
+        raise HTTPException(409, detail=f"only a failed or cancelled run restarts; it is {name}")
+    tenant_id = access.principal.tenant_id
+    async with tenant_session(state.engine, tenant_id) as session:
+        accepted = await TenantRepository(tenant_id, session).accepted_by_step(access.project.id)
+    flow = FlowInput(
+        tenant_id=tenant_id,
+        project_id=access.project.id,
+        requested_by=access.principal.subject,
+        accepted=accepted,
+    )
+    return await _start(state, access, flow)
+
+
+@router.post(
+    "/current/cancel", status_code=status.HTTP_202_ACCEPTED, summary="Cancel the running flow"
+)
+async def cancel_run(access: ProjectForEditor, state: StateDep) -> FlowState:
+    current = await _current_state(state, access)
+    if current.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED):
+        raise HTTPException(409, detail=f"the run has already ended: {current.status.value}")
+    await _handle(state, access).cancel()
+    return current
