@@ -43,4 +43,4 @@ class AppState:
             return verify_built_in(self.settings, token)
         if self.external_issuer is not None and algorithm in EXTERNAL_ALGORITHMS:
             return await self.external_issuer.verify(token)
-        raise InvalidTokenError(f"invalid access token: algorithm {algorithm!r} is not accepted")
+        raise InvalidTokenError("invalid access token: its algorithm is not accepted")

@@ -1,0 +1,164 @@
+"""One error shape for every 4xx and 5xx: RFC 9457 problem details (application/problem+json).
+
+```json
+{"type": "about:blank", "title": "Not Found", "status": 404,
+ "detail": "project not found", "instance": "/api/v1/projects/..."}
+```
+
+- ``type`` is ``about:blank`` (the title is then the HTTP status phrase) unless the error is
+  one of the kinds below, which have a stable URI under ``https://docflow.dev/problems/``.
+- Validation errors (422) add ``errors``: ``[{"field": "body.name", "message": ..., "type": ...}]``.
+- ``HTTPException`` (Starlette's and FastAPI's) keeps its status, detail and headers.
+- Raise :class:`ProblemError` for a problem of a named kind with extension members.
+- Unhandled exceptions become a generic 500 in :mod:`api.middleware`: no exception text leaves
+  the process.
+
+Responses a route returns itself (the OAuth2 token endpoint's ``{"error": "invalid_grant"}``)
+are left alone: only exceptions are turned into problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE_URI = "https://docflow.dev/problems/"
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    """A kind of problem with its own stable ``type`` URI and title."""
+
+    slug: str
+    title: str
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_BASE_URI + self.slug
+
+
+VALIDATION_ERROR = ProblemKind("validation-error", "Your request is not valid")
+CONTENT_TOO_LARGE = ProblemKind("content-too-large", "Request body too large")
+RATE_LIMITED = ProblemKind("rate-limited", "Too many requests")
+LIMITER_UNAVAILABLE = ProblemKind("rate-limiter-unavailable", "Rate limiter unavailable")
+INTERNAL_ERROR = ProblemKind("internal-error", "Internal server error")
+
+
+class ProblemError(HTTPException):
+    """An HTTPException of a named kind, with optional extension members for the body."""
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        *,
+        kind: ProblemKind | None = None,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(status_code, detail=detail, headers=headers)
+        self.kind = kind
+        self.extensions = dict(extensions or {})
+
+
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str,
+    kind: ProblemKind | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """A problem+json response; ``kind=None`` means ``about:blank`` titled by the status."""
+    body: dict[str, Any] = {
+        "type": kind.uri if kind else "about:blank",
+        "title": kind.title if kind else status_phrase(status),
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **(extensions or {}),
+    }
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_JSON
+    )
+
+
+# --- handlers -----------------------------------------------------------------------------
+
+
+def _detail_and_extensions(detail: Any, status: int) -> tuple[str, dict[str, Any]]:
+    """RFC 9457 wants a string ``detail``: structured details move to ``details``."""
+    if isinstance(detail, str):
+        return detail, {}
+    return status_phrase(status), {"details": detail}
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
+    if exc.status_code < 400 or exc.status_code in {204, 304}:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    detail, extensions = _detail_and_extensions(exc.detail, exc.status_code)
+    kind = exc.kind if isinstance(exc, ProblemError) else None
+    if isinstance(exc, ProblemError):
+        extensions |= exc.extensions
+    return problem_response(
+        exc.status_code,
+        detail,
+        instance=request.url.path,
+        kind=kind,
+        headers=exc.headers,
+        extensions=extensions,
+    )
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic/FastAPI errors as ``{"field": "body.name", "message": ..., "type": ...}``.
+
+    The rejected input is never echoed back: it may hold a password or a token.
+    """
+    return [
+        {
+            "field": ".".join(str(part) for part in error.get("loc", ())),
+            "message": str(error.get("msg", "invalid value")),
+            "type": str(error.get("type", "value_error")),
+        }
+        for error in errors
+    ]
+
+
+async def validation_exception_handler(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, RequestValidationError):  # registered for it only
+        raise exc
+    errors = field_errors(exc.errors())
+    names = ", ".join(sorted({error["field"] for error in errors}))
+    return problem_response(
+        422,
+        f"{len(errors)} invalid field(s): {names}",
+        instance=request.url.path,
+        kind=VALIDATION_ERROR,
+        extensions={"errors": errors},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Turn HTTP and validation exceptions into problem+json (500s: ``api.middleware``)."""
+    app.add_exception_handler(HTTPException, http_exception_handler)
+    app.add_exception_handler(RequestValidationError, validation_exception_handler)

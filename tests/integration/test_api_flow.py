@@ -1,0 +1,182 @@
+"""The whole flow through the HTTP API, as a client would drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from api.downloads import DownloadGrant, sign_download
+from docflow.settings import Settings
+from docflow.storage.models import Tenant
+from tests.conftest import bearer
+
+IDEA = "A booking app for small harbours: berths, tides and arrivals, for harbour masters."
+
+
+async def _wait_for_gate(
+    http: httpx.AsyncClient, base: str, auth: dict[str, str], step: str
+) -> Any:
+    async with asyncio.timeout(60):
+        while True:
+            state = (await http.get(f"{base}/runs/current", headers=auth)).json()
+            if state.get("gate") and state["gate"]["step"] == step:
+                return state
+            assert state.get("status") != "failed", state
+            await asyncio.sleep(0.1)
+
+
+async def _decide(http: httpx.AsyncClient, base: str, auth: dict[str, str], **body: Any) -> Any:
+    answer = await http.post(f"{base}/runs/current/decisions", json=body, headers=auth)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def _create_project(http: httpx.AsyncClient, auth: dict[str, str]) -> str:
+    created = await http.post(
+        "/api/v1/projects",
+        json={"name": "Harbour Desk", "idea": IDEA, "constraints": "Two developers."},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    return f"/api/v1/projects/{created.json()['id']}"
+
+
+async def test_full_flow_through_the_api(
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
+) -> None:
+    auth = bearer(api_settings, tenant.id, "editor")
+    base = await _create_project(http, auth)
+    started = await http.post(f"{base}/runs", json={}, headers=auth)
+    assert started.status_code == 202, started.text
+    assert (await http.post(f"{base}/runs", json={}, headers=auth)).status_code == 409
+
+    await _wait_for_gate(http, base, auth, "description")
+    await _decide(http, base, auth, step="description", action="approve", version=1)
+    gate = (await _wait_for_gate(http, base, auth, "architecture"))["gate"]
+    revised = await _decide(
+        http, base, auth, step="architecture", action="revise", feedback="Use Go instead of Python"
+    )
+    assert revised["gate"]["versions"][0]["version"] == 2
+    await _decide(http, base, auth, step="architecture", action="approve")
+    plan = (await _wait_for_gate(http, base, auth, "plan"))["gate"]["versions"][0]
+    edited = await _decide(
+        http, base, auth, step="plan", action="edit", document_id=plan["document_id"],
+        content="# Plan\n\nWritten by hand.\n", version=1,
+    )  # fmt: skip
+    assert edited["gate"]["versions"][0]["version"] == 2
+    await _decide(http, base, auth, step="plan", action="approve")
+    await _wait_for_gate(http, base, auth, "standards")
+    done = await _decide(http, base, auth, step="standards", action="approve")
+    assert done["status"] == "completed"
+
+    architecture_id = gate["versions"][0]["document_id"]
+    await _check_documents(http, base, auth, architecture_id)
+    await _check_export(http, base, auth, api_settings)
+
+
+async def _check_documents(
+    http: httpx.AsyncClient, base: str, auth: dict[str, str], architecture_id: str
+) -> None:
+    documents = (await http.get(f"{base}/documents", headers=auth)).json()
+    by_path = {document["path"]: document for document in documents}
+    assert by_path["docs/architecture.md"]["accepted_version"] == 2
+    versions = (await http.get(f"{base}/documents/{architecture_id}/versions", headers=auth)).json()
+    assert [version["version"] for version in versions] == [1, 2]
+    second = (await http.get(f"{base}/documents/{architecture_id}/versions/2", headers=auth)).json()
+    assert "Go" in second["content_md"]
+    diff = (
+        await http.get(f"{base}/documents/{architecture_id}/diff?from=1&to=2", headers=auth)
+    ).json()
+    assert diff["unified"].startswith("--- docs/architecture.md@v1")
+    assert {line["op"] for line in diff["lines"]} >= {"equal", "insert", "delete"}
+    activated = await http.post(
+        f"{base}/documents/{architecture_id}/versions/1/activate", headers=auth
+    )
+    assert activated.status_code == 200, activated.text
+    assert activated.json()["downstream_marked_stale"] >= 1
+    stale = {
+        d["path"]: d["stale"] for d in (await http.get(f"{base}/documents", headers=auth)).json()
+    }
+    assert stale["docs/specs.md"] is True and stale["docs/about.md"] is False
+
+
+async def _check_export(
+    http: httpx.AsyncClient, base: str, auth: dict[str, str], settings: Settings
+) -> None:
+    requested = await http.post(f"{base}/exports", headers=auth)
+    assert requested.status_code == 202, requested.text
+    export_url = f"{base}/exports/{requested.json()['id']}"
+    status = await _poll(http, export_url, auth, lambda body: body["status"] != "pending")
+    assert status["status"] == "ready", status
+    download = await http.get(status["download_url"])
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        assert "harbour-desk/docs/architecture.md" in archive.namelist()
+    tampered = status["download_url"][:-3] + "abc"
+    assert (await http.get(tampered)).status_code == 403
+    expired_settings = settings.model_copy(update={"download_token_ttl_s": -5})
+    grant = DownloadGrant(
+        tenant_id=UUID(status["manifest"]["tenant_id"]),
+        project_id=UUID(status["manifest"]["project"]["id"]),
+        export_id=UUID(status["id"]),
+    )
+    expired, _ = sign_download(expired_settings, grant)
+    answer = await http.get("/api/v1/exports/download", params={"token": expired})
+    assert answer.status_code == 403
+
+
+async def test_decisions_answer_409_when_stale_and_422_when_invalid(
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
+) -> None:
+    auth = bearer(api_settings, tenant.id, "editor")
+    base = await _create_project(http, auth)
+    await http.post(f"{base}/runs", json={}, headers=auth)
+    await _wait_for_gate(http, base, auth, "description")
+    cases = [
+        ({"step": "plan", "action": "approve"}, 409, "wrong step"),
+        ({"step": "description", "action": "approve", "version": 9}, 409, "stale version"),
+        ({"step": "description", "action": "revise", "feedback": " "}, 422, "feedback"),
+        ({"step": "description", "action": "shout"}, 422, ""),
+        ({"step": "description", "action": "approve", "colour": "red"}, 422, ""),
+    ]
+    for body, code, words in cases:
+        answer = await http.post(f"{base}/runs/current/decisions", json=body, headers=auth)
+        assert answer.status_code == code, (body, answer.text)
+        assert words in answer.text
+    cancelled = await http.post(f"{base}/runs/current/cancel", headers=auth)
+    assert cancelled.status_code == 202
+    async with asyncio.timeout(20):
+        while (await http.get(f"{base}/runs/current", headers=auth)).json()[
+            "status"
+        ] != "cancelled":
+            await asyncio.sleep(0.1)
+    restarted = await http.post(f"{base}/runs/current/restart", headers=auth)
+    assert restarted.status_code == 202, restarted.text
+
+
+@pytest.mark.parametrize("role", ["viewer"])
+async def test_a_viewer_reads_but_cannot_start(
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, role: str
+) -> None:
+    base = await _create_project(http, bearer(api_settings, tenant.id, "editor"))
+    viewer = bearer(api_settings, tenant.id, role)
+    assert (await http.get(base, headers=viewer)).status_code == 200
+    assert (await http.post(f"{base}/runs", json={}, headers=viewer)).status_code == 403
+
+
+async def test_another_tenant_gets_404(
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
+) -> None:
+    base = await _create_project(http, bearer(api_settings, tenant.id, "owner"))
+    stranger = bearer(api_settings, UUID(int=7), "owner")
+    assert (await http.get(base, headers=stranger)).status_code == 404
+    assert (await http.delete(base, headers=stranger)).status_code == 404
+    assert (await http.get(base)).status_code == 401
