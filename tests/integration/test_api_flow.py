@@ -20,16 +20,25 @@ from tests.conftest import bearer
 IDEA = "A booking app for small harbours: berths, tides and arrivals, for harbour masters."
 
 
-async def _wait_for_gate(
-    http: httpx.AsyncClient, base: str, auth: dict[str, str], step: str
-) -> Any:
+Auth = dict[str, str]
+
+
+async def _poll(http: httpx.AsyncClient, url: str, auth: Auth, done: Callable[[Any], bool]) -> Any:
+    """GET ``url`` until ``done(json)``; fails the test after 60 s."""
     async with asyncio.timeout(60):
         while True:
-            state = (await http.get(f"{base}/runs/current", headers=auth)).json()
-            if state.get("gate") and state["gate"]["step"] == step:
-                return state
-            assert state.get("status") != "failed", state
+            body = (await http.get(url, headers=auth)).json()
+            if done(body):
+                return body
             await asyncio.sleep(0.1)
+
+
+async def _wait_for_gate(http: httpx.AsyncClient, base: str, auth: Auth, step: str) -> Any:
+    def at_gate(state: Any) -> bool:
+        assert state.get("status") != "failed", state
+        return bool(state.get("gate")) and state["gate"]["step"] == step
+
+    return await _poll(http, f"{base}/runs/current", auth, at_gate)
 
 
 async def _decide(http: httpx.AsyncClient, base: str, auth: dict[str, str], **body: Any) -> Any:
@@ -153,11 +162,7 @@ async def test_decisions_answer_409_when_stale_and_422_when_invalid(
         assert words in answer.text
     cancelled = await http.post(f"{base}/runs/current/cancel", headers=auth)
     assert cancelled.status_code == 202
-    async with asyncio.timeout(20):
-        while (await http.get(f"{base}/runs/current", headers=auth)).json()[
-            "status"
-        ] != "cancelled":
-            await asyncio.sleep(0.1)
+    await _poll(http, f"{base}/runs/current", auth, lambda body: body["status"] == "cancelled")
     restarted = await http.post(f"{base}/runs/current/restart", headers=auth)
     assert restarted.status_code == 202, restarted.text
 
