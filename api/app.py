@@ -8,7 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from api.routes import documents, exports, health, projects, runs
+from api.errors import install_error_handlers
+from api.events import EventHub
+from api.middleware import install_middleware
+from api.routes import auth, documents, exports, health, members, projects, runs
+from api.routes.events import router as events_router
 from api.state import AppState
 from docflow import __version__, temporal
 from docflow.settings import Settings, get_settings
@@ -30,9 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client = await temporal.connect(config)
         redis = Redis.from_url(config.redis_url)
         app.state.docflow = AppState(settings=config, engine=engine, temporal=client, redis=redis)
+        app.state.events = EventHub(config, client, redis)
         try:
             yield
         finally:
+            await app.state.events.close()
             await redis.aclose()
             await engine.dispose()
 
@@ -42,9 +48,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A project idea in, a professional documentation package out.",
         lifespan=lifespan,
     )
+    install_error_handlers(app)
+    install_middleware(app, config)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(members.router)
     app.include_router(projects.router)
     app.include_router(runs.router)
     app.include_router(documents.router)
     app.include_router(exports.router)
+    app.include_router(events_router)
     return app

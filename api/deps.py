@@ -13,7 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 
 from api.state import AppState
 from docflow.auth.tokens import InvalidTokenError
@@ -50,7 +50,13 @@ class Principal:
 
 # --- dependencies -------------------------------------------------------------------------
 
-bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/token")
+# OAuth2 password flow: Swagger UI's "Authorize" form signs in with username, password and
+# the tenant slug as client_id; API clients send `Authorization: Bearer <token>`.
+bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="Access token from POST /api/v1/auth/token (client_id = tenant slug)",
+)
 
 
 def app_state(request: Request) -> AppState:
@@ -69,13 +75,13 @@ def _unauthorized(detail: str) -> HTTPException:
 
 async def current_principal(
     state: StateDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    token: Annotated[str | None, Depends(bearer)],
 ) -> Principal:
     """The caller, from a verified bearer token only: 401 otherwise."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if not token:
         raise _unauthorized("missing bearer token")
     try:
-        claims = await state.verify_token(credentials.credentials)
+        claims = await state.verify_token(token)
     except InvalidTokenError as error:
         raise _unauthorized(str(error)) from error
     return Principal(subject=claims.subject, tenant_id=claims.tenant_id, role=Role(claims.role))

@@ -10,8 +10,8 @@
 - Validation errors (422) add ``errors``: ``[{"field": "body.name", "message": ..., "type": ...}]``.
 - ``HTTPException`` (Starlette's and FastAPI's) keeps its status, detail and headers.
 - Raise :class:`ProblemError` for a problem of a named kind with extension members.
-- Unhandled exceptions become a generic 500 in :mod:`api.middleware`: no exception text leaves
-  the process.
+- Unhandled exceptions become a generic 500 with a request id (logged in
+  :mod:`api.middleware`): no exception text leaves the process.
 
 Responses a route returns itself (the OAuth2 token endpoint's ``{"error": "invalid_grant"}``)
 are left alone: only exceptions are turned into problems.
@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE_URI = "https://docflow.dev/problems/"
+REQUEST_ID_SCOPE_KEY = "docflow.request_id"  # set by api.middleware.RequestContextMiddleware
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,12 @@ def problem_response(
 ) -> JSONResponse:
     """A problem+json response; ``kind=None`` means ``about:blank`` titled by the status."""
     body: dict[str, Any] = {
+        **(extensions or {}),  # extensions never replace the standard members
         "type": kind.uri if kind else "about:blank",
         "title": kind.title if kind else status_phrase(status),
         "status": status,
         "detail": detail,
         "instance": instance,
-        **(extensions or {}),
     }
     return JSONResponse(
         jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_JSON
@@ -110,23 +111,29 @@ def _detail_and_extensions(detail: Any, status: int) -> tuple[str, dict[str, Any
     return status_phrase(status), {"details": detail}
 
 
-async def http_exception_handler(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, HTTPException):  # registered for HTTPException only
-        raise exc
+def problem_for(exc: HTTPException, instance: str) -> Response:
+    """The response for an HTTPException: its status, detail and headers, as a problem."""
     if exc.status_code < 400 or exc.status_code in {204, 304}:
         return Response(status_code=exc.status_code, headers=exc.headers)
     detail, extensions = _detail_and_extensions(exc.detail, exc.status_code)
-    kind = exc.kind if isinstance(exc, ProblemError) else None
+    kind = None
     if isinstance(exc, ProblemError):
+        kind = exc.kind
         extensions |= exc.extensions
     return problem_response(
         exc.status_code,
         detail,
-        instance=request.url.path,
+        instance=instance,
         kind=kind,
         headers=exc.headers,
         extensions=extensions,
     )
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
+    return problem_for(exc, request.url.path)
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
@@ -158,7 +165,26 @@ async def validation_exception_handler(request: Request, exc: Exception) -> Resp
     )
 
 
+GENERIC_500_DETAIL = "An unexpected error occurred. Quote the request id when you report it."
+
+
+def internal_error_response(instance: str, request_id: str | None) -> Response:
+    """A generic 500: no exception type, message or stack trace leaves the process."""
+    extensions = {"request_id": request_id} if request_id else {}
+    return problem_response(
+        500, GENERIC_500_DETAIL, instance=instance, kind=INTERNAL_ERROR, extensions=extensions
+    )
+
+
+async def unhandled_exception_handler(request: Request, exc: Exception) -> Response:
+    """Last resort, for errors outside ``RequestContextMiddleware`` (which logs and answers
+    the others). Starlette re-raises the exception afterwards, so the server logs it."""
+    request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
+    return internal_error_response(request.url.path, request_id)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Turn HTTP and validation exceptions into problem+json (500s: ``api.middleware``)."""
+    """Every 4xx and 5xx as problem+json."""
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    app.add_exception_handler(Exception, unhandled_exception_handler)

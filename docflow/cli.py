@@ -1,4 +1,4 @@
-"""The ``docflow`` command: dev, demo, worker, api, migrate."""
+"""The ``docflow`` command: dev, demo, worker, api, migrate, admin."""
 
 from __future__ import annotations
 
@@ -10,18 +10,23 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from docflow.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from docflow.demo import DemoResult
 
 console = Console(stderr=True)
+output = Console(soft_wrap=True)  # results a script may want (ids), on standard output
+ADMIN_PASSWORD_ENV = "DOCFLOW_ADMIN_PASSWORD"
 CHILD_STOP_TIMEOUT_S = 15.0
 
 
@@ -37,7 +42,30 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run a worker against the configured services")
     commands.add_parser("api", help="serve the API against the configured services")
     commands.add_parser("migrate", help="apply database migrations (DOCFLOW_DATABASE_ADMIN_URL)")
+    _add_admin_parser(commands)
     return parser
+
+
+def _add_admin_parser(commands: Any) -> None:
+    admin = commands.add_parser(
+        "admin", help="create tenants and users (DATABASE_URL, as the app role: RLS applies)"
+    )
+    actions = admin.add_subparsers(dest="admin_command", required=True)
+    tenant = actions.add_parser("create-tenant", help="create a tenant (idempotent)")
+    tenant.add_argument("--slug", required=True, help="lower-case letters, digits and '-'")
+    tenant.add_argument("--name", required=True, help="display name")
+    user = actions.add_parser(
+        "create-user",
+        help="add a user to a tenant, creating the user when new",
+        description="The password of a new user comes from --password-stdin (first line of "
+        f"standard input) or the {ADMIN_PASSWORD_ENV} environment variable, never from argv.",
+    )
+    user.add_argument("--tenant", required=True, help="tenant slug")
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", required=True, choices=("owner", "editor", "viewer"))
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -50,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "worker": lambda: _run_module("worker"),
         "api": lambda: _run_module("api"),
         "migrate": lambda: run_migrate(settings),
+        "admin": lambda: run_admin(settings, arguments),
     }
     try:
         code = handlers[arguments.command]()
@@ -205,3 +234,113 @@ async def _demo(
                 return await run_demo(request, run_settings, client, engine)
         finally:
             await engine.dispose()
+
+
+# --- admin ----------------------------------------------------------------------------
+
+
+class AdminInputError(ValueError):
+    """Bad input to an admin command: exit 2 with this message."""
+
+
+def run_admin(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Against DATABASE_URL, or else the embedded stack of a running `docflow dev`."""
+    command = {"create-tenant": _create_tenant, "create-user": _create_user}
+    try:
+        asyncio.run(
+            _with_engine(settings.app_database_url, command[arguments.admin_command], arguments)
+        )
+    except AdminInputError as error:
+        console.print(f"[red]docflow admin {arguments.admin_command}:[/red] {escape(str(error))}")
+        return 2
+    return 0
+
+
+async def _with_engine(
+    url: str,
+    command: Callable[[AsyncEngine, argparse.Namespace], Coroutine[Any, Any, None]],
+    arguments: argparse.Namespace,
+) -> None:
+    from docflow.storage.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        await command(engine, arguments)
+    finally:
+        await engine.dispose()
+
+
+async def _create_tenant(engine: AsyncEngine, arguments: argparse.Namespace) -> None:
+    from docflow.admin import ensure_tenant, tenant_id_for
+    from docflow.storage.accounts import AccountRepository
+    from docflow.storage.db import tenant_session
+    from docflow.storage.repositories import slugify
+
+    slug, name = arguments.slug, arguments.name.strip()
+    if slugify(slug, 64) != slug:
+        raise AdminInputError(
+            f"{slug!r} is not a slug: use lower-case letters, digits and '-', "
+            f"e.g. {slugify(slug, 64)!r}"
+        )
+    if not name:
+        raise AdminInputError("the tenant name is empty")
+    async with tenant_session(engine, tenant_id_for(slug)) as session:
+        existed = await AccountRepository(tenant_id_for(slug), session).tenant_exists()
+    tenant = await ensure_tenant(engine, slug, name)
+    verb = "tenant already exists:" if existed else "[green]created tenant[/green]"
+    output.print(f"{verb} {tenant.slug} ({escape(tenant.name)}), id {tenant.id}")
+
+
+def _admin_password(arguments: argparse.Namespace) -> str | None:
+    if arguments.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise AdminInputError("--password-stdin: no password on standard input")
+        return password
+    return os.environ.get(ADMIN_PASSWORD_ENV) or None
+
+
+def _checked_email_and_password(
+    arguments: argparse.Namespace,
+) -> tuple[str, str | None]:
+    from docflow.auth.passwords import check_password_policy
+    from docflow.storage.accounts import normalize_email
+
+    password = _admin_password(arguments)
+    try:
+        email = normalize_email(arguments.email)
+        if password is not None:
+            check_password_policy(password)
+    except ValueError as error:
+        raise AdminInputError(str(error)) from error
+    return email, password
+
+
+async def _create_user(engine: AsyncEngine, arguments: argparse.Namespace) -> None:
+    from docflow.admin import tenant_id_for
+    from docflow.auth.passwords import hash_password
+    from docflow.storage.accounts import AccountRepository, AlreadyMemberError
+    from docflow.storage.db import tenant_session
+
+    email, password = _checked_email_and_password(arguments)
+    password_hash = hash_password(password) if password else None
+    slug = escape(arguments.tenant)
+    tenant_id = tenant_id_for(arguments.tenant)
+    async with tenant_session(engine, tenant_id) as session:
+        accounts = AccountRepository(tenant_id, session)
+        if not await accounts.tenant_exists():
+            raise AdminInputError(
+                f"unknown tenant {arguments.tenant!r}: create it with `docflow admin create-tenant`"
+            )
+        if password_hash is None and await accounts.user_by_email(email) is None:
+            raise AdminInputError(
+                f"{email} is a new user and needs a password: "
+                f"--password-stdin or {ADMIN_PASSWORD_ENV}"
+            )
+        user, created = await accounts.ensure_user(email, password_hash)
+        try:
+            member = await accounts.add_member(user, arguments.role)
+        except AlreadyMemberError as error:
+            raise AdminInputError(f"{error} of {arguments.tenant}") from error
+    what = "[green]created user[/green]" if created else "existing user (password unchanged)"
+    output.print(f"{what} {escape(member.email)}, id {member.user_id}: {member.role} of {slug}")

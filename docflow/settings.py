@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     rate_limit_auth_per_min: int = 20
     max_request_bytes: int = 1_000_000
 
+    # Progress over SSE: keep-alive ping interval, and how often the one poller of a run
+    # queries its state (it also wakes at once when the run's history changes).
+    sse_ping_s: float = 15.0
+    sse_poll_s: float = 0.2
+
     otel_traces_exporter: str = Field(
         default="none", validation_alias=AliasChoices("OTEL_TRACES_EXPORTER")
     )  # none | console | otlp (endpoint from the standard OTEL_EXPORTER_OTLP_* variables)
@@ -97,6 +102,14 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.embedded_temporal_port}"
+
+    @property
+    def app_database_url(self) -> str:
+        """DATABASE_URL, or the embedded PostgreSQL that `docflow dev` runs (app role)."""
+        return self.database_url or (
+            f"postgresql+asyncpg://{self.db_app_role}:{self.db_app_password}"
+            f"@127.0.0.1:{self.embedded_postgres_port}/{self.db_name}"
+        )
 
     @property
     def qdrant_local_path(self) -> Path:

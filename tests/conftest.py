@@ -139,7 +139,12 @@ async def project(engine: AsyncEngine, tenant: Tenant) -> Project:
 
 @pytest.fixture(scope="session")
 def api_settings(base_settings: Settings) -> Settings:
-    return base_settings.model_copy(update={"task_queue": f"api-{uuid4().hex[:8]}"})
+    # Limits off (0) for the shared server: every test client is 127.0.0.1 on one Redis;
+    # tests/integration/test_rate_limits.py serves apps with low limits of their own.
+    limits_off = {
+        f"rate_limit_{name}_per_min": 0 for name in ("global", "tenant", "project", "auth")
+    }
+    return base_settings.model_copy(update={"task_queue": f"api-{uuid4().hex[:8]}", **limits_off})
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,15 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import ProjectAccess, ProjectForEditor, ProjectForViewer, StateDep
+from api.ratelimit import RateLimited
 from api.schemas import ResponseModel
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Document, DocumentVersion
 from docflow.storage.repositories import NotFoundError, TenantRepository
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/documents", tags=["documents"])
+router = APIRouter(
+    prefix="/api/v1/projects/{project_id}/documents", tags=["documents"], dependencies=[RateLimited]
+)
 
 
 class VersionSummary(ResponseModel):

@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 
 from api.deps import ProjectForEditor, ProjectForViewer, StateDep
 from api.downloads import DownloadGrant, InvalidDownloadTokenError, sign_download, verify_download
+from api.ratelimit import RateLimited
 from api.schemas import ResponseModel
 from docflow.contracts import ExportInput, TenantScope
 from docflow.storage.db import tenant_session
@@ -40,7 +41,10 @@ def _workflow_id(export_id: UUID) -> str:
 
 
 @router.post(
-    PROJECT_EXPORTS, status_code=status.HTTP_202_ACCEPTED, summary="Export the accepted package"
+    PROJECT_EXPORTS,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Export the accepted package",
+    dependencies=[RateLimited],
 )
 async def create_export(access: ProjectForEditor, state: StateDep) -> ExportStatus:
     export_id = uuid4()
@@ -55,7 +59,11 @@ async def create_export(access: ProjectForEditor, state: StateDep) -> ExportStat
     return ExportStatus(id=export_id, status="pending")
 
 
-@router.get(PROJECT_EXPORTS + "/{export_id}", summary="An export's status, manifest and link")
+@router.get(
+    PROJECT_EXPORTS + "/{export_id}",
+    summary="An export's status, manifest and link",
+    dependencies=[RateLimited],
+)
 async def get_export(
     export_id: UUID, access: ProjectForViewer, state: StateDep, request: Request
 ) -> ExportStatus:

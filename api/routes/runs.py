@@ -17,6 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ProjectAccess, ProjectForEditor, ProjectForViewer, StateDep
+from api.ratelimit import RateLimited
 from api.schemas import RequestModel
 from docflow import temporal
 from docflow.contracts import (
@@ -32,7 +33,9 @@ from docflow.contracts import (
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import TenantRepository
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/runs", tags=["runs"])
+router = APIRouter(
+    prefix="/api/v1/projects/{project_id}/runs", tags=["runs"], dependencies=[RateLimited]
+)
 
 RESTARTABLE = {
     WorkflowExecutionStatus.FAILED,

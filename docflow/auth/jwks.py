@@ -64,7 +64,10 @@ class JwksClient:
         """The key set, refetched first when stale or when it lacks ``kid``."""
         async with self._lock:
             now = time.monotonic()
-            if self._wants_refresh(kid, now) and now - self._attempted_at >= self.refetch_cooldown_s:
+            if (
+                self._wants_refresh(kid, now)
+                and now - self._attempted_at >= self.refetch_cooldown_s
+            ):
                 await self._refresh(now)
             if self._keys is None:
                 raise InvalidTokenError("the identity provider's JWKS is unavailable")

@@ -129,16 +129,10 @@ def verify_external(token: str, keys: KeySet, *, issuer: str, audience: str) -> 
 
 
 def check_auth_settings(settings: Settings) -> None:
-    """Refuse to run outside development with a placeholder or short secret, or with a
-    half-configured external IdP."""
+    """Refuse to run with unsafe auth settings: outside development, a placeholder or short
+    secret, or a JWKS fetched over plain http; anywhere, a half-configured external IdP."""
     if settings.environment != "development":
-        secret = settings.jwt_secret.encode()
-        if settings.jwt_secret == PLACEHOLDER_SECRET or len(secret) < MIN_SECRET_BYTES:
-            raise RuntimeError(
-                f"DOCFLOW_JWT_SECRET must be set to a random secret of at least "
-                f"{MIN_SECRET_BYTES} bytes when DOCFLOW_ENV={settings.environment!r} "
-                "(the built-in placeholder is for development only)"
-            )
+        _check_production_secrets(settings)
     oidc = {
         "DOCFLOW_OIDC_JWKS_URL": settings.oidc_jwks_url,
         "DOCFLOW_OIDC_ISSUER": settings.oidc_issuer,
@@ -147,3 +141,15 @@ def check_auth_settings(settings: Settings) -> None:
     missing = [name for name, value in oidc.items() if not value]
     if 0 < len(missing) < len(oidc):
         raise RuntimeError(f"external IdP half-configured: also set {', '.join(missing)}")
+
+
+def _check_production_secrets(settings: Settings) -> None:
+    secret = settings.jwt_secret
+    if secret == PLACEHOLDER_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(
+            f"DOCFLOW_JWT_SECRET must be set to a random secret of at least {MIN_SECRET_BYTES} "
+            f"bytes when DOCFLOW_ENV={settings.environment!r} (the built-in placeholder is for "
+            "development only)"
+        )
+    if (settings.oidc_jwks_url or "").startswith("http://"):
+        raise RuntimeError("DOCFLOW_OIDC_JWKS_URL must be an https:// URL outside development")

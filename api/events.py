@@ -1,0 +1,469 @@
+"""Progress of a project's run, fanned out from one poller to every SSE subscriber.
+
+- One poller per run across all API replicas, thanks to a Redis lease (SET NX PX, renewed
+  while polling; a replica that cannot take it only listens). The poller queries the
+  workflow's ``state`` every ``sse_poll_s``, and at once whenever the run's history shows a
+  completed workflow task (a history long-poll: that is when the event log can change),
+  and publishes the events it has not published yet to the run's Redis channel.
+- Each replica listens on that channel once per run and hands the events to its local
+  subscribers. A subscriber replays from the event log first, then follows the channel,
+  de-duplicating by sequence number: never a repeat, never a skip (a gap is filled from a
+  fresh query, the log being the truth).
+- The poller stops when the run ends or when the replica's last subscriber leaves; it then
+  releases the lease and says so on the channel, so another replica takes over at once.
+- A run that closes without a terminal event (terminated, timed out) ends with a synthetic
+  ``run_ended`` event that carries the workflow's status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from docflow.contracts import FlowEvent, FlowState, TenantScope
+from docflow.settings import Settings
+from docflow.temporal import workflow_id
+
+log = logging.getLogger(__name__)
+
+TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
+RUN_ENDED = "run_ended"  # synthetic: the run closed without a terminal event of its own
+ENDING_EVENTS = TERMINAL_EVENTS | {RUN_ENDED}
+
+LEASE_MS = 6_000
+LEASE_RENEW_S = 2.0  # also how often a replica without the lease tries to take it
+QUERY_TIMEOUT = timedelta(seconds=3)  # well below the lease: a slow query cannot outlive it
+MARK_TTL_MS = 24 * 3600 * 1000
+HISTORY_RETRY_S = 1.0
+
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+)
+_RELEASE = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+
+
+class NoRunError(LookupError):
+    """No run has been started for the project."""
+
+
+class RunUnavailableError(RuntimeError):
+    """The run exists, but its events cannot be read or followed right now."""
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """One run of a project's flow; Redis names are prefixed by tenant and project."""
+
+    scope: TenantScope
+    run_id: str
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id(self.scope.project_id)
+
+    @property
+    def channel(self) -> str:
+        return f"docflow:events:{self.scope.tenant_id}:{self.scope.project_id}"
+
+    def key(self, name: str) -> str:
+        return f"{self.channel}:{self.run_id}:{name}"
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """How and when a closed run closed."""
+
+    status: WorkflowExecutionStatus
+    at: datetime
+
+
+class ChannelMessage(BaseModel):
+    run_id: str
+    event: FlowEvent | None = None
+    lease_released: bool = False
+
+
+@dataclass
+class HubStats:
+    """What this replica did: tests and operators read it."""
+
+    poller_starts: Counter[str] = field(default_factory=Counter)  # run id -> times
+    queries: int = 0
+
+
+def is_ending(events: list[FlowEvent]) -> bool:
+    return bool(events) and events[-1].type in ENDING_EVENTS
+
+
+def run_ended(events: list[FlowEvent], end: RunEnd) -> FlowEvent:
+    return FlowEvent(
+        seq=len(events) + 1,
+        at=end.at,
+        type=RUN_ENDED,
+        data={"status": end.status.name.lower()},
+    )
+
+
+class Cursor:
+    """The last sequence number a subscriber delivered: passes each event once, in order."""
+
+    def __init__(self, last: int) -> None:
+        self.last = last
+        self.done = False
+
+    def take(self, events: Iterable[FlowEvent]) -> list[FlowEvent]:
+        """The events that extend the delivered run without a gap."""
+        taken: list[FlowEvent] = []
+        for event in sorted(events, key=lambda item: item.seq):
+            if self.done or event.seq <= self.last:
+                continue
+            if event.seq != self.last + 1:
+                break  # a gap: the caller fills it from the log
+            taken.append(event)
+            self.last, self.done = event.seq, event.type in ENDING_EVENTS
+        return taken
+
+
+# --- Temporal -------------------------------------------------------------------------------
+
+
+class RunReader:
+    """Reads a run's event log from Temporal."""
+
+    def __init__(self, client: Client, stats: HubStats) -> None:
+        self._client = client
+        self._stats = stats
+
+    def _handle(self, scope: TenantScope, run_id: str | None = None) -> WorkflowHandle[Any, Any]:
+        return self._client.get_workflow_handle(workflow_id(scope.project_id), run_id=run_id)
+
+    async def current(self, scope: TenantScope) -> tuple[RunRef, RunEnd | None]:
+        """The project's latest run, and how it ended if it has."""
+        try:
+            description = await self._handle(scope).describe(rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise NoRunError("no run has been started for this project") from error
+            raise RunUnavailableError(f"the run cannot be described: {error}") from error
+        run = RunRef(scope=scope, run_id=description.run_id)
+        return run, _end_of(description.status, description.close_time)
+
+    async def end_of(self, run: RunRef) -> RunEnd | None:
+        try:
+            description = await self._handle(run.scope, run.run_id).describe(
+                rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as error:
+            raise RunUnavailableError(f"the run cannot be described: {error}") from error
+        return _end_of(description.status, description.close_time)
+
+    async def events(self, run: RunRef, end: RunEnd | None) -> list[FlowEvent]:
+        """The run's event log; a closed run without a terminal event gets ``run_ended``."""
+        self._stats.queries += 1
+        try:
+            state: FlowState = await self._handle(run.scope, run.run_id).query(
+                "state", result_type=FlowState, rpc_timeout=QUERY_TIMEOUT
+            )
+        except (RPCError, WorkflowQueryFailedError) as error:
+            raise RunUnavailableError(f"the run's state cannot be read: {error}") from error
+        if state.tenant_id != run.scope.tenant_id:  # the second wall: never another tenant's
+            raise NoRunError("no run has been started for this project")
+        events = list(state.events)
+        if end is not None and not is_ending(events):
+            events.append(run_ended(events, end))
+        return events
+
+    async def log(self, run: RunRef) -> list[FlowEvent]:
+        """The event log as it stands, ``run_ended`` included once the run has closed."""
+        return await self.events(run, await self.end_of(run))
+
+    async def watch_history(self, run: RunRef, wake: asyncio.Event) -> None:
+        """Set ``wake`` whenever a workflow task completes; return once the run has closed."""
+        handle = self._handle(run.scope, run.run_id)
+        while True:
+            try:
+                async for event in handle.fetch_history_events(wait_new_event=True):
+                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                        wake.set()
+            except Exception as error:  # the long-poll only speeds polling up: retry it
+                log.warning("history long-poll of run %s failed: %s", run.run_id, error)
+                await asyncio.sleep(HISTORY_RETRY_S)
+                continue
+            wake.set()
+            return
+
+
+def _end_of(status: WorkflowExecutionStatus | None, closed: datetime | None) -> RunEnd | None:
+    if status is None or status is WorkflowExecutionStatus.RUNNING:
+        return None
+    return RunEnd(status=status, at=closed or datetime.now(UTC))
+
+
+# --- Redis: the lease and the channel -------------------------------------------------------
+
+
+class Lease:
+    """The right to poll one run, held by one replica at a time."""
+
+    def __init__(self, redis: Redis, key: str) -> None:
+        self._redis, self._key = redis, key
+        self._token = uuid4().hex
+        self._renewed = 0.0
+
+    async def acquire(self) -> bool:
+        taken = await self._redis.set(self._key, self._token, nx=True, px=LEASE_MS)
+        self._renewed = time.monotonic()
+        return bool(taken)
+
+    async def keep(self) -> bool:
+        """Renew the lease when due; False once it is no longer ours."""
+        if time.monotonic() - self._renewed < LEASE_RENEW_S:
+            return True
+        kept = await self._redis.eval(_RENEW, 1, self._key, self._token, str(LEASE_MS))
+        self._renewed = time.monotonic()
+        return bool(kept)
+
+    async def release(self) -> None:
+        await self._redis.eval(_RELEASE, 1, self._key, self._token)
+
+
+class Poller:
+    """Publishes one run's new events while this replica holds the run's lease."""
+
+    def __init__(self, hub: EventHub, run: RunRef, lease: Lease) -> None:
+        self._hub, self._run, self._lease = hub, run, lease
+        self._published = 0
+
+    async def run(self) -> bool:
+        """Poll until the run ends (True) or the lease is lost (False)."""
+        self._published = await self._mark()
+        wake = asyncio.Event()
+        history = asyncio.create_task(self._hub.reader.watch_history(self._run, wake))
+        try:
+            while await self._lease.keep():
+                wake.clear()
+                if await self._poll_once(closed=history.done()):
+                    return True
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self._hub.settings.sse_poll_s)
+            return False
+        finally:
+            history.cancel()
+
+    async def _poll_once(self, *, closed: bool) -> bool:
+        """Query and publish what is new; True once the run has ended and that is out."""
+        try:
+            end = await self._hub.reader.end_of(self._run) if closed else None
+            events = await self._hub.reader.events(self._run, end)
+        except RunUnavailableError as error:
+            log.warning("polling run %s: %s", self._run.run_id, error)
+            return False
+        ended = end is not None or is_ending(events)
+        await self._publish(events, ended=ended)
+        return ended
+
+    async def _mark(self) -> int:
+        """The last sequence number any poller of this run published."""
+        mark = await self._hub.redis.get(self._run.key("published"))
+        return int(mark) if mark is not None else 0
+
+    async def _publish(self, events: list[FlowEvent], *, ended: bool) -> None:
+        fresh = [event for event in events if event.seq > self._published]
+        if ended and not fresh:
+            fresh = events[-1:]  # the ending once more, for subscribers that joined late
+        if not fresh:
+            return
+        published = max(self._published, fresh[-1].seq)
+        async with self._hub.redis.pipeline(transaction=False) as pipe:
+            for event in fresh:
+                message = ChannelMessage(run_id=self._run.run_id, event=event)
+                pipe.publish(self._run.channel, message.model_dump_json())
+            pipe.set(self._run.key("published"), published, px=MARK_TTL_MS)
+            await pipe.execute()
+        self._published = published
+
+
+# --- one run in one replica -----------------------------------------------------------------
+
+Inbox = asyncio.Queue[FlowEvent | None]  # None: the channel is gone, the stream must end
+
+
+class RunWatch:
+    """One run as this replica sees it: local subscribers, a channel listener and, while
+    it holds the run's lease, the poller."""
+
+    def __init__(self, hub: EventHub, run: RunRef) -> None:
+        self._hub, self.run = hub, run
+        self.inboxes: set[Inbox] = set()
+        self.ended = False  # an ending event went through the channel
+        self._listening = asyncio.Event()
+        self._released = asyncio.Event()
+        self.broken = False
+        self._listener = asyncio.create_task(self._listen())
+        self._leader = asyncio.create_task(self._lead())
+        self.tasks = [self._listener, self._leader]
+        for task in self.tasks:
+            task.add_done_callback(self._on_task_done)
+
+    async def listening(self) -> None:
+        """Wait until the channel subscription is live: nothing published after is lost."""
+        await self._listening.wait()
+        if self.broken:
+            raise RunUnavailableError("the run's event channel is not available")
+
+    def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or (task is self._leader and task.exception() is None):
+            return  # stopped, or the poller saw the run end
+        log.error("event watch of run %s broke", self.run.run_id, exc_info=task.exception())
+        self.broken = True
+        self._listening.set()
+        self.stop()
+        for inbox in self.inboxes:
+            inbox.put_nowait(None)  # their streams end; clients resume with Last-Event-ID
+
+    async def _listen(self) -> None:
+        pubsub = self._hub.redis.pubsub()
+        try:
+            await pubsub.subscribe(self.run.channel)
+            async for message in pubsub.listen():
+                self._on_message(message)
+        finally:
+            with suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        if message["type"] == "subscribe":
+            self._listening.set()
+        if message["type"] != "message":
+            return
+        parsed = ChannelMessage.model_validate_json(message["data"])
+        if parsed.run_id != self.run.run_id:
+            return  # an earlier or later run of the same project
+        if parsed.lease_released:
+            self._released.set()
+        if parsed.event is not None:
+            self.ended = self.ended or parsed.event.type in ENDING_EVENTS
+            for inbox in self.inboxes:
+                inbox.put_nowait(parsed.event)
+
+    async def _lead(self) -> None:
+        """Poll the run whenever this replica can take its lease, until the run ends."""
+        await self._listening.wait()
+        while not self.ended and not self.broken:
+            self._released.clear()
+            lease = Lease(self._hub.redis, self.run.key("lease"))
+            if await lease.acquire():
+                if await self._poll(lease):
+                    return
+                continue
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), LEASE_RENEW_S)
+
+    async def _poll(self, lease: Lease) -> bool:
+        self._hub.stats.poller_starts[self.run.run_id] += 1
+        try:
+            return await Poller(self._hub, self.run, lease).run()
+        finally:
+            await self._hand_over(lease)
+
+    async def _hand_over(self, lease: Lease) -> None:
+        try:
+            await lease.release()
+            released = ChannelMessage(run_id=self.run.run_id, lease_released=True)
+            await self._hub.redis.publish(self.run.channel, released.model_dump_json())
+        except Exception as error:  # the lease expires by itself; another replica takes over
+            log.warning("releasing the lease of %s: %s", self.run.run_id, error)
+
+
+# --- the hub ----------------------------------------------------------------------------------
+
+
+class EventHub:
+    """Per API process: the runs being watched, keyed by run id."""
+
+    def __init__(self, settings: Settings, client: Client, redis: Redis) -> None:
+        self.settings, self.redis = settings, redis
+        self.stats = HubStats()
+        self.reader = RunReader(client, self.stats)
+        self._watches: dict[str, RunWatch] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
+
+    @property
+    def watched_runs(self) -> int:
+        return len(self._watches)
+
+    async def stream(self, run: RunRef, after: int) -> AsyncIterator[FlowEvent]:
+        """The run's events with seq > ``after``: replayed, then live until its ending event."""
+        watch = self._watches.get(run.run_id)
+        if watch is None or watch.broken:
+            watch = self._watch(run)
+        inbox: Inbox = asyncio.Queue()
+        watch.inboxes.add(inbox)
+        try:
+            await watch.listening()
+            async for event in self._follow(run, inbox, Cursor(after)):
+                yield event
+        finally:
+            self._leave(watch, inbox)
+
+    async def close(self) -> None:
+        for watch in list(self._watches.values()):
+            watch.stop()
+            self._stopping.update(watch.tasks)
+        self._watches.clear()
+        await asyncio.gather(*self._stopping, return_exceptions=True)
+
+    def _watch(self, run: RunRef) -> RunWatch:
+        watch = RunWatch(self, run)
+        self._watches[run.run_id] = watch
+        return watch
+
+    def _leave(self, watch: RunWatch, inbox: Inbox) -> None:
+        """Synchronous on purpose: it runs while the stream's task is being cancelled."""
+        watch.inboxes.discard(inbox)
+        if watch.inboxes or self._watches.get(watch.run.run_id) is not watch:
+            return
+        del self._watches[watch.run.run_id]
+        watch.stop()
+        for task in watch.tasks:
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
+    async def _follow(self, run: RunRef, inbox: Inbox, cursor: Cursor) -> AsyncIterator[FlowEvent]:
+        for event in cursor.take(await self.reader.log(run)):
+            yield event
+        while not cursor.done:
+            item = await inbox.get()
+            if item is None:
+                raise RunUnavailableError("the run's event channel was lost")
+            if item.seq > cursor.last + 1:  # a gap: the log is the truth
+                for event in cursor.take(await self.reader.log(run)):
+                    yield event
+            for event in cursor.take([item]):
+                yield event

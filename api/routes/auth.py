@@ -1,0 +1,135 @@
+"""The built-in token issuer: OAuth2 password grant (RFC 6749 §4.3) for local users.
+
+The tenant is named by its slug, in the form field ``tenant`` or, for clients that only
+send a client id (Swagger UI's OAuth2 form), as ``client_id`` (in the body or as the user
+of HTTP Basic client authentication). Every failure to sign in answers the same 400
+``invalid_grant``: unknown user, wrong password, unknown tenant and no membership look
+alike, in content and in time (the password check always runs one scrypt derivation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.deps import StateDep
+from docflow.admin import tenant_id_for
+from docflow.auth.passwords import verify_password_or_dummy
+from docflow.auth.tokens import issue_access_token
+from docflow.storage.accounts import AccountRepository, LoginCandidate, normalize_email
+from docflow.storage.db import tenant_session
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    tenant_id: UUID
+    role: str
+
+
+class OAuthErrorResponse(BaseModel):
+    error: str
+    error_description: str
+
+
+def oauth_error(error: str, description: str) -> JSONResponse:
+    """An RFC 6749 §5.2 error answer."""
+    body = OAuthErrorResponse(error=error, error_description=description)
+    return JSONResponse(body.model_dump(), status_code=400, headers=NO_STORE)
+
+
+def basic_client_id(request: Request) -> str | None:
+    """The client id of HTTP Basic client authentication (RFC 6749 §2.3.1), if sent."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[0] or None
+
+
+async def _login_candidate(
+    engine: AsyncEngine, tenant_id: UUID, username: str
+) -> LoginCandidate | None:
+    try:
+        email = normalize_email(username)
+    except ValueError:
+        return None
+    async with tenant_session(engine, tenant_id) as session:
+        return await AccountRepository(tenant_id, session).login_candidate(email)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: UUID
+    role: str
+
+
+async def authenticate(
+    engine: AsyncEngine, tenant_id: UUID, username: str, password: str
+) -> SignedIn | None:
+    """Who signed in, when the password is right and the user is a member of the tenant."""
+    candidate = await _login_candidate(engine, tenant_id, username)
+    stored = candidate.password_hash if candidate is not None else None
+    valid = await asyncio.to_thread(verify_password_or_dummy, password, stored)
+    if not valid or candidate is None or candidate.role is None:
+        return None
+    return SignedIn(user_id=candidate.user_id, role=candidate.role)
+
+
+FormField = Annotated[str | None, Form()]
+
+
+@router.post(
+    "/token",
+    summary="Exchange a user's password for an access token (OAuth2 password grant)",
+    response_model=TokenResponse,
+    responses={400: {"model": OAuthErrorResponse, "description": "RFC 6749 error"}},
+)
+async def token(
+    request: Request,
+    state: StateDep,
+    grant_type: FormField = None,
+    username: FormField = None,
+    password: FormField = None,
+    scope: FormField = None,
+    tenant: FormField = None,
+    client_id: FormField = None,
+) -> JSONResponse:
+    """Form-encoded: ``grant_type=password``, ``username`` (email), ``password`` and the
+    tenant slug as ``tenant`` (or ``client_id``). ``scope`` is accepted and ignored: the
+    role comes from the user's membership in the tenant."""
+    if grant_type != "password":
+        if not grant_type:
+            return oauth_error("invalid_request", "grant_type is required")
+        return oauth_error("unsupported_grant_type", "only grant_type=password is supported")
+    slug = tenant or client_id or basic_client_id(request)
+    if not username or not password or not slug:
+        return oauth_error("invalid_request", "username, password and tenant are required")
+    tenant_id = tenant_id_for(slug)
+    signed_in = await authenticate(state.engine, tenant_id, username, password)
+    if signed_in is None:
+        return oauth_error("invalid_grant", "wrong username, password or tenant")
+    access_token, lifetime = issue_access_token(
+        state.settings, subject=str(signed_in.user_id), tenant_id=tenant_id, role=signed_in.role
+    )
+    body = TokenResponse(
+        access_token=access_token, expires_in=lifetime, tenant_id=tenant_id, role=signed_in.role
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers=NO_STORE)

@@ -1,0 +1,202 @@
+"""Benchmark: p50/p95 of GET /api/v1/projects/{id}, and the SSE delivery delay (a state
+change in the workflow -> its event received by an SSE client).
+
+    .venv/bin/python -m bench.api [--requests 500] [--changes 20]
+
+Starts its own embedded stack, a worker and the API as separate processes (as
+`docflow dev` does), on free ports. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from docflow import admin
+from docflow.auth.tokens import issue_access_token
+from docflow.embedded import EmbeddedStack, export_env
+from docflow.settings import Settings
+from docflow.storage import migrate
+from docflow.storage.db import make_engine
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (
+        f"p50 {statistics.median(ordered) * 1000:6.1f} ms   p95 {p95 * 1000:6.1f} ms   "
+        f"max {ordered[-1] * 1000:6.1f} ms   (n={len(ordered)})"
+    )
+
+
+def _spawn(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
+    with EmbeddedStack(settings) as endpoints:
+        migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
+        port = _free_port()
+        env = {**os.environ, **export_env(endpoints), "DOCFLOW_PORT": str(port)}
+        children = [_spawn(module, env) for module in ("worker", "api")]
+        run_settings = settings.model_copy(
+            update={
+                "database_url": endpoints.database_url,
+                "temporal_address": endpoints.temporal_address,
+            }
+        )
+        try:
+            yield f"http://127.0.0.1:{port}", run_settings
+        finally:
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            for child in children:
+                child.wait(timeout=30)
+
+
+async def _wait_ready(http: httpx.AsyncClient) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+
+
+async def _bench_get(http: httpx.AsyncClient, url: str, auth: dict[str, str], n: int) -> str:
+    for _ in range(20):  # warm up connections and caches
+        (await http.get(url, headers=auth)).raise_for_status()
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        (await http.get(url, headers=auth)).raise_for_status()
+        samples.append(time.perf_counter() - started)
+    return _percentiles(samples)
+
+
+class Arrivals:
+    """When each event (by sequence number) reached the SSE client."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self.changed = asyncio.Event()
+
+    def record(self, seq: str) -> None:
+        self.at[seq] = time.perf_counter()
+        self.changed.set()
+
+    async def wait_for(self, seq: str) -> float:
+        async with asyncio.timeout(10):
+            while seq not in self.at:
+                await self.changed.wait()
+                self.changed.clear()
+        return self.at[seq]
+
+
+async def _read_events(
+    http: httpx.AsyncClient, url: str, auth: dict[str, str], seen: Arrivals
+) -> None:
+    """Record when each `decision` event arrives."""
+    async with http.stream("GET", url, headers=auth, timeout=None) as stream:
+        event_type = ""
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event_type = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event_type == "decision":
+                data = json.loads(line.split(":", 1)[1])
+                seen.record(str(data.get("seq")))
+
+
+async def _bench_sse(http: httpx.AsyncClient, base: str, auth: dict[str, str], n: int) -> str:
+    seen = Arrivals()
+    reader = asyncio.create_task(_read_events(http, f"{base}/events", auth, seen))
+    samples = []
+    for index in range(n):
+        state = (await http.get(f"{base}/runs/current", headers=auth)).json()
+        next_seq = str(len(state["events"]) + 1)  # the decision is the next event
+        body = {"step": "description", "action": "revise", "feedback": f"Change number {index}"}
+        decided = http.post(f"{base}/runs/current/decisions", json=body, headers=auth)
+        task = asyncio.create_task(decided)
+        changed_at = await _when_state_changes(http, base, auth, int(next_seq))
+        await task
+        samples.append(max(0.0, await seen.wait_for(next_seq) - changed_at))
+    reader.cancel()
+    return _percentiles(samples)
+
+
+async def _when_state_changes(
+    http: httpx.AsyncClient, base: str, auth: dict[str, str], seq: int
+) -> float:
+    """The moment the workflow's state first shows event ``seq`` (polled every 2 ms)."""
+    async with asyncio.timeout(10):
+        while True:
+            state = (await http.get(f"{base}/runs/current", headers=auth)).json()
+            if len(state["events"]) >= seq:
+                return time.perf_counter()
+            await asyncio.sleep(0.002)
+
+
+async def main(requests: int, changes: int) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="docflow-bench-api-"))
+    ports = ("temporal", "temporal_ui", "temporal_http", "temporal_metrics", "postgres", "redis")
+    settings = Settings.model_validate(
+        {"data_dir": data_dir, **{f"embedded_{name}_port": 0 for name in ports}}
+    )
+    try:
+        async with _services(settings) as (api_url, run_settings):
+            engine = make_engine(run_settings.database_url or "")
+            tenant = await admin.ensure_tenant(engine, "bench", "Benchmark")
+            await engine.dispose()
+            token, _ = issue_access_token(
+                run_settings, subject="bench", tenant_id=tenant.id, role="owner"
+            )
+            auth = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+                await _wait_ready(http)
+                idea = {"name": "Bench", "idea": "A booking app for small harbours."}
+                project = (await http.post("/api/v1/projects", json=idea, headers=auth)).json()
+                base = f"/api/v1/projects/{project['id']}"
+                get_figures = await _bench_get(http, base, auth, requests)
+                (await http.post(f"{base}/runs", json={}, headers=auth)).raise_for_status()
+                sse_figures = await _bench_sse(http, base, auth, changes)
+        sys.stdout.write(f"GET /api/v1/projects/{{id}}       {get_figures}\n")
+        sys.stdout.write(f"SSE delivery (state -> event)   {sse_figures}\n")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--changes", type=int, default=20)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.requests, arguments.changes))

@@ -1,0 +1,429 @@
+"""GET /api/v1/projects/{id}/events: the run's progress as Server-Sent Events.
+
+Real stack, real HTTP; the stream is parsed here, line by line (``id:``, ``event:``,
+``data:``, comments, blank line), as a browser's EventSource would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.worker import Worker
+
+from api.app import create_app
+from api.events import Cursor, EventHub
+from docflow import admin, temporal
+from docflow.contracts import Action, Decision, FlowEvent, FlowInput, FlowOptions, Step
+from docflow.settings import Settings
+from docflow.storage.models import Project
+from tests.conftest import bearer
+from tests.flow_helpers import Handle, decide, wait_for_gate
+
+READ_TIMEOUT_S = 60.0
+
+# --- a small SSE client -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sse:
+    id: str | None
+    event: str | None
+    data: str
+
+    @property
+    def flow_event(self) -> FlowEvent:
+        return FlowEvent.model_validate_json(self.data)
+
+    @property
+    def seq(self) -> int:
+        return self.flow_event.seq
+
+
+@dataclass
+class Stream:
+    status: int
+    events: list[Sse] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    body: Any = None  # the JSON body of a non-200 answer
+
+    @property
+    def seqs(self) -> list[int]:
+        return [event.seq for event in self.events]
+
+    @property
+    def types(self) -> list[str]:
+        return [event.flow_event.type for event in self.events]
+
+
+Stop = Callable[[Stream], bool]
+
+
+async def parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Sse | str]:
+    """Events, and comments (as str), from the lines of a text/event-stream."""
+    fields: dict[str, str] = {}
+    async for line in lines:
+        if not line:
+            if fields:
+                yield Sse(id=fields.get("id"), event=fields.get("event"), data=fields["data"])
+            fields = {}
+        elif line.startswith(":"):
+            yield line[1:].strip()
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            fields[name] = f"{fields[name]}\n{value}" if name in fields else value
+
+
+async def read_stream(
+    http: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    *,
+    stop: Stop | None = None,
+    on_item: Callable[[Stream], None] | None = None,
+) -> Stream:
+    """Read until the server ends the stream, or until ``stop`` says so (a disconnect)."""
+    async with asyncio.timeout(READ_TIMEOUT_S), http.stream("GET", url, headers=headers) as answer:
+        stream = Stream(status=answer.status_code)
+        if answer.status_code != 200:
+            await answer.aread()
+            stream.body = answer.json() if answer.content else None
+            return stream
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        async for item in parse_sse(answer.aiter_lines()):
+            if isinstance(item, str):
+                stream.comments.append(item)
+            else:
+                stream.events.append(item)
+            if on_item is not None:
+                on_item(stream)
+            if stop is not None and stop(stream):
+                break
+    return stream
+
+
+def after_gate(count: int = 1) -> Stop:
+    return lambda stream: stream.types.count("awaiting_approval") >= count
+
+
+def assert_well_formed(stream: Stream) -> None:
+    for event in stream.events:
+        assert event.id == str(event.flow_event.seq)
+        assert event.event == event.flow_event.type
+
+
+def assert_complete(seqs: list[int], last_type: str, stream: Stream) -> None:
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
+    assert stream.types[-1] == last_type
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def events_url(project: Project) -> str:
+    return f"/api/v1/projects/{project.id}/events"
+
+
+@pytest.fixture
+def owner(api_settings: Settings, project: Project) -> dict[str, str]:
+    return bearer(api_settings, project.tenant_id)
+
+
+@pytest.fixture
+async def flows(client: Client, api_settings: Settings) -> AsyncIterator[list[Handle]]:
+    """Flows started by a test; any still running afterwards is terminated."""
+    started: list[Handle] = []
+    yield started
+    for handle in started:
+        with contextlib.suppress(Exception):
+            if (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test over")
+
+
+StartFlow = Callable[..., Awaitable[Handle]]
+
+
+@pytest.fixture
+def start_flow(
+    client: Client, api_settings: Settings, project: Project, flows: list[Handle]
+) -> StartFlow:
+    async def start(*, auto_approve: bool = False) -> Handle:
+        flow = FlowInput(
+            tenant_id=project.tenant_id,
+            project_id=project.id,
+            requested_by="tests",
+            options=FlowOptions(auto_approve=auto_approve),
+        )
+        handle = await temporal.start_flow(client, api_settings, flow)
+        flows.append(handle)
+        return handle
+
+    return start
+
+
+async def approve_gates(handle: Handle, steps: list[Step]) -> None:
+    for step in steps:
+        await wait_for_gate(handle, step)
+        await decide(handle, Decision(step=step, action=Action.APPROVE, decided_by="tests"))
+
+
+# --- more API replicas, served in this process --------------------------------------------
+
+
+class QuietServer(uvicorn.Server):
+    """Leaves the process's signal handlers alone (they belong to the session's server)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Replica:
+    app: FastAPI
+    http: httpx.AsyncClient
+
+    @property
+    def hub(self) -> EventHub:
+        hub: EventHub = self.app.state.events
+        return hub
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[Replica]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    app = create_app(settings)
+    server = QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(20):
+            while not server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
+                await asyncio.sleep(0.02)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            yield Replica(app=app, http=http)
+    finally:
+        server.should_exit = True
+        await serving
+
+
+StartReplica = Callable[..., Awaitable[Replica]]
+
+
+@pytest.fixture
+async def replicas(api_settings: Settings, api_worker: Worker) -> AsyncIterator[StartReplica]:
+    """Start API replicas (same settings as the session's server, plus overrides)."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> Replica:
+            settings = api_settings.model_copy(update=overrides)
+            return await stack.enter_async_context(serve(settings))
+
+        yield start
+
+
+# --- tests --------------------------------------------------------------------------------
+
+
+async def test_an_auto_approved_run_streams_every_event_once_then_ends(
+    http: httpx.AsyncClient, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    await start_flow(auto_approve=True)
+
+    stream = await read_stream(http, events_url, owner)
+
+    assert stream.status == 200
+    assert_well_formed(stream)
+    assert_complete(stream.seqs, "run_completed", stream)
+    assert stream.types[0] == "run_started"
+    assert stream.types.count("step_accepted") == 4
+    assert {event.flow_event.step for event in stream.events} >= set(Step)
+
+
+async def test_reconnecting_with_last_event_id_resumes_without_gaps_or_repeats(
+    http: httpx.AsyncClient, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    handle = await start_flow()
+
+    first = await read_stream(http, events_url, owner, stop=after_gate())
+    await approve_gates(handle, [Step.DESCRIPTION])
+    resumed = {**owner, "Last-Event-ID": str(first.seqs[-1])}
+    second = await read_stream(http, events_url, resumed, stop=after_gate())
+    approving = asyncio.create_task(
+        approve_gates(handle, [Step.ARCHITECTURE, Step.PLAN, Step.STANDARDS])
+    )
+    third = await read_stream(http, f"{events_url}?last_event_id={second.seqs[-1]}", owner)
+    await approving
+
+    for stream in (first, second, third):
+        assert_well_formed(stream)
+    assert second.types[0] == "decision"  # the first event after the gate, not a repeat
+    assert_complete(first.seqs + second.seqs + third.seqs, "run_completed", third)
+
+
+async def test_subscribers_on_two_replicas_share_one_poller(
+    replicas: StartReplica, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    a, b = await replicas(), await replicas()
+    handle = await start_flow()
+    at_gate: set[int] = set()
+
+    def note_gate(reader: int) -> Callable[[Stream], None]:
+        return lambda stream: at_gate.add(reader) if after_gate()(stream) else None
+
+    async def approve_once_all_listen() -> None:
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            while len(at_gate) < 3:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await approve_gates(handle, list(Step))
+
+    readers = [
+        read_stream(replica.http, events_url, owner, on_item=note_gate(number))
+        for number, replica in enumerate((a, a, b))
+    ]
+    approving = asyncio.create_task(approve_once_all_listen())
+    streams = await asyncio.gather(*readers)
+    await approving
+
+    assert streams[0].seqs == streams[1].seqs == streams[2].seqs
+    assert_complete(streams[0].seqs, "run_completed", streams[0])
+    run_id = handle.result_run_id
+    assert run_id is not None
+    assert a.hub.stats.poller_starts[run_id] + b.hub.stats.poller_starts[run_id] == 1
+    assert a.hub.watched_runs == b.hub.watched_runs == 0
+
+
+async def test_another_replica_takes_over_polling_when_the_leader_s_subscribers_leave(
+    replicas: StartReplica, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    a, b = await replicas(sse_ping_s=0.05), await replicas()
+    handle = await start_flow()
+    b_listens = asyncio.Event()
+
+    first = await read_stream(a.http, events_url, owner, stop=after_gate())  # a polls
+    leaving = asyncio.create_task(
+        read_stream(a.http, events_url, owner, stop=lambda _: b_listens.is_set())
+    )
+    following = asyncio.create_task(
+        read_stream(
+            b.http,
+            events_url,
+            owner,
+            on_item=lambda stream: b_listens.set() if after_gate()(stream) else None,
+        )
+    )
+    await leaving  # a's last subscriber has left: a stops polling and releases the lease
+    await approve_gates(handle, list(Step))
+    stream = await following
+
+    assert_complete(stream.seqs, "run_completed", stream)
+    assert first.seqs == stream.seqs[: len(first.seqs)]
+    run_id = handle.result_run_id
+    assert run_id is not None
+    assert (a.hub.stats.poller_starts[run_id], b.hub.stats.poller_starts[run_id]) == (2, 1)
+
+
+async def test_a_terminated_run_ends_with_run_ended_and_then_answers_204(
+    http: httpx.AsyncClient, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    handle = await start_flow()
+    reading = asyncio.create_task(read_stream(http, events_url, owner))
+    await wait_for_gate(handle, Step.DESCRIPTION)
+    await asyncio.sleep(0.3)  # the stream is live, following the channel
+    await handle.terminate("operator stopped it")
+
+    stream = await reading
+    assert_complete(stream.seqs, "run_ended", stream)
+    assert stream.events[-1].flow_event.data == {"status": "terminated"}
+
+    replay = await read_stream(http, events_url, owner)
+    assert replay.seqs == stream.seqs  # a closed run replays its log, run_ended included
+    done = await read_stream(http, events_url, {**owner, "Last-Event-ID": str(stream.seqs[-1])})
+    assert done.status == 204  # nothing follows: an EventSource stops reconnecting
+
+
+async def test_a_cancelled_run_ends_with_its_run_cancelled_event(
+    http: httpx.AsyncClient, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    handle = await start_flow()
+    first = await read_stream(http, events_url, owner, stop=after_gate())
+    await handle.cancel()
+
+    rest = await read_stream(http, events_url, {**owner, "Last-Event-ID": str(first.seqs[-1])})
+    assert_complete(first.seqs + rest.seqs, "run_cancelled", rest)
+
+
+async def test_a_project_without_a_run_is_a_404_problem(
+    http: httpx.AsyncClient, events_url: str, owner: dict[str, str]
+) -> None:
+    stream = await read_stream(http, events_url, owner)
+
+    assert stream.status == 404
+    assert stream.body["detail"] == "no run has been started for this project"
+
+
+async def test_viewers_read_other_tenants_get_404_and_strangers_401(
+    http: httpx.AsyncClient,
+    engine: AsyncEngine,
+    api_settings: Settings,
+    project: Project,
+    start_flow: StartFlow,
+    events_url: str,
+) -> None:
+    await start_flow()
+    other = await admin.ensure_tenant(engine, f"t-{uuid4().hex[:10]}", "Another tenant")
+
+    viewer = await read_stream(
+        http, events_url, bearer(api_settings, project.tenant_id, "viewer"), stop=bool
+    )
+    stranger = await read_stream(http, events_url, bearer(api_settings, other.id))
+    anonymous = await read_stream(http, events_url, {})
+
+    assert viewer.status == 200
+    assert viewer.types[:1] == ["run_started"]
+    assert (stranger.status, stranger.body["detail"]) == (404, "project not found")
+    assert anonymous.status == 401
+
+
+async def test_an_idle_stream_sends_keep_alive_comments(
+    replicas: StartReplica, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    replica = await replicas(sse_ping_s=0.05)
+    await start_flow()
+
+    stream = await read_stream(
+        replica.http,
+        events_url,
+        owner,
+        stop=lambda stream: after_gate()(stream) and len(stream.comments) >= 2,
+    )
+
+    assert all(comment.startswith("ping") for comment in stream.comments)
+
+
+def test_the_cursor_passes_each_event_once_and_never_across_a_gap() -> None:
+    def events(*seqs: int) -> list[FlowEvent]:
+        return [FlowEvent(seq=seq, at="2026-01-01T00:00:00Z", type="step_started") for seq in seqs]
+
+    cursor = Cursor(last=1)
+    assert [event.seq for event in cursor.take(events(3, 1, 2))] == [2, 3]
+    assert cursor.take(events(2, 3)) == []
+    assert cursor.take(events(5)) == []  # 4 is missing: wait for the log to fill it
+    assert [event.seq for event in cursor.take(events(4, 5))] == [4, 5]
+    assert not cursor.done
+    ending = [FlowEvent(seq=6, at="2026-01-01T00:00:00Z", type="run_ended")]
+    assert cursor.take(ending) == ending and cursor.done
