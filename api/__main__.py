@@ -6,4 +6,10 @@ from api.app import create_app
 from docflow.settings import get_settings
 
 settings = get_settings()
-uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+uvicorn.run(
+    create_app(settings),
+    host=settings.host,
+    port=settings.port,
+    log_level="info",
+    timeout_graceful_shutdown=5,  # open SSE streams must not hold a shutdown for long
+)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import signal
@@ -24,15 +23,21 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import httpx
+from temporalio.client import WorkflowHandle
 
-from docflow import admin
+from docflow import admin, temporal
 from docflow.auth.tokens import issue_access_token
+from docflow.contracts import FlowState
 from docflow.embedded import EmbeddedStack, export_env
 from docflow.settings import Settings
 from docflow.storage import migrate
 from docflow.storage.db import make_engine
+
+Handle = WorkflowHandle[Any, Any]
 
 
 def _free_port() -> int:
@@ -60,11 +65,18 @@ def _spawn(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 @asynccontextmanager
-async def _services(settings: Settings) -> AsyncIterator[tuple[str, Settings]]:
+async def _services(settings: Settings, with_limits: bool) -> AsyncIterator[tuple[str, Settings]]:
     with EmbeddedStack(settings) as endpoints:
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
         port = _free_port()
-        env = {**os.environ, **export_env(endpoints), "DOCFLOW_PORT": str(port)}
+        # Latency, not refusals, is measured: limits are off, or so high they never refuse
+        # (--with-limits: the Redis checks still run on every request).
+        limit = "1000000" if with_limits else "0"
+        limits = {
+            f"DOCFLOW_RATE_LIMIT_{name}_PER_MIN": limit
+            for name in ("GLOBAL", "TENANT", "PROJECT", "AUTH")
+        }
+        env = {**os.environ, **export_env(endpoints), "DOCFLOW_PORT": str(port), **limits}
         children = [_spawn(module, env) for module in ("worker", "api")]
         run_settings = settings.model_copy(
             update={
@@ -125,54 +137,63 @@ class Arrivals:
 async def _read_events(
     http: httpx.AsyncClient, url: str, auth: dict[str, str], seen: Arrivals
 ) -> None:
-    """Record when each `decision` event arrives."""
+    """Record when each event arrives, by its `id:` (the sequence number)."""
     async with http.stream("GET", url, headers=auth, timeout=None) as stream:
-        event_type = ""
         async for line in stream.aiter_lines():
-            if line.startswith("event:"):
-                event_type = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event_type == "decision":
-                data = json.loads(line.split(":", 1)[1])
-                seen.record(str(data.get("seq")))
+            if line.startswith("id:"):
+                seen.record(line.split(":", 1)[1].strip())
 
 
-async def _bench_sse(http: httpx.AsyncClient, base: str, auth: dict[str, str], n: int) -> str:
+async def _bench_sse(
+    http: httpx.AsyncClient, base: str, auth: dict[str, str], flow: Handle, n: int
+) -> str:
     seen = Arrivals()
     reader = asyncio.create_task(_read_events(http, f"{base}/events", auth, seen))
+    await seen.wait_for(str(len((await _state(flow)).events)))  # connected and replayed
     samples = []
     for index in range(n):
-        state = (await http.get(f"{base}/runs/current", headers=auth)).json()
-        next_seq = str(len(state["events"]) + 1)  # the decision is the next event
+        state = await _state(flow)
+        next_seq = str(len(state.events) + 1)  # the decision is the next event
         body = {"step": "description", "action": "revise", "feedback": f"Change number {index}"}
         decided = http.post(f"{base}/runs/current/decisions", json=body, headers=auth)
         task = asyncio.create_task(decided)
-        changed_at = await _when_state_changes(http, base, auth, int(next_seq))
-        await task
+        changed_at = await _when_state_changes(flow, int(next_seq))
+        (await task).raise_for_status()
         samples.append(max(0.0, await seen.wait_for(next_seq) - changed_at))
     reader.cancel()
     return _percentiles(samples)
 
 
-async def _when_state_changes(
-    http: httpx.AsyncClient, base: str, auth: dict[str, str], seq: int
-) -> float:
-    """The moment the workflow's state first shows event ``seq`` (polled every 2 ms)."""
+async def _state(flow: Handle) -> FlowState:
+    state: FlowState = await flow.query("state", result_type=FlowState)
+    return state
+
+
+async def _wait_for_first_gate(flow: Handle) -> None:
+    for _ in range(600):
+        if (await _state(flow)).gate is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the flow never reached its first gate")
+
+
+async def _when_state_changes(flow: Handle, seq: int) -> float:
+    """The moment the workflow's state first shows event ``seq`` (queried back to back)."""
     async with asyncio.timeout(10):
         while True:
-            state = (await http.get(f"{base}/runs/current", headers=auth)).json()
-            if len(state["events"]) >= seq:
+            if len((await _state(flow)).events) >= seq:
                 return time.perf_counter()
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0)
 
 
-async def main(requests: int, changes: int) -> None:
+async def main(requests: int, changes: int, with_limits: bool) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="docflow-bench-api-"))
     ports = ("temporal", "temporal_ui", "temporal_http", "temporal_metrics", "postgres", "redis")
     settings = Settings.model_validate(
         {"data_dir": data_dir, **{f"embedded_{name}_port": 0 for name in ports}}
     )
     try:
-        async with _services(settings) as (api_url, run_settings):
+        async with _services(settings, with_limits) as (api_url, run_settings):
             engine = make_engine(run_settings.database_url or "")
             tenant = await admin.ensure_tenant(engine, "bench", "Benchmark")
             await engine.dispose()
@@ -187,8 +208,12 @@ async def main(requests: int, changes: int) -> None:
                 base = f"/api/v1/projects/{project['id']}"
                 get_figures = await _bench_get(http, base, auth, requests)
                 (await http.post(f"{base}/runs", json={}, headers=auth)).raise_for_status()
-                sse_figures = await _bench_sse(http, base, auth, changes)
-        sys.stdout.write(f"GET /api/v1/projects/{{id}}       {get_figures}\n")
+                client = await temporal.connect(run_settings)
+                flow = client.get_workflow_handle(temporal.workflow_id(UUID(project["id"])))
+                await _wait_for_first_gate(flow)
+                sse_figures = await _bench_sse(http, base, auth, flow, changes)
+        limits = "rate limits checked" if with_limits else "rate limits off"
+        sys.stdout.write(f"GET /api/v1/projects/{{id}} ({limits})   {get_figures}\n")
         sys.stdout.write(f"SSE delivery (state -> event)   {sse_figures}\n")
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -198,5 +223,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--with-limits", action="store_true", help="rate-limit checks on")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.changes))
+    asyncio.run(main(arguments.requests, arguments.changes, arguments.with_limits))
