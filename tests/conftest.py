@@ -6,10 +6,8 @@ rows or workflows.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,7 +27,6 @@ os.environ.update(
 )
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
@@ -42,6 +39,7 @@ from docflow.settings import Settings  # noqa: E402
 from docflow.storage import migrate  # noqa: E402
 from docflow.storage.db import make_engine  # noqa: E402
 from docflow.storage.models import Project, Tenant  # noqa: E402
+from tests.servers import serve  # noqa: E402
 from worker.main import build_worker  # noqa: E402
 
 
@@ -157,20 +155,8 @@ async def api_worker(
 
 @pytest.fixture(scope="session")
 async def api_url(api_settings: Settings, api_worker: Worker) -> AsyncIterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    config = uvicorn.Config(
-        create_app(api_settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(20):
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
-            await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
+    async with serve(create_app(api_settings)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,6 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
@@ -45,30 +43,6 @@ MEMBERS = "/api/v1/members"
 TOKEN = "/api/v1/auth/token"
 ISSUER = "https://idp.example.test/"  # the external IdP of the JWKS tests
 AUDIENCE = "docflow-external"
-
-
-# --- a server of our own: the shared one allows 20 token requests a minute per client ---
-
-
-@pytest.fixture(scope="module")
-async def api_url(api_settings: Settings) -> AsyncIterator[str]:
-    """Like conftest's API server (uvicorn, real HTTP), with room for this module's many
-    sign-ins under the per-IP token rate limit (tested in test_rate_limits.py)."""
-    settings = api_settings.model_copy(update={"rate_limit_auth_per_min": 10_000})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(20):
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
-            await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -30,6 +28,7 @@ from docflow.settings import Settings
 from docflow.storage.models import Project
 from tests.conftest import bearer
 from tests.flow_helpers import Handle, decide, wait_for_gate
+from tests.servers import serve
 
 READ_TIMEOUT_S = 60.0
 
@@ -183,14 +182,6 @@ async def approve_gates(handle: Handle, steps: list[Step]) -> None:
 # --- more API replicas, served in this process --------------------------------------------
 
 
-class QuietServer(uvicorn.Server):
-    """Leaves the process's signal handlers alone (they belong to the session's server)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @dataclass
 class Replica:
     app: FastAPI
@@ -203,22 +194,10 @@ class Replica:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[Replica]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+async def serve_replica(settings: Settings) -> AsyncIterator[Replica]:
     app = create_app(settings)
-    server = QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
-                await asyncio.sleep(0.02)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            yield Replica(app=app, http=http)
-    finally:
-        server.should_exit = True
-        await serving
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield Replica(app=app, http=http)
 
 
 StartReplica = Callable[..., Awaitable[Replica]]
@@ -231,7 +210,7 @@ async def replicas(api_settings: Settings, api_worker: Worker) -> AsyncIterator[
 
         async def start(**overrides: Any) -> Replica:
             settings = api_settings.model_copy(update=overrides)
-            return await stack.enter_async_context(serve(settings))
+            return await stack.enter_async_context(serve_replica(settings))
 
         yield start
 

@@ -31,7 +31,8 @@ from docflow.embedded import StackEndpoints
 from docflow.settings import Settings
 from docflow.storage.models import Tenant
 from tests.conftest import bearer
-from tests.integration.test_errors import PROBLEM_JSON, serve
+from tests.integration.test_errors import PROBLEM_JSON
+from tests.servers import serve
 
 SHARED_KEYS = (f"{KEY_PREFIX}global", f"{KEY_PREFIX}auth:127.0.0.1")
 TOKEN_PATH = "/api/v1/auth/token"
