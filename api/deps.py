@@ -6,7 +6,8 @@ Route signatures read like sentences: ``async def get(project: ProjectForViewer)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -117,6 +118,13 @@ class ProjectAccess:
     @property
     def scope(self) -> TenantScope:
         return TenantScope(tenant_id=self.principal.tenant_id, project_id=self.project.id)
+
+
+@asynccontextmanager
+async def tenant_repository(state: AppState, tenant_id: UUID) -> AsyncIterator[TenantRepository]:
+    """A repository bound to ``tenant_id``, in one RLS-scoped transaction."""
+    async with tenant_session(state.engine, tenant_id) as session:
+        yield TenantRepository(tenant_id, session)
 
 
 async def _project_for(state: AppState, principal: Principal, project_id: UUID) -> ProjectAccess:

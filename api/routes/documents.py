@@ -9,10 +9,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import ProjectAccess, ProjectForEditor, ProjectForViewer, StateDep
+from api.deps import (
+    ProjectAccess,
+    ProjectForEditor,
+    ProjectForViewer,
+    StateDep,
+    tenant_repository,
+)
 from api.ratelimit import RateLimited
 from api.schemas import ResponseModel
-from docflow.storage.db import tenant_session
 from docflow.storage.models import Document, DocumentVersion
 from docflow.storage.repositories import NotFoundError, TenantRepository
 
@@ -97,9 +102,7 @@ def _document_public(document: Document, versions: list[DocumentVersion]) -> Doc
 
 @router.get("", summary="The project's documents with their latest and accepted versions")
 async def list_documents(access: ProjectForViewer, state: StateDep) -> list[DocumentPublic]:
-    tenant_id = access.principal.tenant_id
-    async with tenant_session(state.engine, tenant_id) as session:
-        repo = TenantRepository(tenant_id, session)
+    async with tenant_repository(state, access.principal.tenant_id) as repo:
         documents = await repo.list_documents(access.project.id)
         return [_document_public(doc, await repo.list_versions(doc.id)) for doc in documents]
 
@@ -108,9 +111,7 @@ async def list_documents(access: ProjectForViewer, state: StateDep) -> list[Docu
 async def list_versions(
     document_id: UUID, access: ProjectForViewer, state: StateDep
 ) -> list[VersionSummary]:
-    tenant_id = access.principal.tenant_id
-    async with tenant_session(state.engine, tenant_id) as session:
-        repo = TenantRepository(tenant_id, session)
+    async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)
         versions = await repo.list_versions(document.id)
     return [VersionSummary.model_validate(version) for version in versions]
@@ -120,9 +121,7 @@ async def list_versions(
 async def get_version(
     document_id: UUID, version: int, access: ProjectForViewer, state: StateDep
 ) -> VersionPublic:
-    tenant_id = access.principal.tenant_id
-    async with tenant_session(state.engine, tenant_id) as session:
-        repo = TenantRepository(tenant_id, session)
+    async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)
         try:
             row = await repo.version_number(document.id, version)
@@ -139,9 +138,7 @@ async def diff_versions(
     from_version: Annotated[int, Query(alias="from", ge=1)],
     to_version: Annotated[int, Query(alias="to", ge=1)],
 ) -> VersionDiff:
-    tenant_id = access.principal.tenant_id
-    async with tenant_session(state.engine, tenant_id) as session:
-        repo = TenantRepository(tenant_id, session)
+    async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)
         try:
             old = await repo.version_number(document.id, from_version)
@@ -202,9 +199,7 @@ def _line_diff(old_lines: list[str], new_lines: list[str]) -> list[DiffLine]:
 async def activate_version(
     document_id: UUID, version: int, access: ProjectForEditor, state: StateDep
 ) -> Activation:
-    tenant_id = access.principal.tenant_id
-    async with tenant_session(state.engine, tenant_id) as session:
-        repo = TenantRepository(tenant_id, session)
+    async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)
         try:
             stale = await repo.activate_version(document, version)

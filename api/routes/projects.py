@@ -18,6 +18,7 @@ from api.deps import (
     ProjectForViewer,
     StateDep,
     Viewer,
+    tenant_repository,
 )
 from api.ratelimit import RateLimited
 from api.schemas import RequestModel, ResponseModel
@@ -89,11 +90,8 @@ async def update_project(
     body: ProjectUpdate, access: ProjectForEditor, state: StateDep
 ) -> ProjectPublic:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    tenant_id = access.principal.tenant_id
-    async with tenant_session(state.engine, tenant_id) as session:
-        project = await TenantRepository(tenant_id, session).update_project(
-            access.project.id, changes
-        )
+    async with tenant_repository(state, access.principal.tenant_id) as repo:
+        project = await repo.update_project(access.project.id, changes)
     return ProjectPublic.model_validate(project)
 
 

@@ -16,7 +16,13 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import ProjectAccess, ProjectForEditor, ProjectForViewer, StateDep
+from api.deps import (
+    ProjectAccess,
+    ProjectForEditor,
+    ProjectForViewer,
+    StateDep,
+    tenant_repository,
+)
 from api.ratelimit import RateLimited
 from api.schemas import RequestModel
 from docflow import temporal
@@ -30,8 +36,6 @@ from docflow.contracts import (
     Step,
     decision_problem,
 )
-from docflow.storage.db import tenant_session
-from docflow.storage.repositories import TenantRepository
 
 router = APIRouter(
     prefix="/api/v1/projects/{project_id}/runs", tags=["runs"], dependencies=[RateLimited]
@@ -140,11 +144,10 @@ async def restart_run(access: ProjectForEditor, state: StateDep) -> FlowState:
     if description.status not in RESTARTABLE:
         name = description.status.name.lower() if description.status else "unknown"
         raise HTTPException(409, detail=f"only a failed or cancelled run restarts; it is {name}")
-    tenant_id = access.principal.tenant_id
-    async with tenant_session(state.engine, tenant_id) as session:
-        accepted = await TenantRepository(tenant_id, session).accepted_by_step(access.project.id)
+    async with tenant_repository(state, access.principal.tenant_id) as repo:
+        accepted = await repo.accepted_by_step(access.project.id)
     flow = FlowInput(
-        tenant_id=tenant_id,
+        tenant_id=access.principal.tenant_id,
         project_id=access.project.id,
         requested_by=access.principal.subject,
         accepted=accepted,
