@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from api.errors import install_error_handlers
+from api.errors import PROBLEM_RESPONSES, install_error_handlers
 from api.events import EventHub
 from api.middleware import install_middleware
 from api.routes import auth, documents, exports, health, members, projects, runs
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="A project idea in, a professional documentation package out.",
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
     )
     install_error_handlers(app)
     install_middleware(app, config)

@@ -27,12 +27,42 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE_URI = "https://docflow.dev/problems/"
 REQUEST_ID_SCOPE_KEY = "docflow.request_id"  # set by api.middleware.RequestContextMiddleware
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the shape of every 4xx and 5xx answer."""
+
+    type: str = Field(examples=["https://docflow.dev/problems/not-found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["project not found"])
+    instance: str = Field(examples=["/api/v1/projects/0b6f…"])
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="For 422: one entry per invalid field (field, message, type)"
+    )
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+        "description": description,
+    }
+    for code, description in (
+        (401, "Missing or invalid access token"),
+        (403, "Your role does not allow this"),
+        (404, "Not found (or another tenant's: the same answer)"),
+        (409, "Conflicts with the current state (e.g. a stale version or the wrong step)"),
+        (422, "Invalid input: the fields are named in `errors`"),
+        (429, "Rate limited: see Retry-After and the RateLimit headers"),
+    )
+}
 
 
 @dataclass(frozen=True)

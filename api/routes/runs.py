@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -58,6 +58,26 @@ class RunStart(RequestModel):
 
 
 class DecisionRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"step": "description", "action": "approve", "version": 1},
+                {
+                    "step": "architecture",
+                    "action": "revise",
+                    "feedback": "Use Go instead of Python for the API",
+                },
+                {
+                    "step": "plan",
+                    "action": "edit",
+                    "document_id": "3f2c9a1e-8d4b-4c1a-9f0e-2b7d6c5a4e3f",
+                    "content": "# Implementation plan\n\nOur own words.\n",
+                    "version": 2,
+                },
+            ]
+        }
+    )
+
     step: Step
     action: Action
     feedback: str | None = Field(default=None, max_length=10_000)
