@@ -11,11 +11,14 @@ from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.downloads import DownloadGrant, sign_download
 from docflow.settings import Settings
+from docflow.storage.db import tenant_session
 from docflow.storage.models import Tenant
 from tests.conftest import bearer
+from tests.flow_helpers import run_sql
 
 IDEA = "A booking app for small harbours: berths, tides and arrivals, for harbour masters."
 
@@ -185,3 +188,31 @@ async def test_another_tenant_gets_404(
     assert (await http.get(base, headers=stranger)).status_code == 404
     assert (await http.delete(base, headers=stranger)).status_code == 404
     assert (await http.get(base)).status_code == 401
+
+
+async def test_deleting_a_project_removes_its_documents_versions_and_exports(
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, engine: AsyncEngine
+) -> None:
+    owner = bearer(api_settings, tenant.id, "owner")
+    base = await _create_project(http, owner)
+    await http.post(f"{base}/runs", json={"auto_approve": True}, headers=owner)
+    await _poll(http, f"{base}/runs/current", owner, lambda body: body["status"] == "completed")
+    project_id = base.rsplit("/", 1)[1]
+    assert await _rows(engine, tenant.id, project_id) > 0
+    assert (await http.delete(base, headers=owner)).status_code == 204
+    assert (await http.get(base, headers=owner)).status_code == 404
+    assert await _rows(engine, tenant.id, project_id) == 0
+
+
+async def _rows(engine: AsyncEngine, tenant_id: UUID, project_id: str) -> int:
+    """Documents, versions, agent runs and exports still stored for the project."""
+    async with tenant_session(engine, tenant_id) as session:
+        counts = [
+            (
+                await run_sql(
+                    session, f"select count(*) from {table} where project_id = :p", p=project_id
+                )
+            ).scalar_one()
+            for table in ("documents", "document_versions", "agent_runs", "exports")
+        ]
+    return int(sum(counts))
