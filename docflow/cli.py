@@ -105,6 +105,9 @@ def run_migrate(settings: Settings) -> int:
     if not settings.database_admin_url:
         console.print("[red]DOCFLOW_DATABASE_ADMIN_URL is not set[/red]")
         return 2
+    if settings.environment != "development" and settings.db_app_password == "docflow_app":
+        console.print("[red]set DOCFLOW_DB_APP_PASSWORD: the default is for development only[/red]")
+        return 2
     migrate.ensure_app_role(
         settings.database_admin_url, settings.db_app_role, settings.db_app_password
     )

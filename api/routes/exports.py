@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ProjectForEditor, ProjectForViewer, StateDep
 from api.downloads import DownloadGrant, InvalidDownloadTokenError, sign_download, verify_download
@@ -19,6 +20,7 @@ from docflow.contracts import ExportInput, TenantScope
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Export
 from docflow.storage.repositories import NotFoundError, TenantRepository
+from workflows import search_attributes
 
 router = APIRouter(tags=["exports"])
 PROJECT_EXPORTS = "/api/v1/projects/{project_id}/exports"
@@ -36,8 +38,10 @@ class ExportStatus(ResponseModel):
     created_at: datetime | None = None
 
 
-def _workflow_id(export_id: UUID) -> str:
-    return f"docflow-export-{export_id}"
+def _workflow_id(project_id: UUID, export_id: UUID) -> str:
+    # The project is part of the id: a status is only ever read through a project that
+    # passed the tenant check, so another tenant's export id finds nothing.
+    return f"docflow-export-{project_id}-{export_id}"
 
 
 @router.post(
@@ -54,7 +58,16 @@ async def create_export(access: ProjectForEditor, state: StateDep) -> ExportStat
         export_id=export_id,
     )
     await state.temporal.start_workflow(
-        "ExportPackage", task, id=_workflow_id(export_id), task_queue=state.settings.task_queue
+        "ExportPackage",
+        task,
+        id=_workflow_id(access.project.id, export_id),
+        task_queue=state.settings.task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.TENANT_ID, str(task.scope.tenant_id)),
+                SearchAttributePair(search_attributes.PROJECT_ID, str(task.scope.project_id)),
+            ]
+        ),
     )
     return ExportStatus(id=export_id, status="pending")
 
@@ -74,7 +87,7 @@ async def get_export(
                 access.project.id, export_id
             )
         except NotFoundError:
-            return await _pending_or_failed(state, export_id)
+            return await _pending_or_failed(state, access.project.id, export_id)
     return _ready(state, request, export)
 
 
@@ -96,19 +109,24 @@ def _ready(state: StateDep, request: Request, export: Export) -> ExportStatus:
     )
 
 
-async def _pending_or_failed(state: StateDep, export_id: UUID) -> ExportStatus:
+async def _pending_or_failed(state: StateDep, project_id: UUID, export_id: UUID) -> ExportStatus:
+    handle = state.temporal.get_workflow_handle(_workflow_id(project_id, export_id))
     try:
-        description = await state.temporal.get_workflow_handle(_workflow_id(export_id)).describe()
+        description = await handle.describe()
     except RPCError as error:
-        raise HTTPException(404, detail="export not found") from error
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, detail="export not found") from error
+        raise
     if description.status == WorkflowExecutionStatus.RUNNING:
         return ExportStatus(id=export_id, status="pending")
+    if description.status == WorkflowExecutionStatus.COMPLETED:
+        # Completed, yet no row in this project: the project was deleted meanwhile.
+        raise HTTPException(404, detail="export not found")
     try:
-        await state.temporal.get_workflow_handle(_workflow_id(export_id)).result()
-    except Exception as error:  # the workflow's failure, reported as the export's
-        cause = getattr(error, "cause", None)
-        return ExportStatus(id=export_id, status="failed", detail=str(cause or error))
-    return ExportStatus(id=export_id, status="pending")
+        await handle.result()
+    except WorkflowFailureError as error:  # the workflow's failure, reported as the export's
+        return ExportStatus(id=export_id, status="failed", detail=str(error.cause or error))
+    raise HTTPException(404, detail="export not found")
 
 
 @router.get(

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, HTTPException, status
 from pydantic import ConfigDict, Field
 from temporalio.client import (
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -93,6 +94,15 @@ def _handle(state: StateDep, access: ProjectAccess) -> WorkflowHandle[Any, Any]:
     return state.temporal.get_workflow_handle(temporal.workflow_id(access.project.id))
 
 
+async def _describe(state: StateDep, access: ProjectAccess) -> WorkflowExecutionDescription:
+    try:
+        return await _handle(state, access).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, detail="no run has been started for this project") from error
+        raise
+
+
 async def _current_state(state: StateDep, access: ProjectAccess) -> FlowState:
     try:
         result: FlowState = await _handle(state, access).query("state", result_type=FlowState)
@@ -157,10 +167,7 @@ async def decide(body: DecisionRequest, access: ProjectForEditor, state: StateDe
     summary="Start again after a failed or cancelled run, keeping accepted versions",
 )
 async def restart_run(access: ProjectForEditor, state: StateDep) -> FlowState:
-    try:
-        description = await _handle(state, access).describe()
-    except RPCError as error:
-        raise HTTPException(404, detail="no run has been started for this project") from error
+    description = await _describe(state, access)
     if description.status not in RESTARTABLE:
         name = description.status.name.lower() if description.status else "unknown"
         raise HTTPException(409, detail=f"only a failed or cancelled run restarts; it is {name}")
@@ -179,8 +186,10 @@ async def restart_run(access: ProjectForEditor, state: StateDep) -> FlowState:
     "/current/cancel", status_code=status.HTTP_202_ACCEPTED, summary="Cancel the running flow"
 )
 async def cancel_run(access: ProjectForEditor, state: StateDep) -> FlowState:
+    description = await _describe(state, access)
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        name = description.status.name.lower() if description.status else "unknown"
+        raise HTTPException(409, detail=f"the run has already ended: {name}")
     current = await _current_state(state, access)
-    if current.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED):
-        raise HTTPException(409, detail=f"the run has already ended: {current.status.value}")
     await _handle(state, access).cancel()
     return current

@@ -162,11 +162,16 @@ class TenantRepository:
         return await self._mark_downstream_stale(document.project_id, Step(document.step))
 
     async def accepted_by_step(self, project_id: UUID) -> dict[Step, list[VersionRef]]:
-        """Accepted versions grouped by step: what a restarted run keeps."""
+        """Accepted versions grouped by step: what a restarted run keeps. A step with a
+        stale document (its upstream changed) is left out, so the restart rewrites it."""
         accepted: dict[Step, list[VersionRef]] = {}
+        stale: set[Step] = set()
         for document, version in await self.accepted_documents(project_id):
-            accepted.setdefault(Step(document.step), []).append(version_ref(document, version))
-        return accepted
+            step = Step(document.step)
+            accepted.setdefault(step, []).append(version_ref(document, version))
+            if document.stale:
+                stale.add(step)
+        return {step: refs for step, refs in accepted.items() if step not in stale}
 
     async def get_document(self, project_id: UUID, document_id: UUID) -> Document:
         query = select(Document).where(

@@ -166,6 +166,10 @@ async def test_decisions_answer_409_when_stale_and_422_when_invalid(
     cancelled = await http.post(f"{base}/runs/current/cancel", headers=auth)
     assert cancelled.status_code == 202
     await _poll(http, f"{base}/runs/current", auth, lambda body: body["status"] == "cancelled")
+    again = await http.post(f"{base}/runs/current/cancel", headers=auth)
+    assert again.status_code == 409 and "already ended" in again.text
+    unknown_export = await http.get(f"{base}/exports/{UUID(int=1)}", headers=auth)
+    assert unknown_export.status_code == 404
     restarted = await http.post(f"{base}/runs/current/restart", headers=auth)
     assert restarted.status_code == 202, restarted.text
 
