@@ -98,6 +98,9 @@ class VersionRef(BaseModel):
 
 class FlowOptions(BaseModel):
     auto_approve: bool = False
+    # A version below the quality thresholds goes back to its agent with the findings, at
+    # most this many times, before the gate opens (settings.quality_max_revisions).
+    max_quality_revisions: int = 2
 
 
 class FlowInput(BaseModel):
@@ -119,10 +122,24 @@ class Decision(BaseModel):
     decided_by: str = "unknown"
 
 
+class VersionQuality(BaseModel):
+    """A version's quality at the gate: what the person sees remains to fix."""
+
+    version_id: UUID
+    path: str
+    passed: bool
+    errors: int
+    warnings: int
+    flesch_reading_ease: float | None = None
+    flesch_kincaid_grade: float | None = None
+    findings: list[str] = Field(default_factory=list)  # the top findings, errors first
+
+
 class Gate(BaseModel):
     step: Step
     number: int  # increases every time any gate opens in this run
     versions: list[VersionRef]
+    quality: list[VersionQuality] = Field(default_factory=list)
 
 
 class FlowEvent(BaseModel):

@@ -67,7 +67,9 @@ async def run_demo(
         tenant_id=tenant.id,
         project_id=project.id,
         requested_by="docflow demo",
-        options=FlowOptions(auto_approve=True),
+        options=FlowOptions(
+            auto_approve=True, max_quality_revisions=settings.quality_max_revisions
+        ),
     )
     handle = await temporal.start_flow(client, settings, flow)
     console.print(f"project {project.id}: workflow [bold]{handle.id}[/bold]")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,28 @@ class Settings(BaseSettings):
     # Simulated latency of the offline writer per agent call (one per step), for demos and
     # crash tests.
     llm_offline_latency_ms: int = 0
+    # OpenAI-compatible provider (docflow.agents.openai_llm). Timeouts are per HTTP request
+    # (read = waiting for the whole, non-streamed answer); Temporal is the only retry layer.
+    llm_timeout_s: float = 180.0
+    llm_connect_timeout_s: float = 10.0
+    # Per-role model, JSON: {"architecture": "gpt-4o"} (step or agent name -> model);
+    # steps not named use llm_model.
+    llm_models_by_role: dict[str, str] = Field(default_factory=dict)
+    # Corrective re-asks after a reply that does not fill the contract, then a hard failure.
+    llm_json_repair_attempts: int = 1
+    llm_context_window: int = 128_000
+    # Circuit breaker per (base URL, model): opens after N consecutive provider failures,
+    # lets one trial call through after the reset time.
+    llm_breaker_failures: int = 5
+    llm_breaker_reset_s: float = 30.0
+
+    # Project-memory embeddings, one model for writing and querying: "local" is
+    # all-MiniLM-L6-v2 int8 ONNX shipped in a wheel; "openai" is any OpenAI-compatible
+    # /v1/embeddings endpoint (embedding_base_url ends in /v1).
+    embedding_provider: Literal["local", "openai"] = "local"
+    embedding_base_url: str | None = None
+    embedding_api_key: str | None = None
+    embedding_model: str = "text-embedding-3-small"
 
     # "development" allows the built-in placeholder secrets; anything else refuses them.
     environment: str = Field(default="development", validation_alias=AliasChoices("DOCFLOW_ENV"))
@@ -91,6 +114,16 @@ class Settings(BaseSettings):
     # queries its state (it also wakes at once when the run's history changes).
     sse_ping_s: float = 15.0
     sse_poll_s: float = 0.2
+
+    # Quality gate (docflow.quality): readability of a document's prose (textstat, offline)
+    # is held to these limits once it has at least quality_readability_min_words words; a
+    # version with error findings goes back to its agent at most quality_max_revisions
+    # times before the gate opens. Summaries carry the first quality_top_findings findings.
+    quality_min_flesch_reading_ease: float = 30.0
+    quality_max_fk_grade: float = 14.0
+    quality_readability_min_words: int = 100
+    quality_max_revisions: int = 2
+    quality_top_findings: int = 5
 
     otel_traces_exporter: str = Field(
         default="none", validation_alias=AliasChoices("OTEL_TRACES_EXPORTER")

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.export import ExportActivities
+from activities.quality import QualityActivities
 from activities.steps import StepActivities
 from docflow import temporal
 from docflow.settings import Settings, get_settings
@@ -26,7 +27,14 @@ log = logging.getLogger("docflow.worker")
 def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Callable[..., Any]]:
     steps = StepActivities(engine, settings)
     export = ExportActivities(engine, settings)
-    return [steps.write_step, steps.save_edit, steps.accept_step, export.export_package]
+    quality = QualityActivities(engine, settings)
+    return [
+        steps.write_step,
+        steps.save_edit,
+        steps.accept_step,
+        quality.score_versions,
+        export.export_package,
+    ]
 
 
 def build_worker(

@@ -31,11 +31,13 @@ with workflow.unsafe.imports_passed_through():
         SaveEditInput,
         Step,
         TenantScope,
+        VersionQuality,
         VersionRef,
         WriteStepInput,
         WriteStepOutput,
         decision_problem,
     )
+    from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
     from workflows import search_attributes
 
 NON_RETRYABLE = ["NotFound", "InvalidInput"]
@@ -49,6 +51,9 @@ RETRY = RetryPolicy(
 AGENT_TIMEOUT = timedelta(minutes=15)  # a slow LLM writing a long document
 AGENT_HEARTBEAT = timedelta(seconds=10)
 STORE_TIMEOUT = timedelta(seconds=30)
+SCORE_TIMEOUT = timedelta(minutes=2)
+# Runs started before quality scoring existed replay without it (workflow.patched).
+QUALITY_PATCH = "quality-gate-1"
 
 
 @workflow.defn(name="ProjectFlow")
@@ -61,6 +66,7 @@ class ProjectFlow:
         self._step: Step | str = STEPS[0]
         self._gate: Gate | None = None
         self._gates_opened = 0
+        self._quality: list[VersionQuality] = []
         self._pending: Decision | None = None
         self._accepted: dict[Step, list[VersionRef]] = {}
         self._events: list[FlowEvent] = []
@@ -125,7 +131,7 @@ class ProjectFlow:
             self._emit("step_skipped", step, reason="accepted in an earlier run")
             return
         feedback: list[str] = []
-        versions = await self._write(step, feedback)
+        versions = await self._write_until_good(step, feedback)
         while True:
             decision = await self._await_decision(step, versions)
             if decision.action is Action.APPROVE:
@@ -133,9 +139,52 @@ class ProjectFlow:
                 return
             if decision.action is Action.REVISE:
                 feedback.append((decision.feedback or "").strip())
-                versions = await self._write(step, feedback)
+                versions = await self._write_until_good(step, feedback)
             else:
                 versions = await self._save_edit(decision, versions)
+                if workflow.patched(QUALITY_PATCH):
+                    await self._score(step, versions)
+
+    async def _write_until_good(self, step: Step, feedback: list[str]) -> list[VersionRef]:
+        """Write, score, and send a version below the thresholds back to its agent with
+        the findings, at most ``max_quality_revisions`` times; the gate shows the rest."""
+        versions = await self._write(step, feedback)
+        if not workflow.patched(QUALITY_PATCH):
+            return versions
+        for _ in range(self._flow.options.max_quality_revisions):
+            score = await self._score(step, versions)
+            if score.passed:
+                return versions
+            self._emit("quality_revision", step, findings=score.feedback[:2000])
+            feedback.append(f"Quality review (automatic): {score.feedback}")
+            versions = await self._write(step, feedback)
+        await self._score(step, versions)
+        return versions
+
+    async def _score(self, step: Step, versions: list[VersionRef]) -> ScoreOutput:
+        score: ScoreOutput = await workflow.execute_activity(
+            "score_versions",
+            ScoreInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]),
+            result_type=ScoreOutput,
+            start_to_close_timeout=SCORE_TIMEOUT,
+            heartbeat_timeout=AGENT_HEARTBEAT,
+            retry_policy=RETRY,
+        )
+        self._quality = [_gate_quality(version) for version in score.scores]
+        for version in score.scores:
+            self._emit(
+                "quality_report",
+                step,
+                version_id=str(version.version_id),
+                path=version.path,
+                version=version.version,
+                passed=version.passed,
+                errors=version.errors,
+                warnings=version.warnings,
+                flesch_reading_ease=version.flesch_reading_ease,
+                flesch_kincaid_grade=version.flesch_kincaid_grade,
+            )
+        return score
 
     async def _write(self, step: Step, feedback: list[str]) -> list[VersionRef]:
         self._set_status(RunStatus.RUNNING, step)
@@ -180,7 +229,9 @@ class ProjectFlow:
 
     async def _await_decision(self, step: Step, versions: list[VersionRef]) -> Decision:
         self._gates_opened += 1
-        self._gate = Gate(step=step, number=self._gates_opened, versions=versions)
+        current = {ref.version_id for ref in versions}
+        quality = [item for item in self._quality if item.version_id in current]
+        self._gate = Gate(step=step, number=self._gates_opened, versions=versions, quality=quality)
         self._set_status(RunStatus.AWAITING_APPROVAL, step)
         self._emit("awaiting_approval", step, gate=self._gates_opened)
         if self._flow.options.auto_approve:
@@ -277,6 +328,19 @@ class ProjectFlow:
             error=self._error,
             events=list(self._events) if with_events else [],
         )
+
+
+def _gate_quality(score: VersionScore) -> VersionQuality:
+    return VersionQuality(
+        version_id=score.version_id,
+        path=score.path,
+        passed=score.passed,
+        errors=score.errors,
+        warnings=score.warnings,
+        flesch_reading_ease=score.flesch_reading_ease,
+        flesch_kincaid_grade=score.flesch_kincaid_grade,
+        findings=[f"{finding.severity}: {finding.message}" for finding in score.top_findings],
+    )
 
 
 def _terminal_step(step: str) -> Any:

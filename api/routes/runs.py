@@ -133,7 +133,10 @@ async def start_run(body: RunStart, access: ProjectForEditor, state: StateDep) -
         tenant_id=access.principal.tenant_id,
         project_id=access.project.id,
         requested_by=access.principal.subject,
-        options=FlowOptions(auto_approve=body.auto_approve),
+        options=FlowOptions(
+            auto_approve=body.auto_approve,
+            max_quality_revisions=state.settings.quality_max_revisions,
+        ),
     )
     return await _start(state, access, flow)
 
@@ -177,6 +180,7 @@ async def restart_run(access: ProjectForEditor, state: StateDep) -> FlowState:
         tenant_id=access.principal.tenant_id,
         project_id=access.project.id,
         requested_by=access.principal.subject,
+        options=FlowOptions(max_quality_revisions=state.settings.quality_max_revisions),
         accepted=accepted,
     )
     return await _start(state, access, flow)

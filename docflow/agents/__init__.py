@@ -9,7 +9,7 @@
   documents consistent, and ``draft_about`` / ``draft_architecture`` (with
   ``draft_decisions``) / ``draft_plan`` / ``draft_standards`` fill the contracts.
 
-Only ``offline`` and ``crew`` import CrewAI (2.4 s, 1 GB); the API process must not
+Only ``offline``, ``openai_llm`` and ``crew`` import CrewAI (2.4 s, 1 GB); the API process must not
 import them. CrewAI builds its telemetry client when it is first imported, so the
 defaults that keep it quiet are set here, before any module of this package can
 import it. Nothing else happens at import.

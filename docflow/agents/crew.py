@@ -1,6 +1,6 @@
 """Run one step's agent with CrewAI and render what it returns.
 
-This module and ``offline`` are the only ones that import CrewAI (about 2.4 s and 1 GB):
+This module, ``offline`` and ``openai_llm`` are the only ones that import CrewAI (2.4 s, 1 GB):
 the API process never imports them. CrewAI's telemetry, tracing prompt and version check
 are switched off by default (``setdefault``: the environment still wins) before CrewAI
 loads; OTEL_SDK_DISABLED is left alone, it would switch off our own tracing too. CrewAI's
@@ -20,11 +20,12 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import date  # noqa: E402
 
-from crewai import LLM, Agent, BaseLLM, Crew, CrewOutput, Process, Task  # noqa: E402
+from crewai import Agent, BaseLLM, Crew, CrewOutput, Process, Task  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
 from docflow.agents.contracts import CONTRACT_FOR_STEP  # noqa: E402
 from docflow.agents.offline import OFFLINE_WRITER_LABEL, OfflineWriter  # noqa: E402
+from docflow.agents.openai_llm import OpenAICompatibleLLM  # noqa: E402
 from docflow.agents.render import render_contract  # noqa: E402
 from docflow.contracts import STEP_AGENT, Step, StepBrief, StepWriting  # noqa: E402
 from docflow.settings import Settings  # noqa: E402
@@ -101,10 +102,8 @@ def select_writer(brief: StepBrief, settings: Settings) -> Writer:
         writer = OfflineWriter.for_brief(brief, settings.llm_offline_latency_ms)
         return Writer(llm=writer, label=OFFLINE_WRITER_LABEL)
     if settings.llm_provider == "openai":
-        llm = LLM(
-            model=settings.llm_model, base_url=settings.llm_base_url, api_key=settings.llm_api_key
-        )
-        return Writer(llm=llm, label=settings.llm_model)
+        llm = OpenAICompatibleLLM.for_step(settings, brief.step)
+        return Writer(llm=llm, label=llm.model)
     raise ValueError(
         f"unknown DOCFLOW_LLM_PROVIDER {settings.llm_provider!r}: use 'offline' or 'openai'"
     )

@@ -1,0 +1,1 @@
+"""Fake external services that speak the real protocols, for tests."""

@@ -1,0 +1,169 @@
+"""ProjectFlow with the OpenAI-compatible provider against a real local HTTP server.
+
+The worker runs the real activities with ``llm_provider="openai"``; the LLM is
+``FakeOpenAIServer`` on 127.0.0.1. Temporal is the only retry layer: a transient fault
+costs one failed activity attempt (recorded in agent_runs) and the next attempt succeeds;
+a permanent one fails the step at once with a clear reason in FlowState.error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowFailureError
+
+from docflow.agents.breaker import reset_breakers
+from docflow.agents.openai_llm import forget_schema_support
+from docflow.contracts import STEPS, RunStatus, Step
+from docflow.settings import Settings
+from docflow.storage.db import tenant_session
+from docflow.storage.models import Project
+from tests.fakes.openai_server import FakeOpenAIServer, Fault
+from tests.flow_helpers import run_sql, start, state_of, wait_for_gate
+from worker.main import build_worker
+
+pytestmark = [
+    pytest.mark.usefixtures("stack"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:crewai"),
+]
+
+MODEL = "fake-model"
+KEY = "sk-docflow-test"
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    reset_breakers()
+    forget_schema_support()
+    yield
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(api_key=KEY) as server:
+        yield server
+
+
+def openai_settings(settings: Settings, fake: FakeOpenAIServer, **overrides: Any) -> Settings:
+    return settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "llm_base_url": fake.url,
+            "llm_api_key": KEY,
+            "llm_model": MODEL,
+            "llm_timeout_s": 10.0,
+            **overrides,
+        }
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client, engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[None]:
+    async with build_worker(client, engine, settings):
+        yield
+
+
+async def agent_runs(engine: AsyncEngine, project: Project) -> list[dict[str, Any]]:
+    async with tenant_session(engine, project.tenant_id) as session:
+        result = await run_sql(
+            session,
+            "select step, status, writer, tokens_in, tokens_out, error from agent_runs "
+            "where project_id = :p order by created_at",
+            p=project.id,
+        )
+        return [dict(row._mapping) for row in result]
+
+
+async def test_happy_path_completes_with_tokens_in_agent_runs(
+    client: Client, engine: AsyncEngine, settings: Settings, project: Project
+) -> None:
+    fake = FakeOpenAIServer(api_key=KEY, reject_json_schema=True)
+    with fake:
+        flow_settings = openai_settings(settings, fake)
+        async with running_worker(client, engine, flow_settings):
+            handle = await start(client, flow_settings, project, auto_approve=True)
+            result = await handle.result()
+    assert set(result.accepted) == set(STEPS)
+    runs = await agent_runs(engine, project)
+    assert [run["step"] for run in runs] == [step.value for step in STEPS]
+    for run in runs:
+        assert run["status"] == "succeeded" and run["writer"] == MODEL
+        assert run["tokens_in"] > 0 and run["tokens_out"] > 0
+    # json_schema was refused once; the fallback was remembered for the later steps.
+    formats = [request.response_format for request in fake.requests]
+    assert formats == ["json_schema", "json_object", "json_object", "json_object", "json_object"]
+
+
+async def test_a_transient_500_is_retried_by_temporal_and_recovers(
+    client: Client,
+    engine: AsyncEngine,
+    settings: Settings,
+    project: Project,
+    fake: FakeOpenAIServer,
+) -> None:
+    fake.script(Fault.server_error())
+    flow_settings = openai_settings(settings, fake)
+    async with running_worker(client, engine, flow_settings):
+        handle = await start(client, flow_settings, project)
+        state = await wait_for_gate(handle, Step.DESCRIPTION)
+        await handle.terminate("test done")
+    assert state.gate is not None and state.gate.versions[0].path == "docs/about.md"
+    assert len(fake.requests) == 2
+    failed, succeeded = await agent_runs(engine, project)
+    assert failed["status"] == "failed" and "HTTP 500" in failed["error"]
+    assert "LLMUnavailableError" in failed["error"]
+    assert succeeded["status"] == "succeeded" and succeeded["tokens_in"] > 0
+
+
+async def test_429_retry_after_sets_the_delay_of_the_next_attempt(
+    client: Client,
+    engine: AsyncEngine,
+    settings: Settings,
+    project: Project,
+    fake: FakeOpenAIServer,
+) -> None:
+    fake.script(Fault.rate_limited(retry_after="3"))
+    flow_settings = openai_settings(settings, fake)
+    async with running_worker(client, engine, flow_settings):
+        handle = await start(client, flow_settings, project)
+        await wait_for_gate(handle, Step.DESCRIPTION)
+        await handle.terminate("test done")
+    first, second = fake.requests
+    # The policy's own first interval is 1 s: waiting 3 s means Retry-After was honoured.
+    assert second.at - first.at >= 2.9
+    failed = (await agent_runs(engine, project))[0]
+    assert "HTTP 429, Retry-After 3 s" in failed["error"]
+
+
+async def test_a_permanent_401_fails_the_step_with_a_clear_reason(
+    client: Client,
+    engine: AsyncEngine,
+    settings: Settings,
+    project: Project,
+    fake: FakeOpenAIServer,
+) -> None:
+    flow_settings = openai_settings(settings, fake, llm_api_key="sk-revoked")
+    async with running_worker(client, engine, flow_settings):
+        handle = await start(client, flow_settings, project)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        state = await state_of(handle)
+    assert state.status is RunStatus.FAILED and state.step is Step.DESCRIPTION
+    assert state.error is not None
+    assert "HTTP 401 (check DOCFLOW_LLM_API_KEY): Incorrect API key provided" in state.error
+    assert len(fake.requests) == 1  # non-retryable: no second attempt
+    [failed] = await agent_runs(engine, project)
+    assert failed["status"] == "failed" and "LLMRequestError" in failed["error"]
+
+    # With the key fixed, a new run of the project (what restart starts) goes through.
+    fixed = openai_settings(settings, fake)
+    async with running_worker(client, engine, fixed):
+        again = await start(client, fixed, project)
+        await wait_for_gate(again, Step.DESCRIPTION)
+        await again.terminate("test done")
