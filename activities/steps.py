@@ -22,6 +22,7 @@ from docflow.contracts import (
     STEP_AGENT,
     STEPS,
     AcceptInput,
+    MemoryChunk,
     RenderedDocument,
     SaveEditInput,
     Step,
@@ -65,10 +66,17 @@ def _record_documents(span: Span, refs: list[VersionRef]) -> None:
     span.set_attribute("version_ids", [str(ref.version_id) for ref in refs])
 
 
+MEMORY_PASSAGES = 6  # top-k passages of the accepted documents given to agents of steps 2-4
+MemorySearch = Callable[[TenantScope, str, int], list[MemoryChunk]]
+
+
 class StepActivities:
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings, memory: MemorySearch | None = None
+    ) -> None:
         self._engine = engine
         self._settings = settings
+        self._memory = memory
         self._tracer = tracer(__name__)
 
     @activity.defn(name="write_step")
@@ -88,7 +96,7 @@ class StepActivities:
                 if isinstance(error, ValueError):  # configuration: retrying cannot fix it
                     raise invalid_input(str(error)) from error
                 raise
-            output = await self._persist(task, writing, _elapsed_ms(started))
+            output = await self._persist(task, brief, writing, _elapsed_ms(started))
             _record_documents(s, output.versions)
             return output
 
@@ -115,6 +123,7 @@ class StepActivities:
             except NotFoundError as error:
                 raise not_found(error) from error
             upstream = await repo.accepted_documents(project.id, earlier_steps)
+        memory = await self._recall(task, f"{project.name}: {project.idea}")
         return StepBrief(
             step=task.step,
             project_name=project.name,
@@ -130,11 +139,24 @@ class StepActivities:
                 )
                 for document, version in upstream
             ],
+            memory=memory,
         )
 
+    async def _recall(self, task: WriteStepInput, query: str) -> list[MemoryChunk]:
+        """Passages of the accepted documents most relevant to this step (none for step 1)."""
+        if self._memory is None or task.step is STEPS[0]:
+            return []
+        question = f"{STEP_AGENT[task.step]} writing the {task.step.value}. {query}"[:2000]
+        return await asyncio.to_thread(self._memory, task.scope, question, MEMORY_PASSAGES)
+
     async def _persist(
-        self, task: WriteStepInput, writing: StepWriting, duration_ms: int
+        self, task: WriteStepInput, brief: StepBrief, writing: StepWriting, duration_ms: int
     ) -> WriteStepOutput:
+        memory_used = [
+            {"path": chunk.path, "version": chunk.version, "chunk": chunk.chunk_index,
+             "score": round(chunk.score, 4)}
+            for chunk in brief.memory
+        ]  # fmt: skip
         if not writing.documents:
             raise invalid_input(f"the {STEP_AGENT[task.step]} wrote no document")
         tenant_id, project_id = task.scope.tenant_id, task.scope.project_id
@@ -154,6 +176,7 @@ class StepActivities:
                         "writer": writing.writer,
                         "feedback": task.feedback,
                         "requested_by": task.requested_by,
+                        "memory_used": memory_used,
                     },
                 )
                 refs.append(version_ref(document, version))

@@ -29,17 +29,17 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from docflow.contracts import TenantScope
-from docflow.memory import (
+from docflow.memory.chunking import chunk_markdown, dedupe
+from docflow.memory.embedding import OnnxMiniLM
+from docflow.memory.pipeline import index_version
+from docflow.memory.store import (
     EmbeddedChunk,
     MemoryDocument,
     MemoryStore,
     MemoryVersion,
-    OnnxMiniLM,
-    chunk_markdown,
-    dedupe,
-    index_version,
+    point_id,
+    point_payload,
 )
-from docflow.memory.store import point_id, point_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = (

@@ -65,6 +65,20 @@ class RenderedDocument(BaseModel):
     content_md: str
 
 
+class MemoryChunk(BaseModel):
+    """A passage of the project's accepted documents, found in project memory."""
+
+    score: float
+    text: str
+    path: str
+    kind: str
+    version: int
+    document_id: UUID
+    version_id: UUID
+    heading: str = ""
+    chunk_index: int = 0
+
+
 class StepBrief(BaseModel):
     """Everything an agent needs to write one step."""
 
@@ -74,6 +88,7 @@ class StepBrief(BaseModel):
     constraints: str = ""
     feedback: list[str] = Field(default_factory=list)  # oldest first, one per revision
     upstream: list[RenderedDocument] = Field(default_factory=list)  # accepted earlier steps
+    memory: list[MemoryChunk] = Field(default_factory=list)  # relevant passages, best first
 
 
 class StepWriting(BaseModel):

@@ -13,19 +13,23 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.export import ExportActivities
+from activities.memory import MemoryActivities
 from activities.quality import QualityActivities
 from activities.steps import StepActivities
 from docflow import temporal
+from docflow.memory.runtime import close_clients
 from docflow.settings import Settings, get_settings
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
+from workflows.memory import PurgeMemory, SearchMemory
 from workflows.project_flow import ExportPackage, ProjectFlow
 
 log = logging.getLogger("docflow.worker")
 
 
 def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Callable[..., Any]]:
-    steps = StepActivities(engine, settings)
+    memory = MemoryActivities(engine, settings)
+    steps = StepActivities(engine, settings, memory=memory.search)
     export = ExportActivities(engine, settings)
     quality = QualityActivities(engine, settings)
     return [
@@ -33,6 +37,9 @@ def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Call
         steps.save_edit,
         steps.accept_step,
         quality.score_versions,
+        memory.index_versions,
+        memory.search_memory,
+        memory.purge_memory,
         export.export_package,
     ]
 
@@ -46,7 +53,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ProjectFlow, ExportPackage],
+        workflows=[ProjectFlow, ExportPackage, SearchMemory, PurgeMemory],
         activities=activities or activity_functions(engine, settings),
         max_concurrent_activities=8,
     )
@@ -68,6 +75,7 @@ async def run_worker(settings: Settings) -> None:
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     finally:
+        close_clients()  # releases Qdrant's local folder for the next worker
         await engine.dispose()
 
 

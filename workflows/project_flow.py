@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         WriteStepOutput,
         decision_problem,
     )
+    from docflow.memory.contracts import IndexInput, IndexOutput
     from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
     from workflows import search_attributes
 
@@ -54,6 +55,7 @@ STORE_TIMEOUT = timedelta(seconds=30)
 SCORE_TIMEOUT = timedelta(minutes=2)
 # Runs started before quality scoring existed replay without it (workflow.patched).
 QUALITY_PATCH = "quality-gate-1"
+MEMORY_PATCH = "project-memory-1"
 
 
 @workflow.defn(name="ProjectFlow")
@@ -258,6 +260,20 @@ class ProjectFlow:
         )
         self._accepted[step] = versions
         self._emit("step_accepted", step, versions=[ref.version for ref in versions])
+        if workflow.patched(MEMORY_PATCH):
+            await self._remember(step, versions)
+
+    async def _remember(self, step: Step, versions: list[VersionRef]) -> None:
+        """Accepted versions go into project memory, replacing their earlier versions."""
+        indexed: IndexOutput = await workflow.execute_activity(
+            "index_versions",
+            IndexInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]),
+            result_type=IndexOutput,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+        self._emit("memory_indexed", step, documents=indexed.documents, chunks=indexed.chunks)
 
     async def _export(self) -> ExportOutput:
         self._set_status(RunStatus.EXPORTING, "export")

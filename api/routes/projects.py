@@ -21,6 +21,7 @@ from api.deps import (
     tenant_repository,
 )
 from api.ratelimit import RateLimited
+from api.routes.memory import forget_project
 from api.schemas import RequestModel, ResponseModel
 from docflow import temporal
 from docflow.storage.db import tenant_session
@@ -102,6 +103,7 @@ async def update_project(
 )
 async def delete_project(access: ProjectForOwner, state: StateDep) -> Response:
     await _stop_running_flow(state, access.project.id)
+    await forget_project(state, access)
     async with tenant_session(state.engine, access.principal.tenant_id) as session:
         await TenantRepository(access.principal.tenant_id, session).delete_project(
             access.project.id

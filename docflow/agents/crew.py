@@ -117,6 +117,10 @@ def task_description(brief: StepBrief) -> str:
     """What the agent is asked to do: the idea, constraints, feedback and upstream documents."""
     feedback = "\n".join(f"{n}. {item}" for n, item in enumerate(brief.feedback, 1))
     upstream = "\n\n".join(f"### {doc.path}\n\n{doc.content_md.strip()}" for doc in brief.upstream)
+    memory = "\n\n".join(
+        f"- {chunk.path} (v{chunk.version}, score {chunk.score:.2f}): {chunk.text.strip()}"
+        for chunk in brief.memory
+    )
     return "\n\n".join(
         [
             f"Write the {brief.step.value} documents of the project "
@@ -126,6 +130,7 @@ def task_description(brief: StepBrief) -> str:
             _section("Review feedback to address, oldest first (quote each in revision_notes)",
                      feedback),
             _section("Accepted upstream documents (stay consistent with them)", upstream),
+            _section("Relevant passages from project memory, best first", memory),
         ]
     )  # fmt: skip
 

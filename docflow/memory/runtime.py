@@ -19,9 +19,13 @@ _clients: dict[str, QdrantClient] = {}
 _lock = threading.Lock()
 
 
+def _key(settings: Settings) -> str:
+    return settings.qdrant_url or str(settings.qdrant_local_path.resolve())
+
+
 def qdrant_client(settings: Settings) -> QdrantClient:
     """The shared client for the configured Qdrant (server, or local folder)."""
-    key = settings.qdrant_url or str(settings.qdrant_local_path.resolve())
+    key = _key(settings)
     with _lock:
         client = _clients.get(key)
         if client is None:
@@ -41,6 +45,14 @@ def _open(settings: Settings) -> QdrantClient:
 def open_store(settings: Settings) -> MemoryStore:
     """A memory store on the shared client, with the configured embedder."""
     return MemoryStore(qdrant_client(settings), make_embedder(settings))
+
+
+def close_client(settings: Settings) -> None:
+    """Close the shared client of this Qdrant (releases its local-mode folder)."""
+    with _lock:
+        client = _clients.pop(_key(settings), None)
+    if client is not None:
+        client.close()
 
 
 def close_clients() -> None:

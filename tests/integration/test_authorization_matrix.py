@@ -55,6 +55,7 @@ RULES: dict[tuple[str, str], Rule] = {
         "/api/v1/projects/{project_id}/documents/{document_id}/versions/{version}/activate",
     ): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/events"): Rule("viewer"),
+    ("GET", "/api/v1/projects/{project_id}/search"): Rule("viewer"),
     ("POST", "/api/v1/projects/{project_id}/exports"): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/exports/{export_id}"): Rule("viewer"),
     ("POST", "/api/v1/projects/{project_id}/runs"): Rule("editor"),
@@ -91,11 +92,11 @@ class World:
     params: dict[str, str]
 
 
-@pytest.fixture
-async def world(
-    client: Client, api_settings: Settings, api_worker: object, tenant: Tenant, engine: Any
-) -> World:
-    """A project with a finished run, documents, versions and an export."""
+@pytest.fixture(scope="module")
+async def world(client: Client, api_settings: Settings, api_worker: object, engine: Any) -> World:
+    """A project with a finished run, documents, versions and an export (one per module:
+    the calls below change nothing an authorization check depends on)."""
+    tenant = await admin.ensure_tenant(engine, f"matrix-{uuid4().hex[:8]}", "Matrix")
     project = await admin.create_project(
         engine, tenant.id, name="Matrix", idea="A harbour booking app for harbour masters."
     )
@@ -130,6 +131,8 @@ async def _call(
 ) -> int:
     url = path.format(**params)
     query = {"from": "1", "to": "1"} if url.endswith("/diff") else {}
+    if url.endswith("/search"):
+        query = {"q": "who uses it"}
     if path == "/api/v1/exports/download":
         query = {"token": params["download_token"]}  # the signed link is the credential
     if path.endswith("/events"):

@@ -32,6 +32,9 @@ def _spawn_worker(
         "DOCFLOW_TASK_QUEUE": settings.task_queue,
         "DOCFLOW_LLM_OFFLINE_LATENCY_MS": str(latency_ms),
         "DOCFLOW_DATA_DIR": str(settings.data_dir),
+        # Qdrant's local mode admits one process per folder: the test process's workers
+        # hold the session's, so these workers get one of their own.
+        "DOCFLOW_QDRANT_PATH": str(log.parent / "qdrant"),
     }
     with log.open("ab") as output:
         return subprocess.Popen(

@@ -11,16 +11,10 @@ import pytest
 from qdrant_client import QdrantClient
 
 from docflow.contracts import TenantScope
-from docflow.memory import (
-    MemoryDocument,
-    MemoryStore,
-    MemoryVersion,
-    close_clients,
-    index_version,
-    open_store,
-    qdrant_client,
-    shared_local_embedder,
-)
+from docflow.memory.embedding import shared_local_embedder
+from docflow.memory.pipeline import index_version
+from docflow.memory.runtime import close_client, open_store, qdrant_client
+from docflow.memory.store import MemoryDocument, MemoryStore, MemoryVersion
 from docflow.settings import Settings
 
 ABOUT_V1 = """# GardenShare
@@ -162,9 +156,9 @@ def test_memory_survives_a_restart_in_local_mode(tmp_path: Path) -> None:
     store = open_store(settings)
     assert qdrant_client(settings) is store.client  # one client per folder per process
     index_version(store, scope, about_doc(), MemoryVersion(uuid4(), 1), ABOUT_V1)
-    close_clients()
+    close_client(settings)
     reopened = open_store(settings)
     assert reopened.client is not store.client
     assert reopened.search(scope, "raised beds", limit=1)[0].path == "docs/about.md"
     assert (tmp_path / "qdrant").is_dir()
-    close_clients()
+    close_client(settings)

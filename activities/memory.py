@@ -1,0 +1,95 @@
+"""Project memory activities: index accepted versions, search, purge (worker only: Qdrant's
+local mode allows one client per folder, and the worker process holds it)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from activities.errors import not_found
+from docflow.contracts import MemoryChunk, TenantScope
+from docflow.memory.contracts import IndexInput, IndexOutput, SearchInput, SearchOutput
+from docflow.memory.pipeline import index_version
+from docflow.memory.runtime import open_store
+from docflow.memory.store import Hit, MemoryStore, describe
+from docflow.settings import Settings
+from docflow.storage.db import tenant_session
+from docflow.storage.repositories import NotFoundError, TenantRepository, version_ref
+from docflow.telemetry import tracer
+
+
+def memory_chunk(hit: Hit) -> MemoryChunk:
+    return MemoryChunk(
+        score=hit.score,
+        text=hit.text,
+        path=hit.path,
+        kind=hit.kind,
+        version=hit.version,
+        document_id=hit.document_id,
+        version_id=hit.version_id,
+        heading=hit.heading,
+        chunk_index=hit.chunk_index,
+    )
+
+
+class MemoryActivities:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._store: MemoryStore | None = None
+        self._tracer = tracer(__name__)
+
+    @property
+    def store(self) -> MemoryStore:
+        if self._store is None:
+            self._store = open_store(self._settings)
+        return self._store
+
+    def search(self, scope: TenantScope, query: str, limit: int) -> list[MemoryChunk]:
+        return [memory_chunk(hit) for hit in self.store.search(scope, query, limit)]
+
+    @activity.defn(name="index_versions")
+    async def index_versions(self, task: IndexInput) -> IndexOutput:
+        attributes = {
+            "tenant_id": str(task.scope.tenant_id),
+            "project_id": str(task.scope.project_id),
+        }
+        with self._tracer.start_as_current_span("docflow.index_versions", attributes=attributes):
+            rows = []
+            async with tenant_session(self._engine, task.scope.tenant_id) as session:
+                repo = TenantRepository(task.scope.tenant_id, session)
+                for version_id in task.version_ids:
+                    try:
+                        rows.append(await repo.get_version(version_id))
+                    except NotFoundError as error:
+                        raise not_found(error) from error
+            reports = []
+            for document, version in rows:
+                memory_document, memory_version = describe(version_ref(document, version))
+                reports.append(
+                    await asyncio.to_thread(
+                        index_version,
+                        self.store,
+                        task.scope,
+                        memory_document,
+                        memory_version,
+                        version.content_md,
+                    )
+                )
+                activity.heartbeat()
+        return IndexOutput(
+            documents=len(reports),
+            chunks=sum(report.indexed for report in reports),
+            superseded=sum(1 for report in reports if report.superseded),
+        )
+
+    @activity.defn(name="search_memory")
+    async def search_memory(self, task: SearchInput) -> SearchOutput:
+        hits = await asyncio.to_thread(self.search, task.scope, task.query, task.limit)
+        return SearchOutput(hits=hits)
+
+    @activity.defn(name="purge_memory")
+    async def purge_memory(self, scope: TenantScope) -> int:
+        return await asyncio.to_thread(self.store.purge_project, scope)

@@ -1,0 +1,63 @@
+"""Search the project's memory: passages of its accepted documents, scored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+from uuid import uuid4
+
+from fastapi import APIRouter, Query
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from api.deps import ProjectAccess, ProjectForViewer, StateDep
+from api.ratelimit import RateLimited
+from api.state import AppState
+from docflow.contracts import MemoryChunk
+from docflow.memory.contracts import SearchInput, SearchOutput
+from workflows import search_attributes
+
+router = APIRouter(
+    prefix="/api/v1/projects/{project_id}", tags=["memory"], dependencies=[RateLimited]
+)
+SEARCH_TIMEOUT = timedelta(seconds=30)
+
+
+def _attributes(access: ProjectAccess) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.TENANT_ID, str(access.principal.tenant_id)),
+            SearchAttributePair(search_attributes.PROJECT_ID, str(access.project.id)),
+        ]
+    )
+
+
+@router.get("/search", summary="Passages of the accepted documents most relevant to a query")
+async def search(
+    access: ProjectForViewer,
+    state: StateDep,
+    q: Annotated[str, Query(min_length=1, max_length=2_000, examples=["who books the plots?"])],
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> list[MemoryChunk]:
+    # Project memory lives with the worker (Qdrant's local mode admits one process), so the
+    # search runs there, as a short workflow.
+    result: SearchOutput = await state.temporal.execute_workflow(
+        "SearchMemory",
+        SearchInput(scope=access.scope, query=q, limit=limit),
+        id=f"docflow-search-{access.project.id}-{uuid4()}",
+        task_queue=state.settings.task_queue,
+        result_type=SearchOutput,
+        execution_timeout=SEARCH_TIMEOUT,
+        search_attributes=_attributes(access),
+    )
+    return result.hits
+
+
+async def forget_project(state: AppState, access: ProjectAccess) -> None:
+    """Start removing the project's passages from memory (Temporal retries until done)."""
+    await state.temporal.start_workflow(
+        "PurgeMemory",
+        access.scope,
+        id=f"docflow-purge-{access.project.id}",
+        task_queue=state.settings.task_queue,
+        search_attributes=_attributes(access),
+    )

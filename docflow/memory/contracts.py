@@ -1,0 +1,30 @@
+"""Inputs and outputs of the memory activities (they cross Temporal; no Qdrant imports)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from docflow.contracts import MemoryChunk, TenantScope
+
+
+class IndexInput(BaseModel):
+    scope: TenantScope
+    version_ids: list[UUID]  # the versions just accepted: they replace their documents' points
+
+
+class IndexOutput(BaseModel):
+    documents: int
+    chunks: int
+    superseded: int
+
+
+class SearchInput(BaseModel):
+    scope: TenantScope
+    query: str = Field(min_length=1, max_length=2_000)
+    limit: int = Field(default=5, ge=1, le=50)
+
+
+class SearchOutput(BaseModel):
+    hits: list[MemoryChunk]

@@ -1,0 +1,44 @@
+"""Short workflows through which the API reaches project memory (held by the worker)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from docflow.contracts import TenantScope
+    from docflow.memory.contracts import SearchInput, SearchOutput
+
+SEARCH_RETRY = RetryPolicy(maximum_attempts=2, non_retryable_error_types=["InvalidInput"])
+
+
+@workflow.defn(name="SearchMemory")
+class SearchMemory:
+    @workflow.run
+    async def run(self, search: SearchInput) -> SearchOutput:
+        result: SearchOutput = await workflow.execute_activity(
+            "search_memory",
+            search,
+            result_type=SearchOutput,
+            start_to_close_timeout=timedelta(seconds=20),
+            retry_policy=SEARCH_RETRY,
+        )
+        return result
+
+
+@workflow.defn(name="PurgeMemory")
+class PurgeMemory:
+    """A deleted project's passages leave memory (retried until they have)."""
+
+    @workflow.run
+    async def run(self, scope: TenantScope) -> int:
+        removed: int = await workflow.execute_activity(
+            "purge_memory",
+            scope,
+            result_type=int,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
+        return removed
