@@ -87,9 +87,9 @@ class StepActivities:
             if earlier is not None:
                 _record_documents(s, earlier.versions)
                 return earlier
-            brief = await self._brief(task)
             started = time.monotonic()
             try:
+                brief = await self._brief(task)
                 writing = await _with_heartbeats(lambda: self._write(brief))
             except Exception as error:
                 await self._record_failure(task, error, _elapsed_ms(started))

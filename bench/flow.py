@@ -1,6 +1,8 @@
 """Benchmark: wall time of a full ProjectFlow with auto-approve and the zero-latency
-offline writer, against a bare Temporal workflow of the same shape (nine sequential
-no-op activities: four writes, four accepts, one export).
+offline writer, against a bare Temporal workflow of the same shape (17 sequential no-op
+activities: per step write, score, accept, index into memory; then export). The flow's
+figure includes real work the bare one has not: CrewAI, PostgreSQL writes, quality scoring
+and embedding the accepted documents on the CPU.
 
     .venv/bin/python -m bench.flow [--runs 5]
 
@@ -28,12 +30,13 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from docflow import admin, temporal
 from docflow.contracts import FlowInput, FlowOptions
 from docflow.embedded import EmbeddedStack
+from docflow.memory.runtime import close_clients
 from docflow.settings import Settings
 from docflow.storage import migrate
 from docflow.storage.db import make_engine
 from worker.main import build_worker
 
-SHAPE = 9  # 4 writes + 4 accepts + 1 export
+SHAPE = 17  # per step: write, score, accept, index into memory (x4); then export
 log = logging.getLogger("bench.flow")
 
 
@@ -132,6 +135,7 @@ async def main(runs: int) -> None:
         ratio = statistics.median(flows) / statistics.median(bare)
         sys.stdout.write(f"overhead ratio (median flow / median bare): {ratio:.1f}x\n")
     finally:
+        close_clients()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
+from temporalio.client import WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError
 
 from api.deps import ProjectAccess, ProjectForViewer, StateDep
 from api.ratelimit import RateLimited
@@ -40,15 +42,20 @@ async def search(
 ) -> list[MemoryChunk]:
     # Project memory lives with the worker (Qdrant's local mode admits one process), so the
     # search runs there, as a short workflow.
-    result: SearchOutput = await state.temporal.execute_workflow(
-        "SearchMemory",
-        SearchInput(scope=access.scope, query=q, limit=limit),
-        id=f"docflow-search-{access.project.id}-{uuid4()}",
-        task_queue=state.settings.task_queue,
-        result_type=SearchOutput,
-        execution_timeout=SEARCH_TIMEOUT,
-        search_attributes=_attributes(access),
-    )
+    try:
+        result: SearchOutput = await state.temporal.execute_workflow(
+            "SearchMemory",
+            SearchInput(scope=access.scope, query=q, limit=limit),
+            id=f"docflow-search-{access.project.id}-{uuid4()}",
+            task_queue=state.settings.task_queue,
+            result_type=SearchOutput,
+            execution_timeout=SEARCH_TIMEOUT,
+            search_attributes=_attributes(access),
+        )
+    except (WorkflowFailureError, RPCError) as error:
+        raise HTTPException(
+            503, detail="project memory is unavailable right now (is a worker running?)"
+        ) from error
     return result.hits
 
 

@@ -31,8 +31,9 @@ def test_readyz_reports_a_dead_dependency(base_settings: Settings) -> None:
     assert ready.json()["checks"]["redis"].startswith("error:")
 
 
-def test_api_process_does_not_import_crewai() -> None:
-    probe = "import sys, api.app; print('crewai' in sys.modules)"
+def test_api_process_does_not_import_crewai_qdrant_or_onnxruntime() -> None:
+    heavy = ("crewai", "qdrant_client", "onnxruntime")
+    probe = f"import sys, api.app; print(any(m in sys.modules for m in {heavy!r}))"
     output = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -258,3 +259,29 @@ async def test_a_step_that_cannot_succeed_fails_the_run_with_its_reason(
         )
     assert [row["status"] for row in rows] == ["failed"]  # non-retryable: one attempt only
     assert "nonsense" in rows[0]["error"]
+
+
+async def test_gates_show_quality_and_later_agents_get_project_memory(
+    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    handle = await start(client, settings, project)
+    first = await wait_for_gate(handle, Step.DESCRIPTION)
+    assert first.gate is not None and first.gate.quality
+    about = first.gate.quality[0]
+    assert about.path == "docs/about.md" and about.passed and about.errors == 0
+    assert about.flesch_reading_ease is not None
+    assert any(event.type == "quality_report" for event in first.events)
+
+    await decide(handle, Decision(step=Step.DESCRIPTION, action=Action.APPROVE))
+    second = await wait_for_gate(handle, Step.ARCHITECTURE)
+    assert any(event.type == "memory_indexed" for event in second.events)
+    assert second.gate is not None
+    _, architecture = await _version(engine, project, second.gate.versions[0].version_id)
+    used = architecture.meta["memory_used"]
+    assert used and all(item["path"] == "docs/about.md" for item in used)
+    await handle.terminate("test done")
+
+
+async def _version(engine: AsyncEngine, project: Project, version_id: UUID) -> Any:
+    async with tenant_session(engine, project.tenant_id) as session:
+        return await TenantRepository(project.tenant_id, session).get_version(version_id)
