@@ -14,10 +14,13 @@ from docflow.memory.contracts import IndexInput, IndexOutput, SearchInput, Searc
 from docflow.memory.pipeline import index_version
 from docflow.memory.runtime import open_store
 from docflow.memory.store import Hit, MemoryStore, describe
+from docflow.quotas import Meter, Quotas
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import NotFoundError, TenantRepository, version_ref
 from docflow.telemetry import tracer
+
+CHARS_PER_TOKEN = 4
 
 
 def memory_chunk(hit: Hit) -> MemoryChunk:
@@ -35,9 +38,12 @@ def memory_chunk(hit: Hit) -> MemoryChunk:
 
 
 class MemoryActivities:
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings, quotas: Quotas | None = None
+    ) -> None:
         self._engine = engine
         self._settings = settings
+        self._quotas = quotas
         self._store: MemoryStore | None = None
         self._tracer = tracer(__name__)
 
@@ -79,6 +85,11 @@ class MemoryActivities:
                     )
                 )
                 activity.heartbeat()
+        if self._quotas is not None:  # ~4 characters a token, as the embedder's tokenizer
+            characters = sum(report.chars for report in reports)
+            await self._quotas.record(
+                task.scope.tenant_id, Meter.EMBEDDING_TOKENS, characters // CHARS_PER_TOKEN
+            )
         return IndexOutput(
             documents=len(reports),
             chunks=sum(report.indexed for report in reports),

@@ -15,6 +15,7 @@ from typing import TypeVar
 from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import invalid_input, not_found
 from docflow.agents.crew import write_step as write_with_agent
@@ -33,6 +34,7 @@ from docflow.contracts import (
     WriteStepInput,
     WriteStepOutput,
 )
+from docflow.quotas import Meter, Quotas
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import AgentRun
@@ -72,11 +74,16 @@ MemorySearch = Callable[[TenantScope, str, int], list[MemoryChunk]]
 
 class StepActivities:
     def __init__(
-        self, engine: AsyncEngine, settings: Settings, memory: MemorySearch | None = None
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        memory: MemorySearch | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._memory = memory
+        self._quotas = quotas
         self._tracer = tracer(__name__)
 
     @activity.defn(name="write_step")
@@ -87,6 +94,7 @@ class StepActivities:
             if earlier is not None:
                 _record_documents(s, earlier.versions)
                 return earlier
+            await self._check_quota(task)
             started = time.monotonic()
             try:
                 brief = await self._brief(task)
@@ -97,12 +105,25 @@ class StepActivities:
                     raise invalid_input(str(error)) from error
                 raise
             output = await self._persist(task, brief, writing, _elapsed_ms(started))
+            if self._quotas is not None:
+                tokens = writing.tokens_in + writing.tokens_out
+                await self._quotas.record(task.scope.tenant_id, Meter.LLM_TOKENS, tokens)
             _record_documents(s, output.versions)
             return output
 
     def _write(self, brief: StepBrief) -> StepWriting:
         today = date.today()
         return write_with_agent(brief, self._settings, today, on_progress=_log_progress)
+
+    async def _check_quota(self, task: WriteStepInput) -> None:
+        """A tenant over its monthly quota gets a clear, final error, not retries."""
+        if self._quotas is None:
+            return
+        exceeded = await self._quotas.first_exceeded(task.scope.tenant_id)
+        if exceeded is not None:
+            raise ApplicationError(
+                f"quota exceeded: {exceeded.describe()}", type="QuotaExceeded", non_retryable=True
+            )
 
     async def _already_written(self, task: WriteStepInput) -> WriteStepOutput | None:
         async with tenant_session(self._engine, task.scope.tenant_id) as session:

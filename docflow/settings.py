@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     quality_max_revisions: int = 2
     quality_top_findings: int = 5
 
+    # Quotas per tenant (0 = unlimited): tokens per calendar month (UTC), runs at once.
+    quota_llm_tokens_per_month: int = 0
+    quota_embedding_tokens_per_month: int = 0
+    max_concurrent_runs_per_tenant: int = 5
+
     otel_traces_exporter: str = Field(
         default="none", validation_alias=AliasChoices("OTEL_TRACES_EXPORTER")
     )  # none | console | otlp (endpoint from the standard OTEL_EXPORTER_OTLP_* variables)

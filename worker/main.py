@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -18,6 +19,7 @@ from activities.quality import QualityActivities
 from activities.steps import StepActivities
 from docflow import temporal
 from docflow.memory.runtime import close_clients
+from docflow.quotas import Quotas
 from docflow.settings import Settings, get_settings
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
@@ -28,8 +30,9 @@ log = logging.getLogger("docflow.worker")
 
 
 def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Callable[..., Any]]:
-    memory = MemoryActivities(engine, settings)
-    steps = StepActivities(engine, settings, memory=memory.search)
+    quotas = Quotas(Redis.from_url(settings.redis_url), settings) if settings.redis_url else None
+    memory = MemoryActivities(engine, settings, quotas=quotas)
+    steps = StepActivities(engine, settings, memory=memory.search, quotas=quotas)
     export = ExportActivities(engine, settings)
     quality = QualityActivities(engine, settings)
     return [

@@ -37,6 +37,7 @@ from docflow.contracts import (
     Step,
     decision_problem,
 )
+from docflow.quotas import Quotas
 
 router = APIRouter(
     prefix="/api/v1/projects/{project_id}/runs", tags=["runs"], dependencies=[RateLimited]
@@ -115,7 +116,28 @@ async def _current_state(state: StateDep, access: ProjectAccess) -> FlowState:
     return result
 
 
+async def _check_tenant_limits(state: StateDep, access: ProjectAccess) -> None:
+    """429 when the tenant is over a monthly quota or already runs as many flows as allowed."""
+    tenant_id = access.principal.tenant_id
+    exceeded = await Quotas(state.redis, state.settings).first_exceeded(tenant_id)
+    if exceeded is not None:
+        raise HTTPException(429, detail=f"quota exceeded: {exceeded.describe()}")
+    limit = state.settings.max_concurrent_runs_per_tenant
+    if limit <= 0:
+        return
+    running = await state.temporal.count_workflows(
+        f"WorkflowType = 'ProjectFlow' AND ExecutionStatus = 'Running' AND TenantId = '{tenant_id}'"
+    )
+    if running.count >= limit:
+        raise HTTPException(
+            429,
+            detail=f"the tenant already has {running.count} runs going; at most {limit} at once",
+            headers={"Retry-After": "60"},
+        )
+
+
 async def _start(state: StateDep, access: ProjectAccess, flow: FlowInput) -> FlowState:
+    await _check_tenant_limits(state, access)
     try:
         await temporal.start_flow(state.temporal, state.settings, flow)
     except WorkflowAlreadyStartedError as error:

@@ -28,6 +28,7 @@ from docflow.contracts import (
     WriteStepInput,
     WriteStepOutput,
 )
+from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
@@ -285,3 +286,32 @@ async def test_gates_show_quality_and_later_agents_get_project_memory(
 async def _version(engine: AsyncEngine, project: Project, version_id: UUID) -> Any:
     async with tenant_session(engine, project.tenant_id) as session:
         return await TenantRepository(project.tenant_id, session).get_version(version_id)
+
+
+async def test_the_automatic_quality_revision_loop_stops_at_n(
+    client: Client, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    @activity.defn(name="score_versions")
+    async def always_failing(task: ScoreInput) -> ScoreOutput:
+        scores = [
+            VersionScore(
+                version_id=version_id, document_id=version_id, path="docs/about.md",
+                kind="about", version=1, passed=False, errors=1, warnings=0,
+                flesch_reading_ease=10.0, flesch_kincaid_grade=20.0, top_findings=[],
+            )
+            for version_id in task.version_ids
+        ]  # fmt: skip
+        return ScoreOutput(scores=scores, passed=False, feedback="Sentences are far too long.")
+
+    others = [fn for fn in activity_functions(engine, settings) if fn.__name__ != "score_versions"]
+    async with build_worker(client, engine, settings, [always_failing, *others]):
+        handle = await start(client, settings, project)
+        state = await wait_for_gate(handle, Step.DESCRIPTION)
+        await handle.terminate("test done")
+    revisions = [event for event in state.events if event.type == "quality_revision"]
+    assert len(revisions) == 2  # FlowOptions.max_quality_revisions
+    assert state.gate is not None and state.gate.versions[0].version == 3
+    assert state.gate.quality and not state.gate.quality[0].passed
+    async with tenant_session(engine, project.tenant_id) as session:
+        runs = await TenantRepository(project.tenant_id, session).agent_runs(project.id)
+    assert [run.status for run in runs] == ["succeeded"] * 3
