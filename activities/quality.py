@@ -6,15 +6,14 @@ the same report again: re-scoring is idempotent.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.errors import not_found
+from activities.heartbeats import with_heartbeats
 from docflow.contracts import RenderedDocument, TenantScope
 from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
 from docflow.quality.report import QualityReport, QualityThresholds
@@ -26,19 +25,7 @@ from docflow.storage.models import Document, DocumentVersion
 from docflow.storage.repositories import NotFoundError, TenantRepository
 from docflow.telemetry import tracer
 
-HEARTBEAT_EVERY_S = 2.0
-T = TypeVar("T")
 Row = tuple[Document, DocumentVersion]
-
-
-async def _with_heartbeats(work: Callable[[], T]) -> T:
-    """Run blocking ``work`` in a thread, heartbeating while it runs."""
-    task = asyncio.ensure_future(asyncio.to_thread(work))
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
-        if done:
-            return task.result()
-        activity.heartbeat()
 
 
 def _rendered(row: Row) -> RenderedDocument:
@@ -64,7 +51,7 @@ class QualityActivities:
         with self._tracer.start_as_current_span("docflow.score_versions", attributes=attributes):
             targets, context = await self._load(task.scope, list(dict.fromkeys(task.version_ids)))
             documents = [_rendered(row) for row in targets]
-            reports = await _with_heartbeats(
+            reports = await with_heartbeats(
                 lambda: score_documents(documents, self._thresholds, context)
             )
             await self._store(task.scope, targets, reports)

@@ -10,7 +10,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
 
 from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import invalid_input, not_found
+from activities.heartbeats import with_heartbeats
 from docflow.agents.crew import write_step as write_with_agent
 from docflow.contracts import (
     STEP_AGENT,
@@ -41,22 +41,9 @@ from docflow.storage.models import AgentRun
 from docflow.storage.repositories import NotFoundError, TenantRepository, version_ref
 from docflow.telemetry import tracer
 
-HEARTBEAT_EVERY_S = 2.0
-T = TypeVar("T")
-
 
 def _span_attributes(scope: TenantScope, **extra: str) -> dict[str, str]:
     return {"tenant_id": str(scope.tenant_id), "project_id": str(scope.project_id), **extra}
-
-
-async def _with_heartbeats(work: Callable[[], T]) -> T:
-    """Run blocking ``work`` in a thread, heartbeating while it runs."""
-    task = asyncio.ensure_future(asyncio.to_thread(work))
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
-        if done:
-            return task.result()
-        activity.heartbeat()
 
 
 def _elapsed_ms(started: float) -> int:
@@ -98,7 +85,7 @@ class StepActivities:
             started = time.monotonic()
             try:
                 brief = await self._brief(task)
-                writing = await _with_heartbeats(lambda: self._write(brief))
+                writing = await with_heartbeats(lambda: self._write(brief))
             except Exception as error:
                 await self._record_failure(task, error, _elapsed_ms(started))
                 if isinstance(error, ValueError):  # configuration: retrying cannot fix it
