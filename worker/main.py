@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.export import ExportActivities
 from activities.memory import MemoryActivities
@@ -59,6 +60,11 @@ def build_worker(
         workflows=[ProjectFlow, ExportPackage, SearchMemory, PurgeMemory],
         activities=activities or activity_functions(engine, settings),
         max_concurrent_activities=8,
+        # OpenTelemetry is loaded by the tracing interceptor: pass it through the sandbox
+        # instead of re-importing it per workflow run.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
+        ),
     )
 
 
