@@ -4,6 +4,7 @@ local mode allows one client per folder, and the worker process holds it)."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
@@ -76,7 +77,7 @@ class MemoryActivities:
                 memory_document, memory_version = describe(version_ref(document, version))
                 reports.append(
                     await asyncio.to_thread(
-                        index_version,
+                        partial(index_version, rollback=task.rollback),
                         self.store,
                         task.scope,
                         memory_document,

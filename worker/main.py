@@ -24,7 +24,7 @@ from docflow.quotas import Quotas
 from docflow.settings import Settings, get_settings
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
-from workflows.memory import PurgeMemory, SearchMemory
+from workflows.memory import IndexVersions, PurgeMemory, SearchMemory
 from workflows.project_flow import ExportPackage, ProjectFlow
 
 log = logging.getLogger("docflow.worker")
@@ -57,7 +57,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ProjectFlow, ExportPackage, SearchMemory, PurgeMemory],
+        workflows=[ProjectFlow, ExportPackage, SearchMemory, PurgeMemory, IndexVersions],
         activities=activities or activity_functions(engine, settings),
         max_concurrent_activities=8,
         # OpenTelemetry is loaded by the tracing interceptor: pass it through the sandbox

@@ -9,7 +9,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from docflow.contracts import TenantScope
-    from docflow.memory.contracts import SearchInput, SearchOutput
+    from docflow.memory.contracts import IndexInput, IndexOutput, SearchInput, SearchOutput
 
 SEARCH_RETRY = RetryPolicy(maximum_attempts=2, non_retryable_error_types=["InvalidInput"])
 
@@ -42,3 +42,20 @@ class PurgeMemory:
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
         )
         return removed
+
+
+@workflow.defn(name="IndexVersions")
+class IndexVersions:
+    """Versions made accepted outside a run (a rollback) replace theirs in memory."""
+
+    @workflow.run
+    async def run(self, index: IndexInput) -> IndexOutput:
+        result: IndexOutput = await workflow.execute_activity(
+            "index_versions",
+            index,
+            result_type=IndexOutput,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
+        return result

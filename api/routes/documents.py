@@ -17,6 +17,7 @@ from api.deps import (
     tenant_repository,
 )
 from api.ratelimit import RateLimited
+from api.routes.memory import remember_rollback
 from api.schemas import ResponseModel
 from docflow.storage.models import Document, DocumentVersion
 from docflow.storage.repositories import NotFoundError, TenantRepository
@@ -203,8 +204,10 @@ async def activate_version(
         document = await _document(repo, access, document_id)
         try:
             stale = await repo.activate_version(document, version)
+            accepted = await repo.version_number(document.id, version)
         except NotFoundError as error:
             raise _not_found(error) from error
+    await remember_rollback(state, access, accepted.id)
     return Activation(
         document_id=document.id, accepted_version=version, downstream_marked_stale=stale
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Query
 from temporalio.client import WorkflowFailureError
@@ -15,7 +15,7 @@ from api.deps import ProjectAccess, ProjectForViewer, StateDep
 from api.ratelimit import RateLimited
 from api.state import AppState
 from docflow.contracts import MemoryChunk
-from docflow.memory.contracts import SearchInput, SearchOutput
+from docflow.memory.contracts import IndexInput, SearchInput, SearchOutput
 from workflows import search_attributes
 
 router = APIRouter(
@@ -65,6 +65,17 @@ async def forget_project(state: AppState, access: ProjectAccess) -> None:
         "PurgeMemory",
         access.scope,
         id=f"docflow-purge-{access.project.id}",
+        task_queue=state.settings.task_queue,
+        search_attributes=_attributes(access),
+    )
+
+
+async def remember_rollback(state: AppState, access: ProjectAccess, version_id: UUID) -> None:
+    """A rolled-back document's accepted version replaces the newer one in memory."""
+    await state.temporal.start_workflow(
+        "IndexVersions",
+        IndexInput(scope=access.scope, version_ids=[version_id], rollback=True),
+        id=f"docflow-reindex-{access.project.id}-{uuid4()}",
         task_queue=state.settings.task_queue,
         search_attributes=_attributes(access),
     )

@@ -12,6 +12,7 @@ from docflow.contracts import MemoryChunk, TenantScope
 class IndexInput(BaseModel):
     scope: TenantScope
     version_ids: list[UUID]  # the versions just accepted: they replace their documents' points
+    rollback: bool = False  # an older version made accepted again replaces a newer one
 
 
 class IndexOutput(BaseModel):

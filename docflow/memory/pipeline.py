@@ -53,15 +53,16 @@ def index_version(
     markdown: str,
     *,
     batch_size: int = EMBED_BATCH,
+    rollback: bool = False,
 ) -> IndexReport:
     """Make ``version`` of ``document`` the one project memory holds. Idempotent: the same
     call again writes the same points; a call for an older version than the one held does
-    nothing (``superseded``)."""
+    nothing (``superseded``), unless it is a ``rollback`` to that older version."""
     began = time.perf_counter()
     cut = chunk_markdown(markdown)
     kept = dedupe(cut)
     chunk_ms = _ms_since(began)
-    if store.is_superseded(scope, document, version):
+    if not rollback and store.is_superseded(scope, document, version):
         return IndexReport(
             chunks=len(cut),
             duplicates=len(cut) - len(kept),
@@ -77,7 +78,7 @@ def index_version(
     embedded = embed_chunks(store.embedder, kept, batch_size)
     embed_ms = _ms_since(started)
     started = time.perf_counter()
-    result = store.replace_document(scope, document, version, embedded)
+    result = store.replace_document(scope, document, version, embedded, rollback=rollback)
     upsert_ms = _ms_since(started)
     return IndexReport(
         chunks=len(cut),

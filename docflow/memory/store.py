@@ -242,14 +242,17 @@ class MemoryStore:
         document: MemoryDocument,
         version: MemoryVersion,
         chunks: Sequence[EmbeddedChunk],
+        *,
+        rollback: bool = False,
     ) -> ReplaceResult:
         """Make ``version``'s chunks the document's only points in memory.
 
         Upserts first (deterministic ids: a retry overwrites), then deletes the document's
         other points, so search never sees the document missing. A call for a version older
-        than the one in memory (a late retry) changes nothing.
+        than the one in memory (a late retry) changes nothing, unless it is a ``rollback``
+        (a person made that older version the accepted one again).
         """
-        if self.is_superseded(scope, document, version):
+        if not rollback and self.is_superseded(scope, document, version):
             return ReplaceResult(upserted=0, superseded=True)
         points = [
             qm.PointStruct(

@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.downloads import DownloadGrant, sign_download
+from docflow.contracts import TenantScope
+from docflow.memory.runtime import open_store
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Tenant
@@ -90,7 +92,23 @@ async def test_full_flow_through_the_api(
 
     architecture_id = gate["versions"][0]["document_id"]
     await _check_documents(http, base, auth, architecture_id)
+    scope = TenantScope(tenant_id=tenant.id, project_id=UUID(base.rsplit("/", 1)[1]))
+    await _wait_until_memory_holds(api_settings, scope, "docs/architecture.md", version=1)
     await _check_export(http, base, auth, api_settings)
+
+
+async def _wait_until_memory_holds(
+    settings: Settings, scope: TenantScope, path: str, version: int
+) -> None:
+    """After a rollback, project memory holds the accepted (older) version of ``path``."""
+    store = open_store(settings)
+    for _ in range(150):
+        hits = await asyncio.to_thread(store.search, scope, "containers and components", 50)
+        held = {hit.version for hit in hits if hit.path == path}
+        if held == {version}:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"memory holds versions {held} of {path}, not {version}")
 
 
 async def _check_documents(
