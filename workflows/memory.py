@@ -12,6 +12,20 @@ with workflow.unsafe.imports_passed_through():
     from docflow.memory.contracts import IndexInput, IndexOutput, SearchInput, SearchOutput
 
 SEARCH_RETRY = RetryPolicy(maximum_attempts=2, non_retryable_error_types=["InvalidInput"])
+UNTIL_DONE = RetryPolicy(maximum_interval=timedelta(minutes=1))
+
+
+async def index_versions(index: IndexInput, retry_policy: RetryPolicy) -> IndexOutput:
+    """The ``index_versions`` activity, as ProjectFlow and IndexVersions both run it."""
+    result: IndexOutput = await workflow.execute_activity(
+        "index_versions",
+        index,
+        result_type=IndexOutput,
+        start_to_close_timeout=timedelta(minutes=10),
+        heartbeat_timeout=timedelta(minutes=2),
+        retry_policy=retry_policy,
+    )
+    return result
 
 
 @workflow.defn(name="SearchMemory")
@@ -39,7 +53,7 @@ class PurgeMemory:
             scope,
             result_type=int,
             start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+            retry_policy=UNTIL_DONE,
         )
         return removed
 
@@ -50,12 +64,4 @@ class IndexVersions:
 
     @workflow.run
     async def run(self, index: IndexInput) -> IndexOutput:
-        result: IndexOutput = await workflow.execute_activity(
-            "index_versions",
-            index,
-            result_type=IndexOutput,
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-        )
-        return result
+        return await index_versions(index, UNTIL_DONE)

@@ -37,9 +37,10 @@ with workflow.unsafe.imports_passed_through():
         WriteStepOutput,
         decision_problem,
     )
-    from docflow.memory.contracts import IndexInput, IndexOutput
+    from docflow.memory.contracts import IndexInput
     from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
     from workflows import search_attributes
+    from workflows.memory import index_versions
 
 NON_RETRYABLE = ["NotFound", "InvalidInput"]
 RETRY = RetryPolicy(
@@ -265,25 +266,16 @@ class ProjectFlow:
 
     async def _remember(self, step: Step, versions: list[VersionRef]) -> None:
         """Accepted versions go into project memory, replacing their earlier versions."""
-        indexed: IndexOutput = await workflow.execute_activity(
-            "index_versions",
-            IndexInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]),
-            result_type=IndexOutput,
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
+        indexed = await index_versions(
+            IndexInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]), RETRY
         )
         self._emit("memory_indexed", step, documents=indexed.documents, chunks=indexed.chunks)
 
     async def _export(self) -> ExportOutput:
         self._set_status(RunStatus.EXPORTING, "export")
         self._emit("export_started")
-        export: ExportOutput = await workflow.execute_activity(
-            "export_package",
-            ExportInput(scope=self._scope, idempotency_key=self._key("export")),
-            result_type=ExportOutput,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
+        export = await export_package(
+            ExportInput(scope=self._scope, idempotency_key=self._key("export"))
         )
         self._export_id = export.export_id
         self._emit("export_finished", export_id=str(export.export_id), size=export.size)
@@ -346,6 +338,18 @@ class ProjectFlow:
         )
 
 
+async def export_package(export: ExportInput) -> ExportOutput:
+    """The ``export_package`` activity, as ProjectFlow and ExportPackage both run it."""
+    result: ExportOutput = await workflow.execute_activity(
+        "export_package",
+        export,
+        result_type=ExportOutput,
+        start_to_close_timeout=timedelta(minutes=2),
+        retry_policy=RETRY,
+    )
+    return result
+
+
 def _gate_quality(score: VersionScore) -> VersionQuality:
     return VersionQuality(
         version_id=score.version_id,
@@ -376,11 +380,4 @@ class ExportPackage:
 
     @workflow.run
     async def run(self, export: ExportInput) -> ExportOutput:
-        result: ExportOutput = await workflow.execute_activity(
-            "export_package",
-            export,
-            result_type=ExportOutput,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
-        )
-        return result
+        return await export_package(export)
