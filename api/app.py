@@ -13,6 +13,7 @@ from api.events import EventHub
 from api.middleware import install_middleware
 from api.routes import auth, documents, exports, health, members, memory, projects, runs
 from api.routes.events import router as events_router
+from api.routes.web import install_web_app
 from api.state import AppState
 from docflow import __version__, temporal
 from docflow.settings import Settings, get_settings
@@ -60,4 +61,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(memory.router)
     app.include_router(events_router)
+    install_web_app(app)
     return app

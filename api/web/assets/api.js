@@ -1,0 +1,139 @@
+// The HTTP API as the app uses it: the session (kept in sessionStorage: it ends with the
+// tab), authorised JSON calls, and problem+json answers turned into words a person reads.
+
+const SESSION_KEY = "docflow.session";
+export const SIGNED_OUT_EVENT = "docflow:signed-out";
+
+export function currentSession() {
+  try {
+    const session = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+    if (session && session.expiresAt > Date.now()) return session;
+  } catch {
+    // an unreadable session is no session
+  }
+  return null;
+}
+
+export function signOut(reason) {
+  sessionStorage.removeItem(SESSION_KEY);
+  window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT, { detail: reason || "" }));
+}
+
+export class ApiError extends Error {
+  constructor(status, message, { retryAfter = null, detail = "" } = {}) {
+    super(message);
+    this.status = status;
+    this.retryAfter = retryAfter;
+    this.detail = detail;
+  }
+}
+
+const NETWORK_ERROR = new ApiError(
+  0,
+  "The server could not be reached. Check your connection; the app retries on its own.",
+);
+
+export async function signIn({ tenant, email, password }) {
+  const form = new URLSearchParams({ grant_type: "password", username: email, password, tenant });
+  let response;
+  try {
+    response = await fetch("/api/v1/auth/token", { method: "POST", body: form });
+  } catch {
+    throw NETWORK_ERROR;
+  }
+  if (!response.ok) throw await errorFrom(response);
+  const token = await response.json();
+  const session = {
+    token: token.access_token,
+    role: token.role,
+    tenant,
+    email,
+    expiresAt: Date.now() + token.expires_in * 1000,
+  };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session;
+}
+
+export function authHeaders() {
+  const session = currentSession();
+  if (!session) {
+    signOut("Your session has ended. Please sign in again.");
+    throw new ApiError(401, "Your session has ended. Please sign in again.");
+  }
+  return { Authorization: `Bearer ${session.token}` };
+}
+
+/** Call /api/v1{path}; resolves to the JSON body (null for 204), rejects with an ApiError. */
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = authHeaders();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw NETWORK_ERROR;
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.status === 204 ? null : response.json();
+}
+
+export async function errorFrom(response) {
+  let problem = {};
+  try {
+    problem = await response.json();
+  } catch {
+    // not JSON: the words below still say what happened
+  }
+  const retryAfter = Number(response.headers.get("Retry-After")) || null;
+  const detail = problem.detail || problem.error_description || "";
+  const error = new ApiError(response.status, describe(response.status, problem, retryAfter), {
+    retryAfter,
+    detail,
+  });
+  if (response.status === 401 && !problem.error) signOut(error.message);
+  return error;
+}
+
+function describe(status, problem, retryAfter) {
+  const detail = problem.detail || "";
+  switch (status) {
+    case 400:
+      if (problem.error === "invalid_grant") return "Wrong email, password or team name.";
+      return detail || "The request was not understood.";
+    case 401:
+      return "Your session has ended. Please sign in again.";
+    case 403:
+      return "Your role does not allow this. Ask an owner of your team.";
+    case 404:
+      return "Not found: it may have been deleted.";
+    case 409:
+      return `This could not be done now: ${detail}.`;
+    case 413:
+      return "That is too large to send.";
+    case 422:
+      return `Please check what you entered: ${fieldErrors(problem) || detail}.`;
+    case 429:
+      if (detail.startsWith("quota exceeded")) {
+        return `Your team's monthly quota is used up (${detail.replace("quota exceeded: ", "")}). It renews next month.`;
+      }
+      if (detail.includes("runs going")) return `Too many runs at once: ${detail}. Wait for one to finish.`;
+      return `Too many requests. Please wait ${retryAfter || "a few"} seconds and try again.`;
+    default:
+      if (status >= 500) {
+        const reference = problem.request_id ? ` (reference ${problem.request_id})` : "";
+        return `Something went wrong on the server${reference}. Please try again in a moment.`;
+      }
+      return detail || `The server answered ${status}.`;
+  }
+}
+
+function fieldErrors(problem) {
+  if (!Array.isArray(problem.errors)) return "";
+  return problem.errors
+    .map((error) => [String(error.field || "").replace(/^body\./, ""), error.message].filter(Boolean).join(": "))
+    .join("; ");
+}

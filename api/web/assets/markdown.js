@@ -1,0 +1,69 @@
+// Markdown to safe HTML (marked, then DOMPurify: documents are model-written text), with
+// Mermaid diagrams drawn. Mermaid is 5 MB, so it loads on the first page that has a diagram.
+
+import DOMPurify from "./vendor/purify.js";
+import { marked } from "./vendor/marked.js";
+import { html, useEffect, useRef } from "./vendor/preact-htm.js";
+
+let mermaidReady = null;
+let diagramCount = 0;
+
+function loadMermaid() {
+  mermaidReady ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "/app/assets/vendor/mermaid.min.js";
+    script.onload = () => {
+      window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "neutral" });
+      resolve(window.mermaid);
+    };
+    script.onerror = () => {
+      mermaidReady = null;
+      reject(new Error("the diagram renderer did not load"));
+    };
+    document.head.append(script);
+  });
+  return mermaidReady;
+}
+
+export function markdownToHtml(source) {
+  return DOMPurify.sanitize(marked.parse(source || "", { gfm: true }));
+}
+
+async function drawDiagrams(container) {
+  const blocks = [...container.querySelectorAll("pre > code.language-mermaid")];
+  if (blocks.length === 0) return;
+  let mermaid;
+  try {
+    mermaid = await loadMermaid();
+  } catch (error) {
+    blocks.forEach((code) => code.parentElement.setAttribute("data-diagram-error", error.message));
+    return;
+  }
+  for (const code of blocks) {
+    const pre = code.parentElement;
+    if (!pre.isConnected) continue;
+    const figure = document.createElement("figure");
+    figure.className = "diagram";
+    try {
+      const { svg } = await mermaid.render(`diagram-${++diagramCount}`, code.textContent);
+      figure.innerHTML = DOMPurify.sanitize(svg, {
+        USE_PROFILES: { svg: true, svgFilters: true, html: true },
+        ADD_TAGS: ["foreignObject"],
+      });
+      pre.replaceWith(figure);
+    } catch (error) {
+      pre.setAttribute("data-diagram-error", `diagram not drawn: ${error.message || error}`);
+    }
+  }
+}
+
+/** Rendered Markdown; `source` changes re-render it. */
+export function Markdown({ source, label }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const container = ref.current;
+    container.innerHTML = markdownToHtml(source);
+    drawDiagrams(container);
+  }, [source]);
+  return html`<article class="markdown" aria-label=${label} ref=${ref}></article>`;
+}

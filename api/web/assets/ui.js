@@ -1,0 +1,67 @@
+// Small pieces every view uses: loading a resource, showing an error in words, names.
+
+import { html, useCallback, useEffect, useState } from "./vendor/preact-htm.js";
+import { api } from "./api.js";
+
+export const STEPS = [
+  { id: "description", title: "Project description", agent: "Business Analyst" },
+  { id: "architecture", title: "Architecture", agent: "Solution Architect" },
+  { id: "plan", title: "Implementation plan", agent: "Project Planner" },
+  { id: "standards", title: "Engineering standards", agent: "Engineering Standards" },
+];
+
+export function stepInfo(stepId) {
+  return STEPS.find((step) => step.id === stepId) || { id: stepId, title: stepId, agent: stepId };
+}
+
+/** GET `path` (null skips); {data, error, loading, reload, setData}. */
+export function useResource(path) {
+  const [state, setState] = useState({ data: null, error: null, loading: path !== null });
+  const load = useCallback(async () => {
+    if (path === null) return;
+    setState((previous) => ({ ...previous, loading: true }));
+    try {
+      const data = await api(path);
+      setState({ data, error: null, loading: false });
+    } catch (error) {
+      setState({ data: null, error, loading: false });
+    }
+  }, [path]);
+  useEffect(() => {
+    load();
+  }, [load]);
+  const setData = (data) => setState({ data, error: null, loading: false });
+  return { ...state, reload: load, setData };
+}
+
+export function ErrorNotice({ error, onRetry, retryLabel = "Try again" }) {
+  if (!error) return null;
+  return html`<div class="notice error" role="alert">
+    <p>${error.message || String(error)}</p>
+    ${onRetry && html`<button type="button" onClick=${onRetry}>${retryLabel}</button>`}
+  </div>`;
+}
+
+export function Loading({ what = "Loading" }) {
+  return html`<p class="loading" role="status"><span class="spinner" aria-hidden="true"></span>${what}…</p>`;
+}
+
+export function formatTime(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+export function formatBytes(size) {
+  if (size === null || size === undefined) return "";
+  return size < 1024 * 1024 ? `${(size / 1024).toFixed(1)} KB` : `${(size / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** A flash message carried across one navigation (e.g. "the run could not start"). */
+let flash = null;
+export function setFlash(message) {
+  flash = message;
+}
+export function takeFlash() {
+  const message = flash;
+  flash = null;
+  return message;
+}

@@ -1,0 +1,125 @@
+// The gate: the step's documents rendered, their quality, and the three decisions.
+
+import { html, useEffect, useState } from "../vendor/preact-htm.js";
+import { api } from "../api.js";
+import { Markdown } from "../markdown.js";
+import { Link } from "../router.js";
+import { ErrorNotice, Loading, stepInfo, useResource } from "../ui.js";
+
+export function GateReview({ projectId, gate, canAct, onDecided }) {
+  const [selected, setSelected] = useState(0);
+  const [mode, setMode] = useState("read"); // read | revise | edit
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const ref = gate.versions[Math.min(selected, gate.versions.length - 1)];
+  const version = useResource(
+    ref ? `/projects/${projectId}/documents/${ref.document_id}/versions/${ref.version}` : null,
+  );
+  const quality = gate.quality?.find((entry) => entry.version_id === ref?.version_id);
+  const step = stepInfo(gate.step);
+
+  const decide = async (decision) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const state = await api(`/projects/${projectId}/runs/current/decisions`, {
+        method: "POST",
+        body: { step: gate.step, document_id: ref.document_id, version: ref.version, ...decision },
+      });
+      onDecided(state);
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  };
+
+  return html`<section class="card gate" aria-labelledby="gate-title">
+    <h2 id="gate-title">Review: ${step.title} <span class="meta">(gate ${gate.number}, by the ${step.agent})</span></h2>
+    ${gate.versions.length > 1 &&
+    html`<div class="doc-tabs" role="tablist" aria-label="Documents in this step">
+      ${gate.versions.map(
+        (entry, index) => html`<button type="button" role="tab" key=${entry.version_id}
+          aria-selected=${index === selected} onClick=${() => { setSelected(index); setMode("read"); }}>
+          ${entry.path.split("/").pop()} <span class="meta">v${entry.version}</span>
+        </button>`,
+      )}
+    </div>`}
+    ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
+    ${quality && html`<${QualityReport} quality=${quality} />`}
+    <${ErrorNotice} error=${error} />
+    ${mode === "read" &&
+    html`<div class="actions gate-actions">
+      <button type="button" disabled=${busy || !canAct} onClick=${() => decide({ action: "approve" })}>
+        Approve
+      </button>
+      <button type="button" class="secondary" disabled=${busy || !canAct} onClick=${() => setMode("revise")}>
+        Ask for a revision
+      </button>
+      <button type="button" class="secondary" disabled=${busy || !canAct || !version.data}
+        onClick=${() => setMode("edit")}>Edit</button>
+      ${!canAct && html`<span class="hint">Viewers can read; an editor or owner decides.</span>`}
+    </div>`}
+    ${mode === "revise" &&
+    html`<${ReviseForm} busy=${busy} agent=${step.agent} onCancel=${() => setMode("read")}
+      onSubmit=${(feedback) => decide({ action: "revise", feedback })} />`}
+    ${mode === "edit" && version.data &&
+    html`<${EditForm} busy=${busy} initial=${version.data.content_md} onCancel=${() => setMode("read")}
+      onSubmit=${(content) => decide({ action: "edit", content })} />`}
+    ${version.loading && html`<${Loading} what="Loading the document" />`}
+    <${ErrorNotice} error=${version.error} onRetry=${version.reload} />
+    ${mode !== "edit" && version.data && html`<${Markdown} source=${version.data.content_md} label=${ref.path} />`}
+  </section>`;
+}
+
+export function QualityReport({ quality }) {
+  const grade = quality.flesch_kincaid_grade;
+  const ease = quality.flesch_reading_ease;
+  return html`<div class=${`quality ${quality.passed ? "passed" : "failed"}`} aria-label="Quality report">
+    <p>
+      <strong>Quality: ${quality.passed ? "passed" : "needs work"}</strong>${" · "}${quality.errors} error${quality.errors === 1 ? "" : "s"}, ${quality.warnings} warning${quality.warnings === 1 ? "" : "s"}
+      ${ease !== null && ease !== undefined && html` · reading ease ${ease.toFixed(0)}`}
+      ${grade !== null && grade !== undefined && html` · grade level ${grade.toFixed(1)}`}
+    </p>
+    ${quality.findings.length > 0 &&
+    html`<ul class="findings">${quality.findings.map((finding) => html`<li>${finding}</li>`)}</ul>`}
+  </div>`;
+}
+
+function ReviseForm({ busy, agent, onCancel, onSubmit }) {
+  const [feedback, setFeedback] = useState("");
+  return html`<form class="revise" onSubmit=${(event) => { event.preventDefault(); onSubmit(feedback); }}>
+    <label>What should the ${agent} change?
+      <textarea rows="5" required maxlength="10000" value=${feedback} autofocus
+        onInput=${(event) => setFeedback(event.currentTarget.value)}></textarea>
+    </label>
+    <div class="actions">
+      <button type="submit" disabled=${busy || !feedback.trim()}>Send for revision</button>
+      <button type="button" class="secondary" onClick=${onCancel}>Back</button>
+    </div>
+  </form>`;
+}
+
+function EditForm({ busy, initial, onCancel, onSubmit }) {
+  const [content, setContent] = useState(initial);
+  const [preview, setPreview] = useState(initial);
+  useEffect(() => {
+    const timer = setTimeout(() => setPreview(content), 250);
+    return () => clearTimeout(timer);
+  }, [content]);
+  return html`<form class="edit" onSubmit=${(event) => { event.preventDefault(); onSubmit(content); }}>
+    <div class="editor">
+      <label>Markdown
+        <textarea class="markdown-input" rows="24" spellcheck="true" value=${content} autofocus
+          onInput=${(event) => setContent(event.currentTarget.value)}></textarea>
+      </label>
+      <div class="preview" aria-label="Preview">
+        <span class="label">Preview</span>
+        <${Markdown} source=${preview} label="Preview" />
+      </div>
+    </div>
+    <div class="actions">
+      <button type="submit" disabled=${busy || !content.trim() || content === initial}>Save my edit</button>
+      <button type="button" class="secondary" onClick=${onCancel}>Discard</button>
+    </div>
+  </form>`;
+}

@@ -1,0 +1,138 @@
+// One document: its versions, any one rendered, two compared side by side, and
+// "make this version active" (a rollback; later steps' documents become stale).
+
+import { html, useState } from "../vendor/preact-htm.js";
+import { api, currentSession } from "../api.js";
+import { Markdown } from "../markdown.js";
+import { Link, setQuery } from "../router.js";
+import { ErrorNotice, formatTime, Loading, useResource } from "../ui.js";
+
+export function DocumentHistoryView({ projectId, document: documentId, query }) {
+  const base = `/projects/${projectId}/documents/${documentId}`;
+  const versions = useResource(`${base}/versions`);
+  const [message, setMessage] = useState(null);
+  const [error, setError] = useState(null);
+  if (versions.loading && !versions.data) return html`<${Loading} what="Loading the versions" />`;
+  if (versions.error) return html`<${ErrorNotice} error=${versions.error} onRetry=${versions.reload} />`;
+
+  const list = versions.data;
+  const latest = list[list.length - 1].version;
+  const shown = Number(query.get("view")) || latest;
+  const to = Number(query.get("to")) || latest;
+  const from = Number(query.get("from")) || Math.max(1, to - 1);
+  const canAct = currentSession()?.role !== "viewer";
+
+  const activate = async (version) => {
+    setError(null);
+    setMessage(null);
+    try {
+      const result = await api(`${base}/versions/${version}/activate`, { method: "POST" });
+      const stale = result.downstream_marked_stale;
+      setMessage(
+        `Version ${result.accepted_version} is now the active one.` +
+          (stale ? ` ${stale} document(s) of later steps are marked stale.` : ""),
+      );
+      versions.reload();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  return html`<div class="history">
+    <p><${Link} href=${`/app/projects/${projectId}/documents`}>All documents</${Link}></p>
+    ${message && html`<p class="notice info" role="status">${message}</p>`}
+    <${ErrorNotice} error=${error} />
+    <section class="card">
+      <h2>Versions</h2>
+      <table class="doc-table versions">
+        <thead><tr><th scope="col">Version</th><th scope="col">Written by</th><th scope="col">When</th><th scope="col">State</th><th scope="col"></th></tr></thead>
+        <tbody>
+          ${list.map(
+            (entry) => html`<tr key=${entry.id} data-version=${entry.version}>
+              <td>v${entry.version}</td>
+              <td>${entry.source} <span class="meta">(${entry.writer})</span></td>
+              <td>${formatTime(entry.created_at)}</td>
+              <td>${entry.accepted ? html`<span class="pill active">active</span>` : ""}</td>
+              <td class="row-actions">
+                <button type="button" class="link" aria-pressed=${entry.version === shown}
+                  onClick=${() => setQuery({ view: entry.version })}>Read</button>
+                ${!entry.accepted &&
+                html`<button type="button" class="secondary" disabled=${!canAct}
+                  onClick=${() => activate(entry.version)}>Make this version active</button>`}
+              </td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>
+    ${list.length > 1 && html`<${Compare} base=${base} list=${list} from=${from} to=${to} />`}
+    <${VersionReader} base=${base} version=${shown} />
+  </div>`;
+}
+
+function VersionReader({ base, version }) {
+  const content = useResource(`${base}/versions/${version}`);
+  return html`<section class="card" aria-labelledby="reader-title">
+    <h2 id="reader-title">Version ${version}</h2>
+    ${content.loading && html`<${Loading} what="Loading the version" />`}
+    <${ErrorNotice} error=${content.error} onRetry=${content.reload} />
+    ${content.data && html`<${Markdown} source=${content.data.content_md} label=${`Version ${version}`} />`}
+  </section>`;
+}
+
+function Compare({ base, list, from, to }) {
+  const diff = useResource(`${base}/diff?from=${from}&to=${to}`);
+  const picker = (name, value) => html`<label>${name === "from" ? "Compare" : "with"}
+    <select name=${name} value=${value} onChange=${(event) => setQuery({ [name]: event.currentTarget.value })}>
+      ${list.map((entry) => html`<option value=${entry.version}>v${entry.version}</option>`)}
+    </select>
+  </label>`;
+  return html`<section class="card" aria-labelledby="compare-title">
+    <h2 id="compare-title">Compare versions</h2>
+    <div class="compare-pickers">${picker("from", from)} ${picker("to", to)}</div>
+    ${diff.loading && html`<${Loading} what="Comparing" />`}
+    <${ErrorNotice} error=${diff.error} onRetry=${diff.reload} />
+    ${diff.data && html`<${SideBySide} diff=${diff.data} />`}
+  </section>`;
+}
+
+/** Pair each run of deletions with the insertions that follow it, line by line. */
+export function sideBySideRows(lines) {
+  const rows = [];
+  let index = 0;
+  while (index < lines.length) {
+    const line = lines[index];
+    if (line.op === "equal") {
+      rows.push({ left: line, right: line, kind: "equal" });
+      index += 1;
+      continue;
+    }
+    const deleted = [];
+    const inserted = [];
+    while (index < lines.length && lines[index].op === "delete") deleted.push(lines[index++]);
+    while (index < lines.length && lines[index].op === "insert") inserted.push(lines[index++]);
+    for (let i = 0; i < Math.max(deleted.length, inserted.length); i += 1) {
+      rows.push({ left: deleted[i] || null, right: inserted[i] || null, kind: "change" });
+    }
+  }
+  return rows;
+}
+
+function SideBySide({ diff }) {
+  const rows = sideBySideRows(diff.lines);
+  const changed = rows.filter((row) => row.kind === "change").length;
+  const cell = (line, side) =>
+    line
+      ? html`<td class="num">${side === "left" ? line.old_line : line.new_line}</td>
+          <td class=${`text ${line.op}`}>${line.text}</td>`
+      : html`<td class="num"></td><td class="text empty"></td>`;
+  return html`<div class="diff-wrap">
+    <p class="meta">${changed === 0 ? "The two versions are identical." : `${changed} changed line(s).`}</p>
+    <table class="diff" aria-label=${`v${diff.from_version} and v${diff.to_version} side by side`}>
+      <thead><tr><th colspan="2" scope="col">v${diff.from_version}</th><th colspan="2" scope="col">v${diff.to_version}</th></tr></thead>
+      <tbody>
+        ${rows.map((row) => html`<tr class=${row.kind}>${cell(row.left, "left")}${cell(row.right, "right")}</tr>`)}
+      </tbody>
+    </table>
+  </div>`;
+}

@@ -1,0 +1,78 @@
+import { html, useState } from "../vendor/preact-htm.js";
+import { api } from "../api.js";
+import { Link, navigate } from "../router.js";
+import { ErrorNotice, formatTime, Loading, setFlash, useResource } from "../ui.js";
+
+export function ProjectsView() {
+  const projects = useResource("/projects");
+  return html`<section>
+    <h1 tabindex="-1">Projects</h1>
+    <div class="columns">
+      <div>
+        ${projects.loading && html`<${Loading} what="Loading projects" />`}
+        <${ErrorNotice} error=${projects.error} onRetry=${projects.reload} />
+        ${projects.data &&
+        (projects.data.length === 0
+          ? html`<p>No projects yet: describe your first idea.</p>`
+          : html`<ul class="project-list">
+              ${projects.data.map(
+                (project) => html`<li key=${project.id}>
+                  <${Link} href=${`/app/projects/${project.id}`}>${project.name}</${Link}>
+                  <span class="meta">created ${formatTime(project.created_at)}</span>
+                  <p>${project.idea.slice(0, 160)}${project.idea.length > 160 ? "…" : ""}</p>
+                </li>`,
+              )}
+            </ul>`)}
+      </div>
+      <${NewProject} />
+    </div>
+  </section>`;
+}
+
+function NewProject() {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    let project;
+    try {
+      project = await api("/projects", {
+        method: "POST",
+        body: {
+          name: String(form.get("name")).trim(),
+          idea: String(form.get("idea")).trim(),
+          constraints: String(form.get("constraints")).trim(),
+        },
+      });
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+      return;
+    }
+    try {
+      await api(`/projects/${project.id}/runs`, { method: "POST", body: {} });
+    } catch (caught) {
+      setFlash(`The project was created, but its run did not start. ${caught.message}`);
+    }
+    navigate(`/app/projects/${project.id}`);
+  };
+
+  return html`<form class="card new-project" onSubmit=${submit} aria-labelledby="new-project-title">
+    <h2 id="new-project-title">New project</h2>
+    <label>Name <input name="name" required maxlength="200" placeholder="GardenShare" /></label>
+    <label>Idea
+      <textarea name="idea" required minlength="10" maxlength="20000" rows="6"
+        placeholder="Who is it for, what problem does it solve, what should it do?"></textarea>
+    </label>
+    <label>Constraints <span class="optional">(optional)</span>
+      <textarea name="constraints" maxlength="5000" rows="3"
+        placeholder="Budget, team, deadlines, hosting, regulations…"></textarea>
+    </label>
+    <${ErrorNotice} error=${error} />
+    <button type="submit" disabled=${busy}>${busy ? "Creating…" : "Create and start"}</button>
+  </form>`;
+}

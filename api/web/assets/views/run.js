@@ -1,0 +1,252 @@
+// A project's run: the four steps and their state, live progress from the event stream,
+// and the gate where the person approves, asks for a revision, or edits.
+
+import { html, useCallback, useEffect, useRef, useState } from "../vendor/preact-htm.js";
+import { api, currentSession } from "../api.js";
+import { followRun } from "../events.js";
+import { Link } from "../router.js";
+import { ErrorNotice, Loading, STEPS, stepInfo, takeFlash } from "../ui.js";
+import { GateReview } from "./gate.js";
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const LINK_LABELS = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Connection lost: reconnecting…",
+  ended: "Run finished",
+};
+
+export function RunView({ projectId }) {
+  const [run, setRun] = useState(undefined); // undefined: loading; null: no run yet
+  const [error, setError] = useState(null);
+  const [link, setLink] = useState("connecting");
+  const [notice, setNotice] = useState(takeFlash);
+  const [generation, setGeneration] = useState(0); // a new run (start, restart) follows anew
+  const refreshTimer = useRef(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const state = await api(`/projects/${projectId}/runs/current`);
+      setRun(state);
+      setError(null);
+      return state;
+    } catch (caught) {
+      if (caught.status === 404) {
+        setRun(null);
+        return null;
+      }
+      setError(caught);
+      return undefined;
+    }
+  }, [projectId]);
+
+  useEffect(() => {
+    let stop = () => {};
+    let cancelled = false;
+    setLink("connecting");
+    refresh().then((state) => {
+      if (cancelled || !state) return;
+      if (TERMINAL.has(state.status)) {
+        setLink("ended");
+        return;
+      }
+      const lastSeq = state.events.reduce((last, event) => Math.max(last, event.seq), 0);
+      stop = followRun(projectId, lastSeq, {
+        onEvent: (event) => {
+          setRun((previous) => withEvent(previous, event));
+          clearTimeout(refreshTimer.current);
+          refreshTimer.current = setTimeout(refresh, 120);
+        },
+        onStatus: (status, problem) => {
+          setLink(status);
+          if (problem) setError(problem);
+          if (status === "live") setError(null);
+        },
+      });
+    });
+    return () => {
+      cancelled = true;
+      stop();
+      clearTimeout(refreshTimer.current);
+    };
+  }, [projectId, generation, refresh]);
+
+  const act = async (path, body, message) => {
+    setNotice(null);
+    try {
+      const state = await api(`/projects/${projectId}${path}`, { method: "POST", body });
+      if (state) setRun(state);
+      setNotice(message);
+      setGeneration((value) => value + 1);
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  if (run === undefined && !error) return html`<${Loading} what="Loading the run" />`;
+  const canAct = currentSession()?.role !== "viewer";
+  return html`<div class="run">
+    ${notice && html`<p class="notice info" role="status">${notice}</p>`}
+    <${ErrorNotice} error=${error} onRetry=${refresh} />
+    ${run === null &&
+    html`<div class="card">
+      <p>This project has no run yet.</p>
+      <button type="button" disabled=${!canAct}
+        onClick=${() => act("/runs", {}, "The run started: the Business Analyst is writing.")}>
+        Start the four-step flow
+      </button>
+    </div>`}
+    ${run &&
+    html`
+      <${RunSummary} run=${run} link=${link} projectId=${projectId} canAct=${canAct}
+        onRestart=${() => act("/runs/current/restart", undefined, "The run restarted; accepted steps are kept.")}
+        onCancel=${() => confirm("Cancel this run? Accepted documents are kept.") &&
+          act("/runs/current/cancel", undefined, "The run was cancelled.")} />
+      <${StepList} run=${run} />
+      ${run.status === "awaiting_approval" && run.gate &&
+      html`<${GateReview} key=${`${run.gate.step}-${run.gate.number}`} projectId=${projectId}
+        gate=${run.gate} canAct=${canAct} onDecided=${(state) => { setRun(state); refresh(); }} />`}
+      <${ActivityLog} events=${run.events} />
+    `}
+  </div>`;
+}
+
+function withEvent(run, event) {
+  if (!run || run.events.some((known) => known.seq === event.seq)) return run;
+  return { ...run, events: [...run.events, event] };
+}
+
+function RunSummary({ run, link, projectId, canAct, onRestart, onCancel }) {
+  const accepted = STEPS.filter((step) => stepState(run, step.id) === "accepted").length;
+  const current = stepInfo(run.step);
+  const headline = {
+    running: `${current.agent} is writing: ${current.title}`,
+    awaiting_approval: `Your turn: review the ${current.title.toLowerCase()}`,
+    exporting: "All steps accepted: packaging the documents",
+    completed: "Done: all four steps are accepted and the package is ready",
+    failed: `The run stopped at the ${current.title.toLowerCase()} step`,
+    cancelled: "The run was cancelled",
+  }[run.status];
+  return html`<div class=${`card summary status-${run.status}`}>
+    <div class="summary-head">
+      <p class="headline" role="status" aria-live="polite">${headline}</p>
+      <span class=${`pill link-${link}`} aria-live="polite">${LINK_LABELS[link]}</span>
+    </div>
+    <label class="progress">
+      ${accepted} of 4 steps accepted
+      <progress max="4" value=${accepted}></progress>
+    </label>
+    ${run.status === "failed" &&
+    html`<div class="notice error" role="alert">
+      <p>What went wrong: ${run.error || "the step did not finish"}.</p>
+      <p>Restarting keeps every accepted step and writes the rest again.</p>
+    </div>`}
+    <div class="actions">
+      ${TERMINAL.has(run.status) && run.status !== "completed" &&
+      html`<button type="button" disabled=${!canAct} onClick=${onRestart}>Restart the run</button>`}
+      ${run.status === "completed" &&
+      html`<${Link} class="button" href=${`/app/projects/${projectId}/export${run.export_id ? `?export=${run.export_id}` : ""}`}>Download the package</${Link}>`}
+      ${!TERMINAL.has(run.status) &&
+      html`<button type="button" class="secondary" disabled=${!canAct} onClick=${onCancel}>Cancel the run</button>`}
+    </div>
+  </div>`;
+}
+
+function stepState(run, stepId) {
+  if (run.step === stepId) {
+    return {
+      running: "writing",
+      awaiting_approval: "review",
+      failed: "failed",
+      cancelled: "cancelled",
+    }[run.status] || "accepted";
+  }
+  if (run.accepted?.[stepId]?.length) return "accepted";
+  if (["export", "done"].includes(run.step)) return "accepted";
+  return "waiting";
+}
+
+const STATE_LABELS = {
+  writing: "writing…",
+  review: "waiting for your review",
+  accepted: "accepted",
+  failed: "failed",
+  cancelled: "cancelled",
+  waiting: "not started",
+};
+
+function StepList({ run }) {
+  return html`<ol class="steps" aria-label="Steps">
+    ${STEPS.map((step) => {
+      const state = stepState(run, step.id);
+      const versions = run.events.filter((event) => event.step === step.id && event.type === "version_created");
+      const revisions = run.events.filter((event) => event.step === step.id && event.type === "quality_revision");
+      return html`<li key=${step.id} class=${`step step-${state}`} data-step=${step.id}
+        aria-current=${state === "writing" || state === "review" ? "step" : undefined}>
+        <span class="step-title">${step.title}</span>
+        <span class="step-agent">${step.agent}</span>
+        <span class="step-state">${STATE_LABELS[state]}</span>
+        ${(versions.length > 0 || revisions.length > 0) &&
+        html`<span class="step-meta">${versions.length} version${versions.length === 1 ? "" : "s"} written${
+          revisions.length ? `, ${revisions.length} automatic quality revision${revisions.length === 1 ? "" : "s"}` : ""
+        }</span>`}
+      </li>`;
+    })}
+  </ol>`;
+}
+
+function ActivityLog({ events }) {
+  const recent = events.slice(-40).reverse();
+  return html`<details class="card activity">
+    <summary>Activity (${events.length} events)</summary>
+    <ol class="events" reversed>
+      ${recent.map(
+        (event) => html`<li key=${event.seq}>
+          <time datetime=${event.at}>${new Date(event.at).toLocaleTimeString()}</time>
+          ${describeEvent(event)}
+        </li>`,
+      )}
+    </ol>
+  </details>`;
+}
+
+export function describeEvent(event) {
+  const step = event.step ? stepInfo(event.step) : null;
+  const data = event.data || {};
+  switch (event.type) {
+    case "run_started":
+      return "The run started.";
+    case "step_started":
+      return `${step.agent} started writing${data.agent_revision ? " a revision" : ""}.`;
+    case "version_created":
+      return `${data.path} version ${data.version} saved (${data.source}).`;
+    case "step_finished":
+      return `${step.agent} finished: ${data.documents} document(s).`;
+    case "quality_report":
+      return `Quality check of ${data.path} v${data.version}: ${data.passed ? "passed" : "needs work"}.`;
+    case "quality_revision":
+      return `${step.agent} revises automatically to fix quality findings.`;
+    case "awaiting_approval":
+      return `Waiting for your review of the ${step.title.toLowerCase()}.`;
+    case "decision":
+      return `Decision on the ${step.title.toLowerCase()}: ${data.action} (by ${data.by}).`;
+    case "step_accepted":
+      return `${step.title} accepted.`;
+    case "step_skipped":
+      return `${step.title} kept from an earlier run.`;
+    case "memory_indexed":
+      return `Project memory updated: ${data.chunks} passages.`;
+    case "export_started":
+      return "Packaging the documents.";
+    case "export_finished":
+      return "The package is ready.";
+    case "run_completed":
+      return "The run completed.";
+    case "run_failed":
+      return `The run failed: ${data.reason}.`;
+    case "run_cancelled":
+      return "The run was cancelled.";
+    default:
+      return event.type.replaceAll("_", " ");
+  }
+}

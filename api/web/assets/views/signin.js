@@ -1,0 +1,42 @@
+import { html, useState } from "../vendor/preact-htm.js";
+import { signIn } from "../api.js";
+import { ErrorNotice } from "../ui.js";
+
+export function SignInView({ onSignedIn, reason }) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      onSignedIn(
+        await signIn({
+          tenant: String(form.get("tenant")).trim(),
+          email: String(form.get("email")).trim(),
+          password: String(form.get("password")),
+        }),
+      );
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  };
+
+  return html`<section class="signin card">
+    <h1 tabindex="-1">Sign in to docflow</h1>
+    ${reason && html`<p class="notice info" role="status">${reason}</p>`}
+    <form onSubmit=${submit}>
+      <label>Team <input name="tenant" autocomplete="organization" required placeholder="acme" /></label>
+      <label>Email <input name="email" type="email" autocomplete="username" required /></label>
+      <label>Password
+        <input name="password" type="password" autocomplete="current-password" required />
+      </label>
+      <${ErrorNotice} error=${error} />
+      <button type="submit" disabled=${busy}>${busy ? "Signing in…" : "Sign in"}</button>
+    </form>
+    <p class="hint">Your sign-in lasts until you close this tab or sign out.</p>
+  </section>`;
+}
