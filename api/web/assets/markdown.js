@@ -57,12 +57,31 @@ async function drawDiagrams(container) {
   }
 }
 
+/** Links between the package's files mean nothing inside the app: they become plain text
+ * (named in a tooltip); links to the web open in a new tab. */
+function settleLinks(container) {
+  for (const link of container.querySelectorAll("a[href]")) {
+    const href = link.getAttribute("href");
+    if (/^https?:/i.test(href)) {
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    } else if (!href.startsWith("#")) {
+      const text = document.createElement("span");
+      text.className = "package-link";
+      text.title = `${href} in the package`;
+      text.textContent = link.textContent;
+      link.replaceWith(text);
+    }
+  }
+}
+
 /** Rendered Markdown; `source` changes re-render it. */
 export function Markdown({ source, label }) {
   const ref = useRef(null);
   useEffect(() => {
     const container = ref.current;
     container.innerHTML = markdownToHtml(source);
+    settleLinks(container);
     drawDiagrams(container);
   }, [source]);
   return html`<article class="markdown" aria-label=${label} ref=${ref}></article>`;

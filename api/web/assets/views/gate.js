@@ -112,7 +112,7 @@ function EditForm({ busy, initial, onCancel, onSubmit }) {
         <textarea class="markdown-input" rows="24" spellcheck="true" value=${content} autofocus
           onInput=${(event) => setContent(event.currentTarget.value)}></textarea>
       </label>
-      <div class="preview" aria-label="Preview">
+      <div class="preview">
         <span class="label">Preview</span>
         <${Markdown} source=${preview} label="Preview" />
       </div>

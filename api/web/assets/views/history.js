@@ -53,13 +53,13 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
               <td>${entry.source} <span class="meta">(${entry.writer})</span></td>
               <td>${formatTime(entry.created_at)}</td>
               <td>${entry.accepted ? html`<span class="pill active">active</span>` : ""}</td>
-              <td class="row-actions">
+              <td class="row-actions"><div>
                 <button type="button" class="link" aria-pressed=${entry.version === shown}
-                  onClick=${() => setQuery({ view: entry.version })}>Read</button>
+                  onClick=${() => showVersion(entry.version)}>Read</button>
                 ${!entry.accepted &&
                 html`<button type="button" class="secondary" disabled=${!canAct}
                   onClick=${() => activate(entry.version)}>Make this version active</button>`}
-              </td>
+              </div></td>
             </tr>`,
           )}
         </tbody>
@@ -68,6 +68,11 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
     ${list.length > 1 && html`<${Compare} base=${base} list=${list} from=${from} to=${to} />`}
     <${VersionReader} base=${base} version=${shown} />
   </div>`;
+}
+
+function showVersion(version) {
+  setQuery({ view: version });
+  requestAnimationFrame(() => document.getElementById("reader-title")?.scrollIntoView());
 }
 
 function VersionReader({ base, version }) {
@@ -82,8 +87,8 @@ function VersionReader({ base, version }) {
 
 function Compare({ base, list, from, to }) {
   const diff = useResource(`${base}/diff?from=${from}&to=${to}`);
-  const picker = (name, value) => html`<label>${name === "from" ? "Compare" : "with"}
-    <select name=${name} value=${value} onChange=${(event) => setQuery({ [name]: event.currentTarget.value })}>
+  const picker = (name, value) => html`<label>${name === "from" ? "From" : "To"}
+    <select name=${name} value=${value} aria-label=${name === "from" ? "From version" : "To version"} onChange=${(event) => setQuery({ [name]: event.currentTarget.value })}>
       ${list.map((entry) => html`<option value=${entry.version}>v${entry.version}</option>`)}
     </select>
   </label>`;
@@ -129,6 +134,7 @@ function SideBySide({ diff }) {
   return html`<div class="diff-wrap">
     <p class="meta">${changed === 0 ? "The two versions are identical." : `${changed} changed line(s).`}</p>
     <table class="diff" aria-label=${`v${diff.from_version} and v${diff.to_version} side by side`}>
+      <colgroup><col class="num" /><col /><col class="num" /><col /></colgroup>
       <thead><tr><th colspan="2" scope="col">v${diff.from_version}</th><th colspan="2" scope="col">v${diff.to_version}</th></tr></thead>
       <tbody>
         ${rows.map((row) => html`<tr class=${row.kind}>${cell(row.left, "left")}${cell(row.right, "right")}</tr>`)}

@@ -179,20 +179,26 @@ function StepList({ run }) {
   return html`<ol class="steps" aria-label="Steps">
     ${STEPS.map((step) => {
       const state = stepState(run, step.id);
-      const versions = run.events.filter((event) => event.step === step.id && event.type === "version_created");
-      const revisions = run.events.filter((event) => event.step === step.id && event.type === "quality_revision");
+      const drafts = countEvents(run, step.id, "step_started");
+      const automatic = countEvents(run, step.id, "quality_revision");
       return html`<li key=${step.id} class=${`step step-${state}`} data-step=${step.id}
         aria-current=${state === "writing" || state === "review" ? "step" : undefined}>
         <span class="step-title">${step.title}</span>
         <span class="step-agent">${step.agent}</span>
         <span class="step-state">${STATE_LABELS[state]}</span>
-        ${(versions.length > 0 || revisions.length > 0) &&
-        html`<span class="step-meta">${versions.length} version${versions.length === 1 ? "" : "s"} written${
-          revisions.length ? `, ${revisions.length} automatic quality revision${revisions.length === 1 ? "" : "s"}` : ""
-        }</span>`}
+        ${drafts > 0 &&
+        html`<span class="step-meta">${plural(drafts, "draft")}${automatic ? `, ${plural(automatic, "automatic quality revision")}` : ""}</span>`}
       </li>`;
     })}
   </ol>`;
+}
+
+function countEvents(run, stepId, type) {
+  return run.events.filter((event) => event.step === stepId && event.type === type).length;
+}
+
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function ActivityLog({ events }) {

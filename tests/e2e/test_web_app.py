@@ -1,0 +1,322 @@
+"""The web app end to end in headless Chromium (Debian's chromium, driven by Playwright).
+
+One person's session against the real stack: sign in with the keyboard, create a project,
+reload while the first agent writes, approve step 1, revise step 2 and see version 2 with
+the change, edit step 3, approve to the end, compare two versions side by side, make an
+older version active, download the ZIP and read its files. Every screen is saved as a PNG
+under ``test-output/e2e/`` (or ``$DOCFLOW_E2E_OUTPUT``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import shutil
+import zipfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Page,
+    async_playwright,
+    expect,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from api.app import create_app
+from docflow import admin
+from docflow.auth.passwords import hash_password
+from docflow.settings import Settings
+from docflow.storage.accounts import AccountRepository
+from docflow.storage.db import tenant_session
+from tests.servers import serve
+from worker.main import build_worker
+
+CHROMIUM = Path(os.environ.get("DOCFLOW_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT = Path(os.environ.get("DOCFLOW_E2E_OUTPUT", "test-output/e2e"))
+PASSWORD = "a long enough password"
+WRITER_LATENCY_MS = 2500  # each agent call takes this long: long enough to reload mid-step
+FEEDBACK = "Use Go instead of Python for the API"
+EDIT_MARK = "Edited in the browser by the end-to-end test."
+TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@dataclass
+class Browsing:
+    page: Page
+    base_url: str
+    output: Path
+    shots: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def page_error(self, error: Error) -> None:
+        self.problems.append(f"page error: {error}")
+
+    def console_message(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.problems.append(f"console: {message.text}")
+
+    async def shot(self, name: str) -> None:
+        path = self.output / f"{len(self.shots) + 1:02d}-{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        self.shots.append(path)
+
+
+@pytest.fixture
+async def app_url(
+    client: Client, engine: AsyncEngine, api_settings: Settings
+) -> AsyncIterator[str]:
+    """An API and a worker of its own whose offline writer takes a while per step."""
+    slow = api_settings.model_copy(
+        update={
+            "task_queue": f"e2e-{uuid4().hex[:8]}",
+            "llm_offline_latency_ms": WRITER_LATENCY_MS,
+        }
+    )
+    async with build_worker(client, engine, slow), serve(create_app(slow)) as url:
+        yield url
+
+
+@pytest.fixture
+def chromium() -> Path:
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: scripts/bootstrap installs Debian's chromium"
+    return CHROMIUM
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir(parents=True)
+    return OUTPUT
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def person(engine: AsyncEngine) -> tuple[str, str]:
+    """A tenant and its owner with a password: (tenant slug, email)."""
+    slug = f"e2e-{uuid4().hex[:8]}"
+    tenant = await admin.ensure_tenant(engine, slug, "E2E Harbour Co")
+    email = f"owner-{uuid4().hex[:6]}@example.com"
+    async with tenant_session(engine, tenant.id) as session:
+        accounts = AccountRepository(tenant.id, session)
+        user, _ = await accounts.ensure_user(email, hash_password(PASSWORD))
+        await accounts.add_member(user, "owner")
+    return slug, email
+
+
+async def test_the_four_steps_in_a_browser(
+    app_url: str, browser: Browser, person: tuple[str, str], screenshots: Path
+) -> None:
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    session = Browsing(page, app_url, screenshots)
+    page.on("pageerror", session.page_error)
+    page.on("console", session.console_message)
+
+    await sign_in_with_keyboard(session, *person)
+    project_url = await create_project(session)
+    await reload_while_writing(session, project_url)
+    await approve(session, "description")
+    await revise_architecture(session)
+    await edit_plan(session)
+    await approve(session, "standards")
+    archive = await download_package(session)
+    check_package(archive)
+    history_url = await compare_versions(session, project_url)
+    await make_first_version_active(session)
+    await check_phone_width(
+        session,
+        {"run": project_url, "documents": f"{project_url}/documents", "history": history_url},
+    )
+    await context.close()
+
+    assert session.problems == [], session.problems
+    print(f"\nscreenshots: {', '.join(str(path) for path in session.shots)}")
+
+
+async def sign_in_with_keyboard(session: Browsing, tenant: str, email: str) -> None:
+    page = session.page
+    await page.goto(f"{session.base_url}/app/projects")
+    await expect(page).to_have_url(re.compile(r"/app/signin\?next="))
+    await page.get_by_label("Team").focus()
+    await page.keyboard.type(tenant)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(email)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await session.shot("sign-in")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
+    await expect(page).to_have_url(f"{session.base_url}/app/projects")
+
+
+async def create_project(session: Browsing) -> str:
+    page = session.page
+    await page.get_by_label("Name").fill("Harbour Desk")
+    await page.get_by_label("Idea").fill(
+        "A booking app for small harbours: berths, tides and arrivals for harbour masters, "
+        "and online payment of harbour fees for visiting sailors."
+    )
+    await page.get_by_label("Constraints").fill("Two developers, six months, EU hosting.")
+    await session.shot("new-project")
+    await page.get_by_role("button", name="Create and start").click()
+    await expect(page).to_have_url(re.compile(r"/app/projects/[0-9a-f-]{36}$"))
+    await expect(page.get_by_role("heading", name="Harbour Desk")).to_be_visible()
+    return page.url
+
+
+async def reload_while_writing(session: Browsing, project_url: str) -> None:
+    """A reload mid-step lands on the same view, with the progress, and goes on live."""
+    page = session.page
+    writing = page.locator('li[data-step="description"].step-writing')
+    await expect(writing).to_be_visible()
+    await expect(page.get_by_text("Business Analyst is writing")).to_be_visible()
+    await session.shot("agent-writing")
+    await page.reload()
+    assert page.url == project_url
+    await expect(page.get_by_role("heading", name="Harbour Desk")).to_be_visible()
+    await expect(writing).to_be_visible()  # still mid-step: the gate arrives over the stream
+    await expect(page.locator(".pill.link-live")).to_be_visible()
+    await expect(page.locator('li[data-step="description"].step-review')).to_be_visible()
+    await expect(page.locator(".quality")).to_contain_text("Quality:")
+    await session.shot("gate-description")
+
+
+async def approve(session: Browsing, step: str) -> None:
+    page = session.page
+    await expect(page.locator(f'li[data-step="{step}"].step-review')).to_be_visible()
+    await page.get_by_role("button", name="Approve").click()
+    await expect(page.locator(f'li[data-step="{step}"].step-accepted')).to_be_visible()
+
+
+async def revise_architecture(session: Browsing) -> None:
+    page = session.page
+    await expect(page.locator('li[data-step="architecture"].step-review')).to_be_visible()
+    await expect(page.locator(".doc-path")).to_contain_text("docs/architecture.md version 1")
+    await expect(page.locator("figure.diagram svg").first).to_be_visible()  # Mermaid drew C4
+    await session.shot("gate-architecture-diagrams")
+    await page.get_by_role("button", name="Ask for a revision").click()
+    await page.get_by_label("What should the Solution Architect change?").fill(FEEDBACK)
+    await session.shot("revise-feedback")
+    await page.get_by_role("button", name="Send for revision").click()
+    await expect(page.locator('li[data-step="architecture"].step-writing')).to_be_visible()
+    await expect(page.locator(".doc-path")).to_contain_text("docs/architecture.md version 2")
+    await expect(page.locator("article.markdown")).to_contain_text(re.compile(r"\bGo\b"))
+    await session.shot("gate-architecture-version-2")
+    await approve(session, "architecture")
+
+
+async def edit_plan(session: Browsing) -> None:
+    page = session.page
+    await expect(page.locator('li[data-step="plan"].step-review')).to_be_visible()
+    before = await page.locator(".doc-path").inner_text()
+    await page.get_by_role("button", name="Edit").click()
+    editor = page.get_by_label("Markdown")
+    content = await editor.input_value()
+    await editor.fill(content + f"\n## Our own words\n\n{EDIT_MARK}\n")
+    await expect(page.get_by_label("Preview")).to_contain_text(EDIT_MARK)
+    await session.shot("edit-plan")
+    await page.get_by_role("button", name="Save my edit").click()
+    await expect(page.locator(".doc-path")).not_to_have_text(before)
+    await expect(page.locator("article.markdown")).to_contain_text(EDIT_MARK)
+    await approve(session, "plan")
+
+
+async def download_package(session: Browsing) -> zipfile.ZipFile:
+    page = session.page
+    await expect(page.get_by_text("Done: all four steps are accepted")).to_be_visible()
+    await expect(page.get_by_text("4 of 4 steps accepted")).to_be_visible()
+    await session.shot("run-completed")
+    await page.get_by_role("link", name="Download the package").click()
+    await expect(page.get_by_role("link", name="Download the ZIP")).to_be_visible()
+    await session.shot("export-ready")
+    async with page.expect_download() as pending:
+        await page.get_by_role("link", name="Download the ZIP").click()
+    download = await pending.value
+    path = await download.path()
+    return zipfile.ZipFile(io.BytesIO(await asyncio.to_thread(Path(path).read_bytes)))
+
+
+def check_package(archive: zipfile.ZipFile) -> None:
+    names = archive.namelist()
+    by_tail = {name.split("/", 1)[1]: name for name in names}
+    for wanted in ("README.md", "manifest.json", "docs/about.md", "docs/architecture.md"):
+        assert wanted in by_tail, (wanted, names)
+    assert any(tail.startswith("docs/plans/") for tail in by_tail), names
+    assert any(tail.endswith("specs.md") for tail in by_tail), names
+    architecture = archive.read(by_tail["docs/architecture.md"]).decode()
+    assert re.search(r"\bGo\b", architecture)
+    assert any(EDIT_MARK in archive.read(name).decode() for name in names if name.endswith(".md"))
+
+
+async def compare_versions(session: Browsing, project_url: str) -> str:
+    page = session.page
+    await page.goto(f"{project_url}/documents")
+    await expect(page.get_by_role("link", name="docs/architecture.md")).to_be_visible()
+    await session.shot("documents")
+    await page.get_by_role("link", name="docs/architecture.md").click()
+    await expect(page.get_by_role("heading", name="Compare versions")).to_be_visible()
+    await expect(page.get_by_label("From version")).to_have_value("1")
+    await expect(page.get_by_label("To version")).to_have_value("2")
+    diff = page.locator("table.diff")
+    await expect(diff.locator("td.delete").first).to_be_visible()
+    await expect(diff.locator("td.insert", has_text=re.compile(r"\bGo\b")).first).to_be_visible()
+    await session.shot("compare-versions")
+    await page.reload()  # the comparison is in the address: a reload keeps it
+    await expect(diff.locator("td.insert").first).to_be_visible()
+    return page.url
+
+
+async def make_first_version_active(session: Browsing) -> None:
+    page = session.page
+    first = page.locator('tr[data-version="1"]')
+    await first.get_by_role("button", name="Make this version active").click()
+    await expect(page.get_by_text("Version 1 is now the active one.")).to_be_visible()
+    await expect(first.locator(".pill.active")).to_be_visible()
+    await session.shot("version-1-active")
+
+
+async def check_phone_width(session: Browsing, views: dict[str, str]) -> None:
+    page = session.page
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for view, url in views.items():
+        await page.goto(url)
+        await expect(page.get_by_role("heading", name="Harbour Desk")).to_be_visible()
+        await page.wait_for_load_state("networkidle")
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"the {view} view scrolls sideways on a phone: {overflow}px"
+        await session.shot(f"phone-{view}")
