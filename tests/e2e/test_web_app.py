@@ -34,10 +34,12 @@ from temporalio.client import Client
 
 from api.app import create_app
 from docflow import admin
+from docflow.agents.breaker import reset_breakers
 from docflow.auth.passwords import hash_password
 from docflow.settings import Settings
 from docflow.storage.accounts import AccountRepository
 from docflow.storage.db import tenant_session
+from tests.fakes.openai_server import FakeOpenAIServer, Fault
 from tests.servers import serve
 from worker.main import build_worker
 
@@ -57,6 +59,7 @@ PASSWORD = "a long enough password"
 WRITER_LATENCY_MS = 2500  # each agent call takes this long: long enough to reload mid-step
 FEEDBACK = "Use Go instead of Python for the API"
 EDIT_MARK = "Edited in the browser by the end-to-end test."
+FAKE_KEY = "sk-e2e-fake"
 TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -69,11 +72,23 @@ class Browsing:
     shots: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
+    @classmethod
+    async def open(cls, browser: Browser, base_url: str, output: Path) -> Browsing:
+        context = await browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        session = cls(await context.new_page(), base_url, output)
+        session.page.on("pageerror", session.page_error)
+        session.page.on("console", session.console_message)
+        return session
+
     def page_error(self, error: Error) -> None:
         self.problems.append(f"page error: {error}")
 
     def console_message(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
+        # Chromium logs every 4xx answer as "Failed to load resource"; the app shows those.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.problems.append(f"console: {message.text}")
 
     async def shot(self, name: str) -> None:
@@ -104,10 +119,11 @@ def chromium() -> Path:
 
 
 @pytest.fixture
-def screenshots() -> Path:
-    shutil.rmtree(OUTPUT, ignore_errors=True)
-    OUTPUT.mkdir(parents=True)
-    return OUTPUT
+def screenshots(request: pytest.FixtureRequest) -> Path:
+    folder = OUTPUT / str(request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @pytest.fixture
@@ -136,15 +152,7 @@ async def person(engine: AsyncEngine) -> tuple[str, str]:
 async def test_the_four_steps_in_a_browser(
     app_url: str, browser: Browser, person: tuple[str, str], screenshots: Path
 ) -> None:
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, accept_downloads=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = await context.new_page()
-    session = Browsing(page, app_url, screenshots)
-    page.on("pageerror", session.page_error)
-    page.on("console", session.console_message)
-
+    session = await Browsing.open(browser, app_url, screenshots)
     await sign_in_with_keyboard(session, *person)
     project_url = await create_project(session)
     await reload_while_writing(session, project_url)
@@ -160,10 +168,72 @@ async def test_the_four_steps_in_a_browser(
         session,
         {"run": project_url, "documents": f"{project_url}/documents", "history": history_url},
     )
-    await context.close()
+    await session.page.context.close()
 
     assert session.problems == [], session.problems
     print(f"\nscreenshots: {', '.join(str(path) for path in session.shots)}")
+
+
+@pytest.fixture
+async def failing_llm_app_url(
+    client: Client, engine: AsyncEngine, api_settings: Settings
+) -> AsyncIterator[tuple[str, FakeOpenAIServer]]:
+    """An API and worker on an OpenAI-compatible fake, one run per tenant at a time."""
+    reset_breakers()
+    with FakeOpenAIServer(api_key=FAKE_KEY) as fake:
+        settings = api_settings.model_copy(
+            update={
+                "task_queue": f"e2e-{uuid4().hex[:8]}",
+                "llm_provider": "openai",
+                "llm_base_url": fake.url,
+                "llm_api_key": FAKE_KEY,
+                "llm_model": "fake-model",
+                "llm_timeout_s": 10.0,
+                "max_concurrent_runs_per_tenant": 1,
+            }
+        )
+        async with build_worker(client, engine, settings), serve(create_app(settings)) as url:
+            yield url, fake
+
+
+async def test_errors_in_words_and_a_failed_step_restarts(
+    failing_llm_app_url: tuple[str, FakeOpenAIServer],
+    browser: Browser,
+    person: tuple[str, str],
+    screenshots: Path,
+) -> None:
+    app_url, fake = failing_llm_app_url
+    fake.script(Fault.status_error(401, "Incorrect API key provided"))  # then it answers
+    session = await Browsing.open(browser, app_url, screenshots)
+    page = session.page
+    await sign_in_with_keyboard(session, *person)
+    project_url = await create_project(session)
+
+    await expect(page.locator('li[data-step="description"].step-failed')).to_be_visible()
+    await expect(
+        page.get_by_text("The run stopped at the project description step")
+    ).to_be_visible()
+    await expect(page.get_by_role("alert")).to_contain_text("Incorrect API key provided")
+    await session.shot("step-failed")
+    await page.get_by_role("button", name="Restart the run").click()
+    await expect(page.get_by_text("The run restarted")).to_be_visible()
+    await expect(page.locator('li[data-step="description"].step-review')).to_be_visible()
+    await session.shot("restarted-at-gate")
+
+    # A second project while the first run waits at its gate: over the tenant's limit.
+    await page.get_by_role("link", name="Projects", exact=True).click()
+    await page.get_by_label("Name").fill("Second Harbour")
+    await page.get_by_label("Idea").fill("Another booking app for another small harbour.")
+    await page.get_by_role("button", name="Create and start").click()
+    await expect(page).not_to_have_url(project_url)
+    await expect(page.get_by_role("heading", name="Second Harbour")).to_be_visible()
+    await expect(page.get_by_text("Too many runs at once")).to_be_visible()
+    await expect(page.get_by_role("button", name="Start the four-step flow")).to_be_visible()
+    await session.shot("too-many-runs")
+    await page.get_by_role("button", name="Start the four-step flow").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Too many runs at once")
+    await page.context.close()
+    assert session.problems == [], session.problems
 
 
 async def sign_in_with_keyboard(session: Browsing, tenant: str, email: str) -> None:
