@@ -27,10 +27,22 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Serve ``app`` (lifespan included) and yield its base URL; stop it afterwards."""
-    port = free_port()
-    server = QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+async def serve(
+    app: FastAPI, port: int | None = None, graceful_shutdown_s: int | None = None
+) -> AsyncIterator[str]:
+    """Serve ``app`` (lifespan included) and yield its base URL; stop it afterwards.
+
+    ``graceful_shutdown_s`` bounds how long open requests (SSE streams) may hold the stop.
+    """
+    port = port or free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=graceful_shutdown_s,
+    )
+    server = QuietServer(config)
     serving = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(20):

@@ -49,7 +49,5 @@ async def app_page(view: str = "") -> FileResponse:
 
 def install_web_app(app: FastAPI) -> None:
     """Static assets first: the page route's catch-all must not shadow them."""
-    app.mount(
-        f"{APP_PREFIX}/assets", StaticFiles(directory=WEB_DIR / "assets"), name="web-assets"
-    )
+    app.mount(f"{APP_PREFIX}/assets", StaticFiles(directory=WEB_DIR / "assets"), name="web-assets")
     app.include_router(router)

@@ -10,6 +10,7 @@ under ``test-output/e2e/`` (or ``$DOCFLOW_E2E_OUTPUT``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import re
@@ -26,6 +27,7 @@ from playwright.async_api import (
     ConsoleMessage,
     Error,
     Page,
+    Request,
     async_playwright,
     expect,
 )
@@ -40,7 +42,7 @@ from docflow.settings import Settings
 from docflow.storage.accounts import AccountRepository
 from docflow.storage.db import tenant_session
 from tests.fakes.openai_server import FakeOpenAIServer, Fault
-from tests.servers import serve
+from tests.servers import free_port, serve
 from worker.main import build_worker
 
 CHROMIUM = Path(os.environ.get("DOCFLOW_CHROMIUM", "/usr/bin/chromium"))
@@ -71,6 +73,7 @@ class Browsing:
     output: Path
     shots: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    resumed_streams: list[int] = field(default_factory=list)  # Last-Event-ID values sent
 
     @classmethod
     async def open(cls, browser: Browser, base_url: str, output: Path) -> Browsing:
@@ -81,7 +84,12 @@ class Browsing:
         session = cls(await context.new_page(), base_url, output)
         session.page.on("pageerror", session.page_error)
         session.page.on("console", session.console_message)
+        session.page.on("request", session.request_sent)
         return session
+
+    def request_sent(self, request: Request) -> None:
+        if request.url.endswith("/events") and "last-event-id" in request.headers:
+            self.resumed_streams.append(int(request.headers["last-event-id"]))
 
     def page_error(self, error: Error) -> None:
         self.problems.append(f"page error: {error}")
@@ -97,10 +105,35 @@ class Browsing:
         self.shots.append(path)
 
 
+@dataclass
+class ServedApp:
+    """The API on a fixed port, which a test can take down for a while (a network drop)."""
+
+    settings: Settings
+    port: int = field(default_factory=free_port)
+    serving: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = create_app(self.settings)
+        await self.serving.enter_async_context(serve(app, self.port, graceful_shutdown_s=1))
+
+    async def stop(self) -> None:
+        await self.serving.aclose()
+
+    async def drop_for(self, seconds: float) -> None:
+        await self.stop()
+        await asyncio.sleep(seconds)
+        await self.start()
+
+
 @pytest.fixture
-async def app_url(
+async def served_app(
     client: Client, engine: AsyncEngine, api_settings: Settings
-) -> AsyncIterator[str]:
+) -> AsyncIterator[ServedApp]:
     """An API and a worker of its own whose offline writer takes a while per step."""
     slow = api_settings.model_copy(
         update={
@@ -108,8 +141,13 @@ async def app_url(
             "llm_offline_latency_ms": WRITER_LATENCY_MS,
         }
     )
-    async with build_worker(client, engine, slow), serve(create_app(slow)) as url:
-        yield url
+    served = ServedApp(slow)
+    async with build_worker(client, engine, slow):
+        await served.start()
+        try:
+            yield served
+        finally:
+            await served.stop()
 
 
 @pytest.fixture
@@ -150,16 +188,16 @@ async def person(engine: AsyncEngine) -> tuple[str, str]:
 
 
 async def test_the_four_steps_in_a_browser(
-    app_url: str, browser: Browser, person: tuple[str, str], screenshots: Path
+    served_app: ServedApp, browser: Browser, person: tuple[str, str], screenshots: Path
 ) -> None:
-    session = await Browsing.open(browser, app_url, screenshots)
+    session = await Browsing.open(browser, served_app.url, screenshots)
     await sign_in_with_keyboard(session, *person)
     project_url = await create_project(session)
     await reload_while_writing(session, project_url)
     await approve(session, "description")
-    await revise_architecture(session)
+    await revise_architecture(session, served_app)
     await edit_plan(session)
-    await approve(session, "standards")
+    await approve_with_the_keyboard(session, "standards")
     archive = await download_package(session)
     check_package(archive)
     history_url = await compare_versions(session, project_url)
@@ -168,6 +206,7 @@ async def test_the_four_steps_in_a_browser(
         session,
         {"run": project_url, "documents": f"{project_url}/documents", "history": history_url},
     )
+    await sign_out(session, project_url)
     await session.page.context.close()
 
     assert session.problems == [], session.problems
@@ -291,7 +330,8 @@ async def approve(session: Browsing, step: str) -> None:
     await expect(page.locator(f'li[data-step="{step}"].step-accepted')).to_be_visible()
 
 
-async def revise_architecture(session: Browsing) -> None:
+async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
+    """Revise, and lose the connection while the agent rewrites: the stream resumes."""
     page = session.page
     await expect(page.locator('li[data-step="architecture"].step-review')).to_be_visible()
     await expect(page.locator(".doc-path")).to_contain_text("docs/architecture.md version 1")
@@ -302,10 +342,34 @@ async def revise_architecture(session: Browsing) -> None:
     await session.shot("revise-feedback")
     await page.get_by_role("button", name="Send for revision").click()
     await expect(page.locator('li[data-step="architecture"].step-writing')).to_be_visible()
+    resumed_before = len(session.resumed_streams)
+    await served_app.stop()
+    await expect(page.get_by_text("Connection lost: reconnecting")).to_be_visible()
+    await session.shot("connection-lost")
+    await asyncio.sleep(1)
+    await served_app.start()
+    await expect(page.locator(".pill.link-live")).to_be_visible()
+    assert len(session.resumed_streams) > resumed_before, "the stream resumes with Last-Event-ID"
     await expect(page.locator(".doc-path")).to_contain_text("docs/architecture.md version 2")
     await expect(page.locator("article.markdown")).to_contain_text(re.compile(r"\bGo\b"))
     await session.shot("gate-architecture-version-2")
     await approve(session, "architecture")
+
+
+async def approve_with_the_keyboard(session: Browsing, step: str) -> None:
+    """From the top of the page, Tab reaches the Approve button; Enter presses it."""
+    page = session.page
+    await expect(page.locator(f'li[data-step="{step}"].step-review')).to_be_visible()
+    await page.locator("body").focus()
+    for _ in range(60):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate("document.activeElement?.textContent?.trim() ?? ''")
+        if focused == "Approve":
+            break
+    else:
+        raise AssertionError("Tab never reached the Approve button")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f'li[data-step="{step}"].step-accepted')).to_be_visible()
 
 
 async def edit_plan(session: Browsing) -> None:
@@ -376,6 +440,17 @@ async def make_first_version_active(session: Browsing) -> None:
     await expect(page.get_by_text("Version 1 is now the active one.")).to_be_visible()
     await expect(first.locator(".pill.active")).to_be_visible()
     await session.shot("version-1-active")
+
+
+async def sign_out(session: Browsing, project_url: str) -> None:
+    page = session.page
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_text("You signed out.")).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"/app/signin"))
+    assert await page.evaluate("sessionStorage.length") == 0
+    await page.goto(project_url)  # a link into the app asks for the sign-in again
+    await expect(page.get_by_role("heading", name="Sign in to docflow")).to_be_visible()
+    await expect(page.get_by_text("Harbour Desk")).to_have_count(0)
 
 
 async def check_phone_width(session: Browsing, views: dict[str, str]) -> None:
