@@ -373,9 +373,15 @@ async def approve_with_the_keyboard(session: Browsing, step: str) -> None:
 
 
 async def edit_plan(session: Browsing) -> None:
+    """Edit the plan's second document (an epic); the new gate still shows that document."""
     page = session.page
     await expect(page.locator('li[data-step="plan"].step-review')).to_be_visible()
-    before = await page.locator(".doc-path").inner_text()
+    documents = page.get_by_role("group", name="Documents in this step").get_by_role("button")
+    await documents.nth(1).click()
+    await expect(documents.nth(1)).to_have_attribute("aria-pressed", "true")
+    await expect(page).to_have_url(re.compile(r"\?doc=[0-9a-f-]{36}$"))
+    path = (await page.locator(".doc-path code").inner_text()).strip()
+    version = await shown_version(page)
     await page.get_by_role("button", name="Edit").click()
     editor = page.get_by_label("Markdown")
     content = await editor.input_value()
@@ -383,9 +389,15 @@ async def edit_plan(session: Browsing) -> None:
     await expect(page.get_by_label("Preview")).to_contain_text(EDIT_MARK)
     await session.shot("edit-plan")
     await page.get_by_role("button", name="Save my edit").click()
-    await expect(page.locator(".doc-path")).not_to_have_text(before)
+    await expect(page.locator(".doc-path")).to_contain_text(f"{path} version {version + 1}")
     await expect(page.locator("article.markdown")).to_contain_text(EDIT_MARK)
     await approve(session, "plan")
+
+
+async def shown_version(page: Page) -> int:
+    found = re.search(r"version (\d+)", await page.locator(".doc-path").inner_text())
+    assert found, "the gate names the version on screen"
+    return int(found.group(1))
 
 
 async def download_package(session: Browsing) -> zipfile.ZipFile:

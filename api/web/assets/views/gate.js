@@ -3,15 +3,17 @@
 import { html, useEffect, useState } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Markdown } from "../markdown.js";
-import { Link } from "../router.js";
+import { Link, setQuery } from "../router.js";
 import { ErrorNotice, Loading, stepInfo, useResource } from "../ui.js";
 
-export function GateReview({ projectId, gate, canAct, onDecided }) {
-  const [selected, setSelected] = useState(0);
+export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }) {
+  // The document on screen is in the address (?doc=), so a reload or a new gate keeps it.
+  const found = gate.versions.findIndex((entry) => entry.document_id === shownDocument);
+  const selected = found < 0 ? 0 : found;
   const [mode, setMode] = useState("read"); // read | revise | edit
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
-  const ref = gate.versions[Math.min(selected, gate.versions.length - 1)];
+  const ref = gate.versions[selected];
   const version = useResource(
     ref ? `/projects/${projectId}/documents/${ref.document_id}/versions/${ref.version}` : null,
   );
@@ -36,10 +38,10 @@ export function GateReview({ projectId, gate, canAct, onDecided }) {
   return html`<section class="card gate" aria-labelledby="gate-title">
     <h2 id="gate-title">Review: ${step.title} <span class="meta">(gate ${gate.number}, by the ${step.agent})</span></h2>
     ${gate.versions.length > 1 &&
-    html`<div class="doc-tabs" role="tablist" aria-label="Documents in this step">
+    html`<div class="doc-tabs" role="group" aria-label="Documents in this step">
       ${gate.versions.map(
-        (entry, index) => html`<button type="button" role="tab" key=${entry.version_id}
-          aria-selected=${index === selected} onClick=${() => { setSelected(index); setMode("read"); }}>
+        (entry, index) => html`<button type="button" key=${entry.version_id}
+          aria-pressed=${index === selected} onClick=${() => { setQuery({ doc: entry.document_id }); setMode("read"); }}>
           ${entry.path.split("/").pop()} <span class="meta">v${entry.version}</span>
         </button>`,
       )}

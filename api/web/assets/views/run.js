@@ -16,7 +16,7 @@ const LINK_LABELS = {
   ended: "Run finished",
 };
 
-export function RunView({ projectId }) {
+export function RunView({ projectId, query }) {
   const [run, setRun] = useState(undefined); // undefined: loading; null: no run yet
   const [error, setError] = useState(null);
   const [link, setLink] = useState("connecting");
@@ -105,7 +105,7 @@ export function RunView({ projectId }) {
       <${StepList} run=${run} />
       ${run.status === "awaiting_approval" && run.gate &&
       html`<${GateReview} key=${`${run.gate.step}-${run.gate.number}`} projectId=${projectId}
-        gate=${run.gate} canAct=${canAct} onDecided=${(state) => { setRun(state); refresh(); }} />`}
+        gate=${run.gate} canAct=${canAct} shownDocument=${query.get("doc")} onDecided=${(state) => { setRun(state); refresh(); }} />`}
       <${ActivityLog} events=${run.events} />
     `}
   </div>`;
