@@ -271,8 +271,53 @@ async def test_errors_in_words_and_a_failed_step_restarts(
     await session.shot("too-many-runs")
     await page.get_by_role("button", name="Start the four-step flow").click()
     await expect(page.get_by_role("alert")).to_contain_text("Too many runs at once")
+    await check_error_wording(page)
     await page.context.close()
     assert session.problems == [], session.problems
+
+
+# The app's own wording of answers this stack cannot easily be made to give on demand.
+ERROR_WORDING = {
+    "rate limited": (
+        429,
+        {"detail": "rate limit exceeded for the tenant"},
+        {"Retry-After": "7"},
+        "Too many requests. Please wait 7 seconds and try again.",
+    ),
+    "quota exceeded": (
+        429,
+        {"detail": "quota exceeded: the tenant has used 5000 of its 4000 llm tokens this month"},
+        {},
+        "Your team's monthly quota is used up (the tenant has used 5000 of its 4000 llm "
+        "tokens this month). It renews next month.",
+    ),
+    "server error": (
+        500,
+        {"detail": "internal error", "request_id": "req-42"},
+        {},
+        "Something went wrong on the server (reference req-42). Please try again in a moment.",
+    ),
+    "stale decision": (
+        409,
+        {"detail": "stale version: the current version is 3"},
+        {},
+        "This could not be done now: stale version: the current version is 3.",
+    ),
+}
+
+
+async def check_error_wording(page: Page) -> None:
+    """Feed api.js's errorFrom the problem+json answers and read the sentences it makes."""
+    for case, (status, body, headers, expected) in ERROR_WORDING.items():
+        message = await page.evaluate(
+            """async ([status, body, headers]) => {
+                const { errorFrom } = await import("/app/assets/api.js");
+                const answer = new Response(JSON.stringify(body), { status, headers });
+                return (await errorFrom(answer)).message;
+            }""",
+            [status, body, headers],
+        )
+        assert message == expected, case
 
 
 async def sign_in_with_keyboard(session: Browsing, tenant: str, email: str) -> None:
