@@ -14,6 +14,26 @@ export function stepInfo(stepId) {
   return STEPS.find((step) => step.id === stepId) || { id: stepId, title: stepId, agent: stepId };
 }
 
+/** An action a person starts (a form, a button): {busy, error, run(action)}. `run` awaits
+ * the action, keeps its error for an ErrorNotice and ends `busy` either way. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = async (action) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await action();
+    } catch (caught) {
+      setError(caught);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
 /** GET `path` (null skips); {data, error, loading, reload, setData}. */
 export function useResource(path) {
   const [state, setState] = useState({ data: null, error: null, loading: path !== null });

@@ -3,13 +3,13 @@
 import { html, useEffect, useState } from "../vendor/preact-htm.js";
 import { api, currentSession } from "../api.js";
 import { setQuery } from "../router.js";
-import { ErrorNotice, formatBytes, formatTime } from "../ui.js";
+import { ErrorNotice, formatBytes, formatTime, useAction } from "../ui.js";
 
 export function ExportView({ projectId, query }) {
   const exportId = query.get("export");
   const [status, setStatus] = useState(null);
   const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const starting = useAction();
 
   useEffect(() => {
     setStatus(null);
@@ -36,25 +36,19 @@ export function ExportView({ projectId, query }) {
     };
   }, [projectId, exportId]);
 
-  const start = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const start = () =>
+    starting.run(async () => {
       const started = await api(`/projects/${projectId}/exports`, { method: "POST" });
       setQuery({ export: started.id });
-    } catch (caught) {
-      setError(caught);
-    }
-    setBusy(false);
-  };
+    });
 
   return html`<section class="card export" aria-labelledby="export-title">
     <h2 id="export-title">Export the package</h2>
     <p>The ZIP holds every accepted document, a README and a manifest with each file's hash.</p>
-    <button type="button" disabled=${busy || currentSession()?.role === "viewer"} onClick=${start}>
+    <button type="button" disabled=${starting.busy || currentSession()?.role === "viewer"} onClick=${start}>
       ${exportId ? "Export again" : "Start the export"}
     </button>
-    <${ErrorNotice} error=${error} />
+    <${ErrorNotice} error=${starting.error || error} />
     ${status?.status === "pending" &&
     html`<label class="progress" role="status">Packaging the documents…
       <progress></progress></label>`}

@@ -4,15 +4,14 @@ import { html, useEffect, useState } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
-import { ErrorNotice, Loading, stepInfo, useResource } from "../ui.js";
+import { ErrorNotice, Loading, stepInfo, useAction, useResource } from "../ui.js";
 
 export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }) {
   // The document on screen is in the address (?doc=), so a reload or a new gate keeps it.
   const found = gate.versions.findIndex((entry) => entry.document_id === shownDocument);
   const selected = found < 0 ? 0 : found;
   const [mode, setMode] = useState("read"); // read | revise | edit
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, run } = useAction();
   const ref = gate.versions[selected];
   const version = useResource(
     ref ? `/projects/${projectId}/documents/${ref.document_id}/versions/${ref.version}` : null,
@@ -20,20 +19,11 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
   const quality = gate.quality?.find((entry) => entry.version_id === ref?.version_id);
   const step = stepInfo(gate.step);
 
-  const decide = async (decision) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const state = await api(`/projects/${projectId}/runs/current/decisions`, {
-        method: "POST",
-        body: { step: gate.step, document_id: ref.document_id, version: ref.version, ...decision },
-      });
-      onDecided(state);
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
-  };
+  const decide = (decision) =>
+    run(async () => {
+      const body = { step: gate.step, document_id: ref.document_id, version: ref.version, ...decision };
+      onDecided(await api(`/projects/${projectId}/runs/current/decisions`, { method: "POST", body }));
+    });
 
   return html`<section class="card gate" aria-labelledby="gate-title">
     <h2 id="gate-title">Review: ${step.title} <span class="meta">(gate ${gate.number}, by the ${step.agent})</span></h2>

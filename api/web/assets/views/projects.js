@@ -1,7 +1,7 @@
-import { html, useState } from "../vendor/preact-htm.js";
+import { html } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Link, navigate } from "../router.js";
-import { ErrorNotice, formatTime, Loading, setFlash, useResource } from "../ui.js";
+import { ErrorNotice, formatTime, Loading, setFlash, useAction, useResource } from "../ui.js";
 
 export function ProjectsView() {
   const projects = useResource("/projects");
@@ -30,35 +30,25 @@ export function ProjectsView() {
 }
 
 function NewProject() {
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setBusy(true);
-    setError(null);
-    let project;
-    try {
-      project = await api("/projects", {
-        method: "POST",
-        body: {
-          name: String(form.get("name")).trim(),
-          idea: String(form.get("idea")).trim(),
-          constraints: String(form.get("constraints")).trim(),
-        },
-      });
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-      return;
-    }
-    try {
-      await api(`/projects/${project.id}/runs`, { method: "POST", body: {} });
-    } catch (caught) {
-      setFlash(`The project was created, but its run did not start. ${caught.message}`);
-    }
-    navigate(`/app/projects/${project.id}`);
+    const body = {
+      name: String(form.get("name")).trim(),
+      idea: String(form.get("idea")).trim(),
+      constraints: String(form.get("constraints")).trim(),
+    };
+    run(async () => {
+      const project = await api("/projects", { method: "POST", body });
+      try {
+        await api(`/projects/${project.id}/runs`, { method: "POST", body: {} });
+      } catch (caught) {
+        setFlash(`The project was created, but its run did not start. ${caught.message}`);
+      }
+      navigate(`/app/projects/${project.id}`);
+    });
   };
 
   return html`<form class="card new-project" onSubmit=${submit} aria-labelledby="new-project-title">

@@ -1,28 +1,19 @@
-import { html, useState } from "../vendor/preact-htm.js";
+import { html } from "../vendor/preact-htm.js";
 import { signIn } from "../api.js";
-import { ErrorNotice } from "../ui.js";
+import { ErrorNotice, useAction } from "../ui.js";
 
 export function SignInView({ onSignedIn, reason }) {
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setBusy(true);
-    setError(null);
-    try {
-      onSignedIn(
-        await signIn({
-          tenant: String(form.get("tenant")).trim(),
-          email: String(form.get("email")).trim(),
-          password: String(form.get("password")),
-        }),
-      );
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
+    const credentials = {
+      tenant: String(form.get("tenant")).trim(),
+      email: String(form.get("email")).trim(),
+      password: String(form.get("password")),
+    };
+    run(async () => onSignedIn(await signIn(credentials)));
   };
 
   return html`<section class="signin card">
