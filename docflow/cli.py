@@ -162,7 +162,7 @@ def _stop_flag() -> Callable[[], bool]:
 def _print_urls(settings: Settings, temporal_ui: str | None) -> None:
     api = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]docflow dev[/bold] is running (data in {settings.data_dir})")
-    console.print(f"  Web app        {api}/app/      (sign in: docflow admin create-user)")
+    console.print(f"  Web app        {api}/app/   (users: docflow admin create-user)")
     console.print(f"  API            {api}")
     console.print(f"  API docs       {api}/docs")
     console.print(f"  Temporal UI    {temporal_ui or 'external Temporal: see its own UI'}")
