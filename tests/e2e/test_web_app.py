@@ -271,6 +271,11 @@ async def test_errors_in_words_and_a_failed_step_restarts(
     await session.shot("too-many-runs")
     await page.get_by_role("button", name="Start the four-step flow").click()
     await expect(page.get_by_role("alert")).to_contain_text("Too many runs at once")
+    await page.get_by_role("link", name="Projects", exact=True).click()
+    rows = page.locator(".project-list li")
+    await expect(rows.filter(has_text="Harbour Desk")).to_contain_text("waiting for your review")
+    await expect(rows.filter(has_text="Second Harbour")).to_contain_text("no run yet")
+    await session.shot("projects-with-status")
     await check_error_wording(page)
     await page.context.close()
     assert session.problems == [], session.problems
@@ -324,6 +329,7 @@ async def sign_in_with_keyboard(session: Browsing, tenant: str, email: str) -> N
     page = session.page
     await page.goto(f"{session.base_url}/app/projects")
     await expect(page).to_have_url(re.compile(r"/app/signin\?next="))
+    await expect(page.get_by_text("docflow is loading")).to_have_count(0)
     await page.get_by_label("Team").focus()
     await page.keyboard.type(tenant)
     await page.keyboard.press("Tab")
@@ -356,6 +362,7 @@ async def reload_while_writing(session: Browsing, project_url: str) -> None:
     page = session.page
     writing = page.locator('li[data-step="description"].step-writing')
     await expect(writing).to_be_visible()
+    await expect(writing.locator(".elapsed")).to_contain_text(re.compile(r"for \d+ s"))
     await expect(page.get_by_text("Business Analyst is writing")).to_be_visible()
     await session.shot("agent-writing")
     await page.reload()

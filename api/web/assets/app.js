@@ -109,4 +109,6 @@ function Boundary({ children }) {
   return children;
 }
 
-render(html`<${App} />`, document.getElementById("root"));
+const root = document.getElementById("root");
+root.replaceChildren(); // the "loading" message stays only if this module never runs
+render(html`<${App} />`, root);

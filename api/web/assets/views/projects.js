@@ -15,18 +15,32 @@ export function ProjectsView() {
         (projects.data.length === 0
           ? html`<p>No projects yet: describe your first idea.</p>`
           : html`<ul class="project-list">
-              ${projects.data.map(
-                (project) => html`<li key=${project.id}>
-                  <${Link} href=${`/app/projects/${project.id}`}>${project.name}</${Link}>
-                  <span class="meta">created ${formatTime(project.created_at)}</span>
-                  <p>${project.idea.slice(0, 160)}${project.idea.length > 160 ? "…" : ""}</p>
-                </li>`,
-              )}
+              ${projects.data.map((project) => html`<${ProjectRow} key=${project.id} project=${project} />`)}
             </ul>`)}
       </div>
       <${NewProject} />
     </div>
   </section>`;
+}
+
+const RUN_STATUS = {
+  running: "agents writing",
+  awaiting_approval: "waiting for your review",
+  exporting: "packaging",
+  completed: "completed",
+  failed: "failed: restart it",
+  cancelled: "cancelled",
+};
+
+function ProjectRow({ project }) {
+  const run = useResource(`/projects/${project.id}/runs/current`);
+  const status = run.data ? run.data.status : run.error?.status === 404 ? "none" : null;
+  return html`<li>
+    <${Link} href=${`/app/projects/${project.id}`}>${project.name}</${Link}>
+    ${status && html`<span class=${`pill run-${status}`}>${RUN_STATUS[status] || "no run yet"}</span>`}
+    <span class="meta">created ${formatTime(project.created_at)}</span>
+    <p>${project.idea.slice(0, 160)}${project.idea.length > 160 ? "…" : ""}</p>
+  </li>`;
 }
 
 function NewProject() {

@@ -185,12 +185,32 @@ function StepList({ run }) {
         aria-current=${state === "writing" || state === "review" ? "step" : undefined}>
         <span class="step-title">${step.title}</span>
         <span class="step-agent">${step.agent}</span>
-        <span class="step-state">${STATE_LABELS[state]}</span>
+        <span class="step-state">${STATE_LABELS[state]}${state === "writing" &&
+        html` <${Elapsed} since=${lastEventAt(run, step.id, "step_started")} />`}</span>
         ${drafts > 0 &&
         html`<span class="step-meta">${plural(drafts, "draft")}${automatic ? `, ${plural(automatic, "automatic quality revision")}` : ""}</span>`}
       </li>`;
     })}
   </ol>`;
+}
+
+function lastEventAt(run, stepId, type) {
+  const found = run.events.filter((event) => event.step === stepId && event.type === type).pop();
+  return found ? found.at : null;
+}
+
+/** "for 1 min 05 s", ticking: a model-backed step takes minutes and sends nothing meanwhile. */
+function Elapsed({ since }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  if (!since) return null;
+  const seconds = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
+  const minutes = Math.floor(seconds / 60);
+  const text = minutes ? `${minutes} min ${String(seconds % 60).padStart(2, "0")} s` : `${seconds} s`;
+  return html`<span class="elapsed">for ${text}</span>`;
 }
 
 function countEvents(run, stepId, type) {
