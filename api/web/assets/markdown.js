@@ -76,7 +76,7 @@ function settleLinks(container) {
 }
 
 /** Rendered Markdown; `source` changes re-render it. */
-export function Markdown({ source, label }) {
+export function Markdown({ source, label, compact = false }) {
   const ref = useRef(null);
   useEffect(() => {
     const container = ref.current;
@@ -84,5 +84,5 @@ export function Markdown({ source, label }) {
     settleLinks(container);
     drawDiagrams(container);
   }, [source]);
-  return html`<article class="markdown" aria-label=${label} ref=${ref}></article>`;
+  return html`<article class=${compact ? "markdown compact" : "markdown"} aria-label=${label} ref=${ref}></article>`;
 }
