@@ -174,17 +174,23 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
         await launched.close()
 
 
+async def add_member(engine: AsyncEngine, slug: str, role: str) -> str:
+    """A user with ``role`` in the tenant ``slug`` and the test password: their email."""
+    tenant_id = admin.tenant_id_for(slug)
+    email = f"{role}-{uuid4().hex[:6]}@example.com"
+    async with tenant_session(engine, tenant_id) as session:
+        accounts = AccountRepository(tenant_id, session)
+        user, _ = await accounts.ensure_user(email, hash_password(PASSWORD))
+        await accounts.add_member(user, role)
+    return email
+
+
 @pytest.fixture
 async def person(engine: AsyncEngine) -> tuple[str, str]:
     """A tenant and its owner with a password: (tenant slug, email)."""
     slug = f"e2e-{uuid4().hex[:8]}"
-    tenant = await admin.ensure_tenant(engine, slug, "E2E Harbour Co")
-    email = f"owner-{uuid4().hex[:6]}@example.com"
-    async with tenant_session(engine, tenant.id) as session:
-        accounts = AccountRepository(tenant.id, session)
-        user, _ = await accounts.ensure_user(email, hash_password(PASSWORD))
-        await accounts.add_member(user, "owner")
-    return slug, email
+    await admin.ensure_tenant(engine, slug, "E2E Harbour Co")
+    return slug, await add_member(engine, slug, "owner")
 
 
 async def test_the_four_steps_in_a_browser(
@@ -238,6 +244,7 @@ async def failing_llm_app_url(
 async def test_errors_in_words_and_a_failed_step_restarts(
     failing_llm_app_url: tuple[str, FakeOpenAIServer],
     browser: Browser,
+    engine: AsyncEngine,
     person: tuple[str, str],
     screenshots: Path,
 ) -> None:
@@ -277,6 +284,15 @@ async def test_errors_in_words_and_a_failed_step_restarts(
     await expect(rows.filter(has_text="Second Harbour")).to_contain_text("no run yet")
     await session.shot("projects-with-status")
     await check_error_wording(page)
+
+    # A viewer of the same team reads the gate but cannot decide.
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in_with_keyboard(session, person[0], await add_member(engine, person[0], "viewer"))
+    await page.get_by_role("link", name="Harbour Desk").click()
+    await expect(page.locator("article.markdown")).to_contain_text("Harbour Desk")
+    await expect(page.get_by_role("button", name="Approve")).to_be_disabled()
+    await expect(page.get_by_text("Viewers can read; an editor or owner decides.")).to_be_visible()
+    await session.shot("viewer-at-gate")
     await page.context.close()
     assert session.problems == [], session.problems
 
