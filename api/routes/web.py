@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 APP_PREFIX = "/app"
@@ -48,6 +49,8 @@ async def app_page(view: str = "") -> FileResponse:
 
 
 def install_web_app(app: FastAPI) -> None:
-    """Static assets first: the page route's catch-all must not shadow them."""
-    app.mount(f"{APP_PREFIX}/assets", StaticFiles(directory=WEB_DIR / "assets"), name="web-assets")
+    """Static assets first: the page route's catch-all must not shadow them. Only the
+    assets are gzipped (Mermaid: 5.3 MB -> 1.6 MB); the API's SSE streams are left alone."""
+    assets = GZipMiddleware(StaticFiles(directory=WEB_DIR / "assets"), minimum_size=1024)
+    app.mount(f"{APP_PREFIX}/assets", assets, name="web-assets")
     app.include_router(router)

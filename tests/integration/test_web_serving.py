@@ -40,3 +40,9 @@ async def test_the_app_is_not_part_of_the_api_schema(http: httpx.AsyncClient) ->
     assert not [
         path for path in schema["paths"] if not path.startswith(("/api/", "/healthz", "/readyz"))
     ]
+
+
+async def test_assets_are_gzipped_for_browsers_that_ask(http: httpx.AsyncClient) -> None:
+    mermaid = await http.get("/app/assets/vendor/mermaid.min.js")
+    assert mermaid.headers["content-encoding"] == "gzip"
+    assert mermaid.num_bytes_downloaded < len(mermaid.content) / 2
