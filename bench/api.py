@@ -65,7 +65,7 @@ def _spawn(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 @asynccontextmanager
-async def _services(settings: Settings, with_limits: bool) -> AsyncIterator[tuple[str, Settings]]:
+async def services(settings: Settings, with_limits: bool) -> AsyncIterator[tuple[str, Settings]]:
     with EmbeddedStack(settings) as endpoints:
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
         port = _free_port()
@@ -93,7 +93,7 @@ async def _services(settings: Settings, with_limits: bool) -> AsyncIterator[tupl
                 child.wait(timeout=30)
 
 
-async def _wait_ready(http: httpx.AsyncClient) -> None:
+async def wait_ready(http: httpx.AsyncClient) -> None:
     async with asyncio.timeout(60):
         while True:
             try:
@@ -193,7 +193,7 @@ async def main(requests: int, changes: int, with_limits: bool) -> None:
         {"data_dir": data_dir, **{f"embedded_{name}_port": 0 for name in ports}}
     )
     try:
-        async with _services(settings, with_limits) as (api_url, run_settings):
+        async with services(settings, with_limits) as (api_url, run_settings):
             engine = make_engine(run_settings.database_url or "")
             tenant = await admin.ensure_tenant(engine, "bench", "Benchmark")
             await engine.dispose()
@@ -202,7 +202,7 @@ async def main(requests: int, changes: int, with_limits: bool) -> None:
             )
             auth = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
-                await _wait_ready(http)
+                await wait_ready(http)
                 idea = {"name": "Bench", "idea": "A booking app for small harbours."}
                 project = (await http.post("/api/v1/projects", json=idea, headers=auth)).json()
                 base = f"/api/v1/projects/{project['id']}"
