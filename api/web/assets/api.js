@@ -98,6 +98,11 @@ export async function errorFrom(response) {
   return error;
 }
 
+/** `text` as the end of a sentence: one full stop, whether or not it had one. */
+export function endSentence(text) {
+  return `${String(text).trim().replace(/[.\s]+$/, "")}.`;
+}
+
 function describe(status, problem, retryAfter) {
   const detail = problem.detail || "";
   switch (status) {
@@ -111,16 +116,16 @@ function describe(status, problem, retryAfter) {
     case 404:
       return "Not found: it may have been deleted.";
     case 409:
-      return `This could not be done now: ${detail}.`;
+      return `This could not be done now: ${endSentence(detail)}`;
     case 413:
       return "That is too large to send.";
     case 422:
-      return `Please check what you entered: ${fieldErrors(problem) || detail}.`;
+      return `Please check what you entered: ${endSentence(fieldErrors(problem) || detail)}`;
     case 429:
       if (detail.startsWith("quota exceeded")) {
         return `Your team's monthly quota is used up (${detail.replace("quota exceeded: ", "")}). It renews next month.`;
       }
-      if (detail.includes("runs going")) return `Too many runs at once: ${detail}. Wait for one to finish.`;
+      if (detail.includes("runs going")) return `Too many runs at once: ${endSentence(detail)} Wait for one to finish.`;
       return `Too many requests. Please wait ${retryAfter || "a few"} seconds and try again.`;
     default:
       if (status >= 500) {

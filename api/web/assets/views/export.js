@@ -1,7 +1,7 @@
 // Export: start one, follow it to "ready", download the ZIP (a signed, expiring link).
 
 import { html, useEffect, useState } from "../vendor/preact-htm.js";
-import { api, currentSession } from "../api.js";
+import { api, currentSession, endSentence } from "../api.js";
 import { setQuery } from "../router.js";
 import { ErrorNotice, formatBytes, formatTime, useAction } from "../ui.js";
 
@@ -53,7 +53,7 @@ export function ExportView({ projectId, query }) {
     html`<label class="progress" role="status">Packaging the documents…
       <progress></progress></label>`}
     ${status?.status === "failed" &&
-    html`<div class="notice error" role="alert"><p>The export failed: ${status.detail || "no reason given"}.</p></div>`}
+    html`<div class="notice error" role="alert"><p>The export failed: ${endSentence(status.detail || "no reason given")}</p></div>`}
     ${status?.status === "ready" && html`<${ReadyExport} status=${status} />`}
   </section>`;
 }

@@ -42,7 +42,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     ${mode === "read" &&
     html`<div class="actions gate-actions">
       <button type="button" disabled=${busy || !canAct} onClick=${() => decide({ action: "approve" })}>
-        Approve
+        ${gate.versions.length > 1 ? `Approve all ${gate.versions.length} documents` : "Approve"}
       </button>
       <button type="button" class="secondary" disabled=${busy || !canAct} onClick=${() => setMode("revise")}>
         Ask for a revision

@@ -2,7 +2,7 @@
 // and the gate where the person approves, asks for a revision, or edits.
 
 import { html, useCallback, useEffect, useRef, useState } from "../vendor/preact-htm.js";
-import { api, currentSession } from "../api.js";
+import { api, currentSession, endSentence } from "../api.js";
 import { followRun } from "../events.js";
 import { Link } from "../router.js";
 import { ErrorNotice, Loading, STEPS, stepInfo, takeFlash } from "../ui.js";
@@ -61,6 +61,7 @@ export function RunView({ projectId, query }) {
           setLink(status);
           if (problem) setError(problem);
           if (status === "live") setError(null);
+          if (status === "ended" && !problem) refresh(); // the run's last state
         },
       });
     });
@@ -87,7 +88,7 @@ export function RunView({ projectId, query }) {
   const canAct = currentSession()?.role !== "viewer";
   return html`<div class="run">
     ${notice && html`<p class="notice info" role="status">${notice}</p>`}
-    <${ErrorNotice} error=${error} onRetry=${refresh} />
+    <${ErrorNotice} error=${error} onRetry=${() => setGeneration((value) => value + 1)} />
     ${run === null &&
     html`<div class="card">
       <p>This project has no run yet.</p>
@@ -138,7 +139,7 @@ function RunSummary({ run, link, projectId, canAct, onRestart, onCancel }) {
     </label>
     ${run.status === "failed" &&
     html`<div class="notice error" role="alert">
-      <p>What went wrong: ${run.error || "the step did not finish"}.</p>
+      <p>What went wrong: ${endSentence(run.error || "the step did not finish")}</p>
       <p>Restarting keeps every accepted step and writes the rest again.</p>
     </div>`}
     <div class="actions">
@@ -269,7 +270,7 @@ export function describeEvent(event) {
     case "run_completed":
       return "The run completed.";
     case "run_failed":
-      return `The run failed: ${data.reason}.`;
+      return `The run failed: ${endSentence(data.reason || "no reason given")}`;
     case "run_cancelled":
       return "The run was cancelled.";
     default:
