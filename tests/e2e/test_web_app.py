@@ -508,6 +508,7 @@ async def compare_versions(session: Browsing, project_url: str) -> str:
     await session.shot("memory-search")
     await page.get_by_role("link", name="docs/architecture.md").click()
     await expect(page.get_by_role("heading", name="Compare versions")).to_be_visible()
+    await expect(page.get_by_role("heading", name="docs/architecture.md")).to_be_visible()
     await expect(page.get_by_label("From version")).to_have_value("1")
     await expect(page.get_by_label("To version")).to_have_value("2")
     diff = page.locator("table.diff")

@@ -10,14 +10,15 @@ import { ErrorNotice, formatTime, Loading, useResource } from "../ui.js";
 export function DocumentHistoryView({ projectId, document: documentId, query }) {
   const base = `/projects/${projectId}/documents/${documentId}`;
   const versions = useResource(`${base}/versions`);
+  const latest = versions.data ? versions.data[versions.data.length - 1].version : null;
+  const shown = Number(query.get("view")) || latest;
+  const content = useResource(shown ? `${base}/versions/${shown}` : null);
   const [message, setMessage] = useState(null);
   const [error, setError] = useState(null);
   if (versions.loading && !versions.data) return html`<${Loading} what="Loading the versions" />`;
   if (versions.error) return html`<${ErrorNotice} error=${versions.error} onRetry=${versions.reload} />`;
 
   const list = versions.data;
-  const latest = list[list.length - 1].version;
-  const shown = Number(query.get("view")) || latest;
   const to = Number(query.get("to")) || latest;
   const from = Number(query.get("from")) || Math.max(1, to - 1);
   const canAct = currentSession()?.role !== "viewer";
@@ -40,6 +41,7 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
 
   return html`<div class="history">
     <p><${Link} href=${`/app/projects/${projectId}/documents`}>All documents</${Link}></p>
+    ${content.data && html`<h2 class="doc-heading"><code>${content.data.path}</code></h2>`}
     ${message && html`<p class="notice info" role="status">${message}</p>`}
     <${ErrorNotice} error=${error} />
     <section class="card">
@@ -66,7 +68,7 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
       </table>
     </section>
     ${list.length > 1 && html`<${Compare} base=${base} list=${list} from=${from} to=${to} />`}
-    <${VersionReader} base=${base} version=${shown} />
+    <${VersionReader} version=${shown} content=${content} />
   </div>`;
 }
 
@@ -75,8 +77,7 @@ function showVersion(version) {
   requestAnimationFrame(() => document.getElementById("reader-title")?.scrollIntoView());
 }
 
-function VersionReader({ base, version }) {
-  const content = useResource(`${base}/versions/${version}`);
+function VersionReader({ version, content }) {
   return html`<section class="card" aria-labelledby="reader-title">
     <h2 id="reader-title">Version ${version}</h2>
     ${content.loading && html`<${Loading} what="Loading the version" />`}
