@@ -57,6 +57,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 OUTPUT = Path(os.environ.get("DOCFLOW_E2E_OUTPUT", "test-output/e2e"))
+# axe-core 4.14.1 (MPL-2.0) from the npm registry, for the accessibility checks only.
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21aa"] });
+  return result.violations
+    .filter((violation) => ["serious", "critical"].includes(violation.impact))
+    .map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.length}x: ` +
+      violation.nodes.slice(0, 3).map((node) => node.target.join(" ")).join(", ") + ")");
+}"""
 PASSWORD = "a long enough password"
 WRITER_LATENCY_MS = 2500  # each agent call takes this long: long enough to reload mid-step
 FEEDBACK = "Use Go instead of Python for the API"
@@ -103,6 +112,14 @@ class Browsing:
         path = self.output / f"{len(self.shots) + 1:02d}-{name}.png"
         await self.page.screenshot(path=str(path), full_page=True)
         self.shots.append(path)
+        await self.check_accessibility(name)
+
+    async def check_accessibility(self, screen: str) -> None:
+        """axe-core's serious and critical WCAG 2.1 A/AA findings on this screen."""
+        if not await self.page.evaluate("typeof axe !== 'undefined'"):
+            await self.page.evaluate(await asyncio.to_thread(AXE.read_text))
+        for finding in await self.page.evaluate(AXE_RUN):
+            self.problems.append(f"accessibility on {screen}: {finding}")
 
 
 @dataclass
@@ -454,7 +471,7 @@ async def edit_plan(session: Browsing) -> None:
     editor = page.get_by_label("Markdown")
     content = await editor.input_value()
     await editor.fill(content + f"\n## Our own words\n\n{EDIT_MARK}\n")
-    await expect(page.get_by_label("Preview")).to_contain_text(EDIT_MARK)
+    await expect(page.get_by_role("region", name="Preview of your edit")).to_contain_text(EDIT_MARK)
     await session.shot("edit-plan")
     await page.get_by_role("button", name="Save my edit").click()
     await expect(page.locator(".doc-path")).to_contain_text(f"{path} version {version + 1}")

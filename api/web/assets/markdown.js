@@ -75,6 +75,13 @@ function settleLinks(container) {
   }
 }
 
+/** Task-list boxes ("- [x] done") are read-only marks: name them for screen readers. */
+function labelCheckboxes(container) {
+  for (const box of container.querySelectorAll('input[type="checkbox"]')) {
+    box.setAttribute("aria-label", box.checked ? "done" : "not done");
+  }
+}
+
 /** Rendered Markdown; `source` changes re-render it. */
 export function Markdown({ source, label, compact = false }) {
   const ref = useRef(null);
@@ -82,6 +89,7 @@ export function Markdown({ source, label, compact = false }) {
     const container = ref.current;
     container.innerHTML = markdownToHtml(source);
     settleLinks(container);
+    labelCheckboxes(container);
     drawDiagrams(container);
   }, [source]);
   return html`<article class=${compact ? "markdown compact" : "markdown"} aria-label=${label} ref=${ref}></article>`;

@@ -61,7 +61,7 @@ function MemorySearch({ projectId, question }) {
               <p><${Link} href=${`/app/projects/${projectId}/documents/${passage.document_id}?view=${passage.version}`}>${passage.path}</${Link}>
                 ${passage.heading && html`<span class="meta"> · ${passage.heading}</span>`}
                 <span class="meta"> · v${passage.version} · relevance ${passage.score.toFixed(2)}</span></p>
-              <blockquote><${Markdown} compact source=${passage.text} label=${`Passage of ${passage.path}`} /></blockquote>
+              <blockquote tabindex="0"><${Markdown} compact source=${passage.text} label=${`Passage of ${passage.path}`} /></blockquote>
             </li>`,
           )}
         </ol>`)}

@@ -104,7 +104,7 @@ function EditForm({ busy, initial, onCancel, onSubmit }) {
         <textarea class="markdown-input" rows="24" spellcheck="true" value=${content} autofocus
           onInput=${(event) => setContent(event.currentTarget.value)}></textarea>
       </label>
-      <div class="preview">
+      <div class="preview" tabindex="0" role="region" aria-label="Preview of your edit">
         <span class="label">Preview</span>
         <${Markdown} source=${preview} label="Preview" />
       </div>
