@@ -282,6 +282,7 @@ async def test_errors_in_words_and_a_failed_step_restarts(
     await expect(page.get_by_text("The run restarted")).to_be_visible()
     await expect(page.locator('li[data-step="description"].step-review')).to_be_visible()
     await session.shot("restarted-at-gate")
+    await keep_feedback_across_an_expired_session(session, person, project_url)
 
     # A second project while the first run waits at its gate: over the tenant's limit.
     await page.get_by_role("link", name="Projects", exact=True).click()
@@ -363,6 +364,14 @@ async def sign_in_with_keyboard(session: Browsing, tenant: str, email: str) -> N
     await page.goto(f"{session.base_url}/app/projects")
     await expect(page).to_have_url(re.compile(r"/app/signin\?next="))
     await expect(page.get_by_text("docflow is loading")).to_have_count(0)
+    await type_credentials(session, tenant, email)
+    await expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
+    await expect(page).to_have_url(f"{session.base_url}/app/projects")
+
+
+async def type_credentials(session: Browsing, tenant: str, email: str) -> None:
+    """Fill the sign-in form with the keyboard alone and press Enter."""
+    page = session.page
     await page.get_by_label("Team").focus()
     await page.keyboard.type(tenant)
     await page.keyboard.press("Tab")
@@ -371,8 +380,33 @@ async def sign_in_with_keyboard(session: Browsing, tenant: str, email: str) -> N
     await page.keyboard.type(PASSWORD)
     await session.shot("sign-in")
     await page.keyboard.press("Enter")
-    await expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
-    await expect(page).to_have_url(f"{session.base_url}/app/projects")
+
+
+async def keep_feedback_across_an_expired_session(
+    session: Browsing, person: tuple[str, str], project_url: str
+) -> None:
+    """The session ends while the person writes feedback: after signing in again they are
+    back at the gate with their words in the box."""
+    page = session.page
+    words = "Name the harbour masters' union among the stakeholders."
+    await page.get_by_role("button", name="Ask for a revision").click()
+    box = page.get_by_label("What should the Business Analyst change?")
+    await box.fill(words)
+    await page.evaluate(
+        """() => {
+            const session = JSON.parse(sessionStorage.getItem("docflow.session"));
+            sessionStorage.setItem("docflow.session", JSON.stringify({ ...session, token: "x" }));
+        }"""
+    )
+    await page.get_by_role("button", name="Send for revision").click()
+    await expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+    await type_credentials(session, *person)
+    await expect(page).to_have_url(project_url)
+    await expect(box).to_have_value(words)
+    await session.shot("feedback-kept-after-sign-in")
+    await page.get_by_role("button", name="Discard").click()
+    await expect(box).to_have_count(0)
+    assert await page.evaluate("Object.keys(sessionStorage)") == ["docflow.session"]
 
 
 async def create_project(session: Browsing) -> str:

@@ -2,6 +2,7 @@
 // tab), authorised JSON calls, and problem+json answers turned into words a person reads.
 
 const SESSION_KEY = "docflow.session";
+export const DRAFT_PREFIX = "docflow.draft.";
 export const SIGNED_OUT_EVENT = "docflow:signed-out";
 
 export function currentSession() {
@@ -14,8 +15,15 @@ export function currentSession() {
   return null;
 }
 
-export function signOut(reason) {
+/** End the session. An expired session keeps the person's unsent drafts for the next
+ * sign-in; signing out on purpose (`forget`) removes them too. */
+export function signOut(reason, { forget = false } = {}) {
   sessionStorage.removeItem(SESSION_KEY);
+  if (forget) {
+    Object.keys(sessionStorage)
+      .filter((key) => key.startsWith(DRAFT_PREFIX))
+      .forEach((key) => sessionStorage.removeItem(key));
+  }
   window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT, { detail: reason || "" }));
 }
 

@@ -88,7 +88,7 @@ function Shell({ session, children }) {
       ${session &&
       html`<nav aria-label="Account">
         <span class="who">${session.email} · ${session.tenant} · ${session.role}</span>
-        <button type="button" class="secondary" onClick=${() => signOut("You signed out.")}>
+        <button type="button" class="secondary" onClick=${() => signOut("You signed out.", { forget: true })}>
           Sign out
         </button>
       </nav>`}

@@ -1,7 +1,7 @@
 // Small pieces every view uses: loading a resource, showing an error in words, names.
 
 import { html, useCallback, useEffect, useState } from "./vendor/preact-htm.js";
-import { api } from "./api.js";
+import { api, DRAFT_PREFIX } from "./api.js";
 
 export const STEPS = [
   { id: "description", title: "Project description", agent: "Business Analyst" },
@@ -32,6 +32,29 @@ export function useAction() {
     }
   };
   return { busy, error, run };
+}
+
+/** Text a person is writing, kept in sessionStorage under `name` until `clear()`: it
+ * survives a reload and a sign-in after the session expired. [value, setValue, clear]. */
+export function useDraft(name, initial) {
+  const key = DRAFT_PREFIX + name;
+  const [value, setValue] = useState(() => sessionStorage.getItem(key) ?? initial);
+  useEffect(() => {
+    if (value === initial) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, value);
+  }, [key, value, initial]);
+  return [value, setValue, () => {
+    sessionStorage.removeItem(key);
+    setValue(initial);
+  }];
+}
+
+export function hasDraft(name) {
+  return sessionStorage.getItem(DRAFT_PREFIX + name) !== null;
+}
+
+export function forgetDrafts(names) {
+  names.forEach((name) => sessionStorage.removeItem(DRAFT_PREFIX + name));
 }
 
 /** GET `path` (null skips); {data, error, loading, reload, setData}. */

@@ -4,15 +4,28 @@ import { html, useEffect, useState } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
-import { ErrorNotice, Loading, stepInfo, useAction, useResource } from "../ui.js";
+import {
+  ErrorNotice,
+  forgetDrafts,
+  hasDraft,
+  Loading,
+  stepInfo,
+  useAction,
+  useDraft,
+  useResource,
+} from "../ui.js";
 
 export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }) {
   // The document on screen is in the address (?doc=), so a reload or a new gate keeps it.
   const found = gate.versions.findIndex((entry) => entry.document_id === shownDocument);
   const selected = found < 0 ? 0 : found;
-  const [mode, setMode] = useState("read"); // read | revise | edit
-  const { busy, error, run } = useAction();
   const ref = gate.versions[selected];
+  const drafts = draftNames(ref);
+  // read | revise | edit; an unsent draft (say, from before the session expired) reopens its form
+  const [mode, setMode] = useState(() =>
+    ref && hasDraft(drafts.edit) ? "edit" : ref && hasDraft(drafts.revise) ? "revise" : "read",
+  );
+  const { busy, error, run } = useAction();
   const version = useResource(
     ref ? `/projects/${projectId}/documents/${ref.document_id}/versions/${ref.version}` : null,
   );
@@ -22,7 +35,9 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
   const decide = (decision) =>
     run(async () => {
       const body = { step: gate.step, document_id: ref.document_id, version: ref.version, ...decision };
-      onDecided(await api(`/projects/${projectId}/runs/current/decisions`, { method: "POST", body }));
+      const state = await api(`/projects/${projectId}/runs/current/decisions`, { method: "POST", body });
+      forgetDrafts(Object.values(drafts));
+      onDecided(state);
     });
 
   return html`<section class="card gate" aria-labelledby="gate-title">
@@ -52,10 +67,11 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
       ${!canAct && html`<span class="hint">Viewers can read; an editor or owner decides.</span>`}
     </div>`}
     ${mode === "revise" &&
-    html`<${ReviseForm} busy=${busy} agent=${step.agent} onCancel=${() => setMode("read")}
+    html`<${ReviseForm} busy=${busy} agent=${step.agent} draft=${drafts.revise} onCancel=${() => setMode("read")}
       onSubmit=${(feedback) => decide({ action: "revise", feedback })} />`}
     ${mode === "edit" && version.data &&
-    html`<${EditForm} busy=${busy} initial=${version.data.content_md} onCancel=${() => setMode("read")}
+    html`<${EditForm} busy=${busy} initial=${version.data.content_md} draft=${drafts.edit}
+      onCancel=${() => setMode("read")}
       onSubmit=${(content) => decide({ action: "edit", content })} />`}
     ${version.loading && html`<${Loading} what="Loading the document" />`}
     <${ErrorNotice} error=${version.error} onRetry=${version.reload} />
@@ -77,8 +93,18 @@ export function QualityReport({ quality }) {
   </div>`;
 }
 
-function ReviseForm({ busy, agent, onCancel, onSubmit }) {
-  const [feedback, setFeedback] = useState("");
+/** Drafts belong to one version of one document: a newer version starts afresh. */
+function draftNames(ref) {
+  const version = ref ? `${ref.document_id}.v${ref.version}` : "none";
+  return { revise: `revise.${version}`, edit: `edit.${version}` };
+}
+
+function ReviseForm({ busy, agent, draft, onCancel, onSubmit }) {
+  const [feedback, setFeedback, clear] = useDraft(draft, "");
+  const discard = () => {
+    clear();
+    onCancel();
+  };
   return html`<form class="revise" onSubmit=${(event) => { event.preventDefault(); onSubmit(feedback); }}>
     <label>What should the ${agent} change?
       <textarea rows="5" required maxlength="10000" value=${feedback} autofocus
@@ -86,14 +112,18 @@ function ReviseForm({ busy, agent, onCancel, onSubmit }) {
     </label>
     <div class="actions">
       <button type="submit" disabled=${busy || !feedback.trim()}>Send for revision</button>
-      <button type="button" class="secondary" onClick=${onCancel}>Back</button>
+      <button type="button" class="secondary" onClick=${discard}>Discard</button>
     </div>
   </form>`;
 }
 
-function EditForm({ busy, initial, onCancel, onSubmit }) {
-  const [content, setContent] = useState(initial);
-  const [preview, setPreview] = useState(initial);
+function EditForm({ busy, initial, draft, onCancel, onSubmit }) {
+  const [content, setContent, clear] = useDraft(draft, initial);
+  const [preview, setPreview] = useState(content);
+  const discard = () => {
+    clear();
+    onCancel();
+  };
   useEffect(() => {
     const timer = setTimeout(() => setPreview(content), 250);
     return () => clearTimeout(timer);
@@ -111,7 +141,7 @@ function EditForm({ busy, initial, onCancel, onSubmit }) {
     </div>
     <div class="actions">
       <button type="submit" disabled=${busy || !content.trim() || content === initial}>Save my edit</button>
-      <button type="button" class="secondary" onClick=${onCancel}>Discard</button>
+      <button type="button" class="secondary" onClick=${discard}>Discard</button>
     </div>
   </form>`;
 }
