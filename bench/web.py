@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from bench.api import services, wait_ready
 from docflow import admin
@@ -30,17 +30,8 @@ from docflow.auth.passwords import hash_password
 from docflow.settings import Settings
 from docflow.storage.accounts import AccountRepository
 from docflow.storage.db import make_engine, tenant_session
+from tests.browser import CHROMIUM, chromium
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "a long enough password"
 TRANSFERRED = """() => performance.getEntriesByType("navigation").concat(
   performance.getEntriesByType("resource")).reduce((sum, entry) => sum + entry.transferSize, 0)"""
@@ -139,7 +130,7 @@ async def _one_run(browser: Browser, api_url: str, email: str, project_url: str)
     }
 
 
-async def main(runs: int, chromium: str) -> None:
+async def main(runs: int, executable: str) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="docflow-bench-web-"))
     ports = ("temporal", "temporal_ui", "temporal_http", "temporal_metrics", "postgres", "redis")
     settings = Settings.model_validate(
@@ -150,14 +141,10 @@ async def main(runs: int, chromium: str) -> None:
             email = await _user(run_settings)
             project_id = await _project_at_architecture_gate(api_url, email, run_settings)
             project_url = f"{api_url}/app/projects/{project_id}"
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=chromium, args=CHROMIUM_ARGS
-                )
+            async with chromium(Path(executable)) as browser:
                 results = [
                     await _one_run(browser, api_url, email, project_url) for _ in range(runs)
                 ]
-                await browser.close()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     column = {key: [result[key] for result in results] for key in results[0]}
@@ -179,6 +166,6 @@ async def main(runs: int, chromium: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=str(CHROMIUM))
     arguments = parser.parse_args()
     asyncio.run(main(arguments.runs, arguments.chromium))

@@ -28,7 +28,6 @@ from playwright.async_api import (
     Error,
     Page,
     Request,
-    async_playwright,
     expect,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,21 +40,11 @@ from docflow.auth.passwords import hash_password
 from docflow.settings import Settings
 from docflow.storage.accounts import AccountRepository
 from docflow.storage.db import tenant_session
+from tests.browser import chromium
 from tests.fakes.openai_server import FakeOpenAIServer, Fault
 from tests.servers import free_port, serve
 from worker.main import build_worker
 
-CHROMIUM = Path(os.environ.get("DOCFLOW_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUTPUT = Path(os.environ.get("DOCFLOW_E2E_OUTPUT", "test-output/e2e"))
 # axe-core 4.14.1 (MPL-2.0) from the npm registry, for the accessibility checks only.
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -168,12 +157,6 @@ async def served_app(
 
 
 @pytest.fixture
-def chromium() -> Path:
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: scripts/bootstrap installs Debian's chromium"
-    return CHROMIUM
-
-
-@pytest.fixture
 def screenshots(request: pytest.FixtureRequest) -> Path:
     folder = OUTPUT / str(request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
@@ -182,13 +165,9 @@ def screenshots(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 async def add_member(engine: AsyncEngine, slug: str, role: str) -> str:
