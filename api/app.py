@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A project idea in, a professional documentation package out.",
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
+        docs_url=None,  # served by api.routes.web from local files: no CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_middleware(app, config)

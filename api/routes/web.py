@@ -2,7 +2,8 @@
 
 ``/app/assets/...`` are static files; every other path under ``/app/`` answers with the
 app's page, so a reload or a shared link (``/app/projects/{id}/...``) lands on the same
-view. None of these routes are part of the API's schema.
+view. ``/docs`` is Swagger UI from the same vendored files. None of these routes are part
+of the API's schema.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -38,6 +40,18 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def root() -> RedirectResponse:
     return RedirectResponse(f"{APP_PREFIX}/", status_code=307)
+
+
+@router.get("/docs")
+async def api_docs() -> HTMLResponse:
+    vendor = f"{APP_PREFIX}/assets/vendor"
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="docflow API",
+        swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+        swagger_css_url=f"{vendor}/swagger-ui.css",
+        swagger_favicon_url="data:,",
+    )
 
 
 @router.get(APP_PREFIX)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 import httpx
@@ -46,3 +47,15 @@ async def test_assets_are_gzipped_for_browsers_that_ask(http: httpx.AsyncClient)
     mermaid = await http.get("/app/assets/vendor/mermaid.min.js")
     assert mermaid.headers["content-encoding"] == "gzip"
     assert mermaid.num_bytes_downloaded < len(mermaid.content) / 2
+
+
+async def test_api_docs_load_nothing_from_another_origin(http: httpx.AsyncClient) -> None:
+    docs = await http.get("/docs")
+    assert docs.status_code == 200
+    sources = re.findall(r"""(?:src|href)=["']?([^"' >]+)""", docs.text)
+    assert sources and all(source.startswith(("/app/assets/", "data:")) for source in sources)
+    assert "'/openapi.json'" in docs.text or '"/openapi.json"' in docs.text
+    for source in sources:
+        if source.startswith("/app/"):
+            assert (await http.get(source)).status_code == 200, source
+    assert (await http.get("/redoc")).status_code == 404
