@@ -38,16 +38,23 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
 
 
 async def start_flow(
-    client: Client, settings: Settings, flow: FlowInput
+    client: Client, settings: Settings, flow: FlowInput, *, after_completion: bool = False
 ) -> WorkflowHandle[Any, FlowResult]:
-    """Start the project's flow; a new run is allowed only when the last one did not complete."""
+    """Start the project's flow. A new run is allowed when the last one did not complete, and
+    with ``after_completion`` also after a completed one (regenerating stale documents,
+    ADR-011). Temporal refuses either while a run is going."""
+    policy = (
+        WorkflowIDReusePolicy.ALLOW_DUPLICATE
+        if after_completion
+        else WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+    )
     return await client.start_workflow(
         WORKFLOW_NAME,
         flow,
         id=workflow_id(flow.project_id),
         task_queue=settings.task_queue,
         result_type=FlowResult,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        id_reuse_policy=policy,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(search_attributes.TENANT_ID, str(flow.tenant_id)),

@@ -136,10 +136,14 @@ async def _check_tenant_limits(state: StateDep, access: ProjectAccess) -> None:
         )
 
 
-async def _start(state: StateDep, access: ProjectAccess, flow: FlowInput) -> FlowState:
+async def _start(
+    state: StateDep, access: ProjectAccess, flow: FlowInput, *, after_completion: bool = False
+) -> FlowState:
     await _check_tenant_limits(state, access)
     try:
-        await temporal.start_flow(state.temporal, state.settings, flow)
+        await temporal.start_flow(
+            state.temporal, state.settings, flow, after_completion=after_completion
+        )
     except WorkflowAlreadyStartedError as error:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -189,15 +193,24 @@ async def decide(body: DecisionRequest, access: ProjectForEditor, state: StateDe
 @router.post(
     "/current/restart",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Start again after a failed or cancelled run, keeping accepted versions",
+    summary="Start again after a failed or cancelled run, or after a completed one to "
+    "regenerate stale documents; accepted, non-stale steps are kept",
 )
 async def restart_run(access: ProjectForEditor, state: StateDep) -> FlowState:
     description = await _describe(state, access)
-    if description.status not in RESTARTABLE:
-        name = description.status.name.lower() if description.status else "unknown"
-        raise HTTPException(409, detail=f"only a failed or cancelled run restarts; it is {name}")
     async with tenant_repository(state, access.principal.tenant_id) as repo:
         accepted = await repo.accepted_by_step(access.project.id)
+    completed = description.status == WorkflowExecutionStatus.COMPLETED
+    if completed and all(step in accepted for step in Step):
+        raise HTTPException(
+            409, detail="the run completed and no document is stale: there is nothing to redo"
+        )
+    if not completed and description.status not in RESTARTABLE:
+        name = description.status.name.lower() if description.status else "unknown"
+        raise HTTPException(
+            409,
+            detail=f"only a failed, cancelled or completed run restarts; it is {name}",
+        )
     flow = FlowInput(
         tenant_id=access.principal.tenant_id,
         project_id=access.project.id,
@@ -205,7 +218,7 @@ async def restart_run(access: ProjectForEditor, state: StateDep) -> FlowState:
         options=FlowOptions(max_quality_revisions=state.settings.quality_max_revisions),
         accepted=accepted,
     )
-    return await _start(state, access, flow)
+    return await _start(state, access, flow, after_completion=completed)
 
 
 @router.post(

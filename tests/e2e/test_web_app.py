@@ -204,6 +204,7 @@ async def test_the_four_steps_in_a_browser(
     check_package(archive)
     history_url = await compare_versions(session, project_url)
     await make_first_version_active(session)
+    await regenerate_stale_documents(session, project_url)
     await check_phone_width(
         session,
         {"run": project_url, "documents": f"{project_url}/documents", "history": history_url},
@@ -557,6 +558,27 @@ async def make_first_version_active(session: Browsing) -> None:
     await expect(page.get_by_text("Version 1 is now the active one.")).to_be_visible()
     await expect(first.locator(".pill.active")).to_be_visible()
     await session.shot("version-1-active")
+
+
+async def regenerate_stale_documents(session: Browsing, project_url: str) -> None:
+    """v1 of the architecture is active again: plan and standards are stale until the run
+    rewrites them (description and architecture are kept)."""
+    page = session.page
+    await page.goto(project_url)
+    await expect(page.get_by_text(re.compile(r"\d+ documents are stale"))).to_be_visible()
+    await expect(page.locator('li[data-step="plan"].step-stale')).to_be_visible()
+    await expect(page.locator('li[data-step="architecture"].step-accepted')).to_be_visible()
+    await expect(page.get_by_text("2 of 4 steps accepted")).to_be_visible()
+    await session.shot("stale-after-rollback")
+    await page.get_by_role("button", name="Regenerate the stale documents").click()
+    await expect(page.locator('li[data-step="architecture"].step-accepted')).to_be_visible()
+    await approve(session, "plan")
+    await approve(session, "standards")
+    await expect(page.get_by_text("Done: all four steps are accepted")).to_be_visible()
+    await expect(page.get_by_text(re.compile(r"documents? (is|are) stale"))).to_have_count(0)
+    await page.get_by_role("link", name="Documents", exact=True).click()
+    await expect(page.get_by_role("link", name="docs/architecture.md")).to_be_visible()
+    await expect(page.locator(".pill.stale")).to_have_count(0)
 
 
 async def sign_out(session: Browsing, project_url: str) -> None:

@@ -95,6 +95,24 @@ async def test_full_flow_through_the_api(
     scope = TenantScope(tenant_id=tenant.id, project_id=UUID(base.rsplit("/", 1)[1]))
     await _wait_until_memory_holds(api_settings, scope, "docs/architecture.md", version=1)
     await _check_export(http, base, auth, api_settings)
+    await _regenerate_stale_documents(http, base, auth)
+
+
+async def _regenerate_stale_documents(http: httpx.AsyncClient, base: str, auth: Auth) -> None:
+    """After a rollback on a completed run, restart rewrites only the stale steps."""
+    restarted = await http.post(f"{base}/runs/current/restart", headers=auth)
+    assert restarted.status_code == 202, restarted.text
+    plan = await _wait_for_gate(http, base, auth, "plan")
+    skipped = [e["step"] for e in plan["events"] if e["type"] == "step_skipped"]
+    assert skipped == ["description", "architecture"]
+    await _decide(http, base, auth, step="plan", action="approve")
+    await _wait_for_gate(http, base, auth, "standards")
+    done = await _decide(http, base, auth, step="standards", action="approve")
+    assert done["status"] == "completed"
+    documents = (await http.get(f"{base}/documents", headers=auth)).json()
+    assert not [document["path"] for document in documents if document["stale"]]
+    again = await http.post(f"{base}/runs/current/restart", headers=auth)
+    assert again.status_code == 409 and "nothing to redo" in again.text
 
 
 async def _wait_until_memory_holds(

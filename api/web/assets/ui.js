@@ -61,7 +61,10 @@ export function forgetDrafts(names) {
 export function useResource(path) {
   const [state, setState] = useState({ data: null, error: null, loading: path !== null });
   const load = useCallback(async () => {
-    if (path === null) return;
+    if (path === null) {
+      setState({ data: null, error: null, loading: false });
+      return;
+    }
     setState((previous) => ({ ...previous, loading: true }));
     try {
       const data = await api(path);

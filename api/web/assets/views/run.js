@@ -5,7 +5,7 @@ import { html, useCallback, useEffect, useRef, useState } from "../vendor/preact
 import { api, currentSession, endSentence } from "../api.js";
 import { followRun } from "../events.js";
 import { Link } from "../router.js";
-import { ErrorNotice, Loading, STEPS, stepInfo, takeFlash } from "../ui.js";
+import { ErrorNotice, Loading, STEPS, stepInfo, takeFlash, useResource } from "../ui.js";
 import { GateReview } from "./gate.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -23,6 +23,9 @@ export function RunView({ projectId, query }) {
   const [notice, setNotice] = useState(takeFlash);
   const [generation, setGeneration] = useState(0); // a new run (start, restart) follows anew
   const refreshTimer = useRef(null);
+  // After a completed run, a rollback leaves later documents stale: the run can redo them.
+  const documents = useResource(run?.status === "completed" ? `/projects/${projectId}/documents` : null);
+  const stale = (documents.data || []).filter((document) => document.stale);
 
   const refresh = useCallback(async () => {
     try {
@@ -99,11 +102,12 @@ export function RunView({ projectId, query }) {
     </div>`}
     ${run &&
     html`
-      <${RunSummary} run=${run} link=${link} projectId=${projectId} canAct=${canAct}
+      <${RunSummary} run=${run} link=${link} projectId=${projectId} canAct=${canAct} stale=${stale}
         onRestart=${() => act("/runs/current/restart", undefined, "The run restarted; accepted steps are kept.")}
+        onRegenerate=${() => act("/runs/current/restart", undefined, "The agents rewrite the stale steps; the others are kept.")}
         onCancel=${() => confirm("Cancel this run? Accepted documents are kept.") &&
           act("/runs/current/cancel", undefined, "The run was cancelled.")} />
-      <${StepList} run=${run} />
+      <${StepList} run=${run} staleSteps=${new Set(stale.map((document) => document.step))} />
       ${run.status === "awaiting_approval" && run.gate &&
       html`<${GateReview} key=${`${run.gate.step}-${run.gate.number}`} projectId=${projectId}
         gate=${run.gate} canAct=${canAct} shownDocument=${query.get("doc")} onDecided=${(state) => { setRun(state); refresh(); }} />`}
@@ -117,14 +121,19 @@ function withEvent(run, event) {
   return { ...run, events: [...run.events, event] };
 }
 
-function RunSummary({ run, link, projectId, canAct, onRestart, onCancel }) {
-  const accepted = STEPS.filter((step) => stepState(run, step.id) === "accepted").length;
+function RunSummary({ run, link, projectId, canAct, stale, onRestart, onRegenerate, onCancel }) {
+  const staleSteps = new Set(stale.map((document) => document.step));
+  const accepted = STEPS.filter(
+    (step) => stepState(run, step.id) === "accepted" && !staleSteps.has(step.id),
+  ).length;
   const current = stepInfo(run.step);
   const headline = {
     running: `${current.agent} is writing: ${current.title}`,
     awaiting_approval: `Your turn: review the ${current.title.toLowerCase()}`,
     exporting: "All steps accepted: packaging the documents",
-    completed: "Done: all four steps are accepted and the package is ready",
+    completed: stale.length
+      ? "Done, but some documents are stale"
+      : "Done: all four steps are accepted and the package is ready",
     failed: `The run stopped at the ${current.title.toLowerCase()} step`,
     cancelled: "The run was cancelled",
   }[run.status];
@@ -141,6 +150,14 @@ function RunSummary({ run, link, projectId, canAct, onRestart, onCancel }) {
     html`<div class="notice error" role="alert">
       <p>What went wrong: ${endSentence(run.error || "the step did not finish")}</p>
       <p>Restarting keeps every accepted step and writes the rest again.</p>
+    </div>`}
+    ${stale.length > 0 &&
+    html`<div class="notice info stale-notice">
+      <p>${stale.length} document${stale.length === 1 ? " is" : "s are"} stale: an earlier version of a
+        document they build on was made active (see the${" "}
+        <${Link} href=${`/app/projects/${projectId}/documents`}>Documents</${Link}> tab). The agents can
+        rewrite the stale steps; every other accepted document is kept.</p>
+      <button type="button" disabled=${!canAct} onClick=${onRegenerate}>Regenerate the stale documents</button>
     </div>`}
     <div class="actions">
       ${TERMINAL.has(run.status) && run.status !== "completed" &&
@@ -174,12 +191,14 @@ const STATE_LABELS = {
   failed: "failed",
   cancelled: "cancelled",
   waiting: "not started",
+  stale: "stale: an earlier document changed",
 };
 
-function StepList({ run }) {
+function StepList({ run, staleSteps }) {
   return html`<ol class="steps" aria-label="Steps">
     ${STEPS.map((step) => {
-      const state = stepState(run, step.id);
+      const accepted = stepState(run, step.id);
+      const state = accepted === "accepted" && staleSteps.has(step.id) ? "stale" : accepted;
       const drafts = countEvents(run, step.id, "step_started");
       const automatic = countEvents(run, step.id, "quality_revision");
       return html`<li key=${step.id} class=${`step step-${state}`} data-step=${step.id}
