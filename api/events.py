@@ -119,7 +119,7 @@ def is_ending(events: list[FlowEvent]) -> bool:
 
 def run_ended(events: list[FlowEvent], end: RunEnd) -> FlowEvent:
     return FlowEvent(
-        seq=len(events) + 1,
+        seq=events[-1].seq + 1 if events else 1,
         at=end.at,
         type=RUN_ENDED,
         data={"status": end.status.name.lower()},
@@ -132,6 +132,13 @@ class Cursor:
     def __init__(self, last: int) -> None:
         self.last = last
         self.done = False
+
+    def take_log(self, log: list[FlowEvent]) -> list[FlowEvent]:
+        """Like ``take``, for the run's whole log: its first event is the run's first, so an
+        older position (an id from the project's previous run) resumes there."""
+        if log:
+            self.last = max(self.last, min(event.seq for event in log) - 1)
+        return self.take(log)
 
     def take(self, events: Iterable[FlowEvent]) -> list[FlowEvent]:
         """The events that extend the delivered run without a gap."""
@@ -456,14 +463,14 @@ class EventHub:
             task.add_done_callback(self._stopping.discard)
 
     async def _follow(self, run: RunRef, inbox: Inbox, cursor: Cursor) -> AsyncIterator[FlowEvent]:
-        for event in cursor.take(await self.reader.log(run)):
+        for event in cursor.take_log(await self.reader.log(run)):
             yield event
         while not cursor.done:
             item = await inbox.get()
             if item is None:
                 raise RunUnavailableError("the run's event channel was lost")
             if item.seq > cursor.last + 1:  # a gap: the log is the truth
-                for event in cursor.take(await self.reader.log(run)):
+                for event in cursor.take_log(await self.reader.log(run)):
                     yield event
             for event in cursor.take([item]):
                 yield event

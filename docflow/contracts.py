@@ -125,6 +125,9 @@ class FlowInput(BaseModel):
     options: FlowOptions = Field(default_factory=FlowOptions)
     # Steps already accepted by an earlier run (restart keeps them): step -> version ids.
     accepted: dict[Step, list[VersionRef]] = Field(default_factory=dict)
+    # The seq of this run's first event: one after the project's previous run's last event,
+    # so event ids (SSE `id:`) keep growing across restarts (1 for the first run).
+    first_seq: int = Field(default=1, ge=1)
 
 
 class Decision(BaseModel):

@@ -304,7 +304,7 @@ class ProjectFlow:
     def _emit(self, event_type: str, step: Step | None = None, **data: Any) -> None:
         self._events.append(
             FlowEvent(
-                seq=len(self._events) + 1,
+                seq=self._flow.first_seq + len(self._events),
                 at=workflow.now(),
                 type=event_type,
                 step=step,

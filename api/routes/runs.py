@@ -136,10 +136,23 @@ async def _check_tenant_limits(state: StateDep, access: ProjectAccess) -> None:
         )
 
 
+async def _next_first_seq(state: StateDep, access: ProjectAccess) -> int:
+    """One after the last event of the project's latest run (1 when there is none), so a
+    client resuming with an event id from that run misses nothing of the next one."""
+    try:
+        previous = await _current_state(state, access)
+    except HTTPException as error:
+        if error.status_code == status.HTTP_404_NOT_FOUND:
+            return 1
+        raise
+    return max((event.seq for event in previous.events), default=0) + 1
+
+
 async def _start(
     state: StateDep, access: ProjectAccess, flow: FlowInput, *, after_completion: bool = False
 ) -> FlowState:
     await _check_tenant_limits(state, access)
+    flow = flow.model_copy(update={"first_seq": await _next_first_seq(state, access)})
     try:
         await temporal.start_flow(
             state.temporal, state.settings, flow, after_completion=after_completion

@@ -100,9 +100,11 @@ async def test_full_flow_through_the_api(
 
 async def _regenerate_stale_documents(http: httpx.AsyncClient, base: str, auth: Auth) -> None:
     """After a rollback on a completed run, restart rewrites only the stale steps."""
+    before = (await http.get(f"{base}/runs/current", headers=auth)).json()["events"]
     restarted = await http.post(f"{base}/runs/current/restart", headers=auth)
     assert restarted.status_code == 202, restarted.text
     plan = await _wait_for_gate(http, base, auth, "plan")
+    assert plan["events"][0]["seq"] == before[-1]["seq"] + 1  # ids continue across runs
     skipped = [e["step"] for e in plan["events"] if e["type"] == "step_skipped"]
     assert skipped == ["description", "architecture"]
     await _decide(http, base, auth, step="plan", action="approve")

@@ -346,6 +346,35 @@ async def test_a_cancelled_run_ends_with_its_run_cancelled_event(
     assert_complete(first.seqs + rest.seqs, "run_cancelled", rest)
 
 
+async def test_event_ids_keep_growing_across_a_restart(
+    http: httpx.AsyncClient,
+    client: Client,
+    start_flow: StartFlow,
+    events_url: str,
+    owner: dict[str, str],
+    flows: list[Handle],
+) -> None:
+    """A client that saw the cancelled run to its end resumes with that id after a restart
+    and gets the new run from its first event: ids never start over."""
+    handle = await start_flow()
+    first = await read_stream(http, events_url, owner, stop=after_gate())
+    await handle.cancel()
+    cancelled = await read_stream(http, events_url, {**owner, "Last-Event-ID": str(first.seqs[-1])})
+    last = cancelled.seqs[-1]
+
+    project_url = events_url.removesuffix("/events")
+    restarted = await http.post(f"{project_url}/runs/current/restart", headers=owner)
+    assert restarted.status_code == 202, restarted.text
+    flows.append(client.get_workflow_handle(handle.id))
+    resumed = await read_stream(
+        http, events_url, {**owner, "Last-Event-ID": str(last)}, stop=after_gate()
+    )
+    assert resumed.seqs[0] == last + 1 and resumed.events[0].flow_event.type == "run_started"
+    assert resumed.seqs == list(range(last + 1, last + 1 + len(resumed.seqs)))
+    fresh = await read_stream(http, events_url, owner, stop=after_gate())
+    assert fresh.seqs[: len(resumed.seqs)] == resumed.seqs  # from 0: the new run's whole log
+
+
 async def test_a_project_without_a_run_is_a_404_problem(
     http: httpx.AsyncClient, events_url: str, owner: dict[str, str]
 ) -> None:
@@ -406,3 +435,8 @@ def test_the_cursor_passes_each_event_once_and_never_across_a_gap() -> None:
     assert not cursor.done
     ending = [FlowEvent(seq=6, at="2026-01-01T00:00:00Z", type="run_ended")]
     assert cursor.take(ending) == ending and cursor.done
+
+    # A run's whole log starts where that run starts: an older position resumes there.
+    resuming = Cursor(last=3)
+    assert [event.seq for event in resuming.take_log(events(12, 10, 11))] == [10, 11, 12]
+    assert Cursor(last=11).take_log(events(10, 11, 12))[0].seq == 12
