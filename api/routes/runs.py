@@ -24,6 +24,7 @@ from api.deps import (
     StateDep,
     tenant_repository,
 )
+from api.events import is_ending
 from api.ratelimit import RateLimited
 from api.schemas import RequestModel
 from docflow import temporal
@@ -137,15 +138,18 @@ async def _check_tenant_limits(state: StateDep, access: ProjectAccess) -> None:
 
 
 async def _next_first_seq(state: StateDep, access: ProjectAccess) -> int:
-    """One after the last event of the project's latest run (1 when there is none), so a
-    client resuming with an event id from that run misses nothing of the next one."""
+    """After the last event of the project's latest run (1 when there is none), so a client
+    resuming with an event id from that run misses nothing of the next one. A run that
+    closed without an ending event of its own (terminated, timed out) gets ``run_ended``
+    from the event stream at the next number: that number is left free."""
     try:
         previous = await _current_state(state, access)
     except HTTPException as error:
         if error.status_code == status.HTTP_404_NOT_FOUND:
             return 1
         raise
-    return max((event.seq for event in previous.events), default=0) + 1
+    last = max((event.seq for event in previous.events), default=0)
+    return last + 1 if is_ending(previous.events) else last + 2
 
 
 async def _start(

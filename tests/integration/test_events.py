@@ -375,6 +375,30 @@ async def test_event_ids_keep_growing_across_a_restart(
     assert fresh.seqs[: len(resumed.seqs)] == resumed.seqs  # from 0: the new run's whole log
 
 
+async def test_after_a_terminated_run_the_next_run_starts_after_its_run_ended(
+    http: httpx.AsyncClient,
+    client: Client,
+    start_flow: StartFlow,
+    events_url: str,
+    owner: dict[str, str],
+    flows: list[Handle],
+) -> None:
+    handle = await start_flow()
+    await wait_for_gate(handle, Step.DESCRIPTION)
+    await handle.terminate("operator stopped it")
+    ended = await read_stream(http, events_url, owner)
+    assert ended.events[-1].flow_event.type == "run_ended"
+
+    project_url = events_url.removesuffix("/events")
+    restarted = await http.post(f"{project_url}/runs/current/restart", headers=owner)
+    assert restarted.status_code == 202, restarted.text
+    flows.append(client.get_workflow_handle(handle.id))
+    after = {**owner, "Last-Event-ID": str(ended.seqs[-1])}
+    resumed = await read_stream(http, events_url, after, stop=after_gate())
+    assert resumed.seqs[0] == ended.seqs[-1] + 1
+    assert resumed.events[0].flow_event.type == "run_started"
+
+
 async def test_a_project_without_a_run_is_a_404_problem(
     http: httpx.AsyncClient, events_url: str, owner: dict[str, str]
 ) -> None:
