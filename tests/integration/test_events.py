@@ -346,6 +346,17 @@ async def test_a_cancelled_run_ends_with_its_run_cancelled_event(
     assert_complete(first.seqs + rest.seqs, "run_cancelled", rest)
 
 
+async def restart_and_resume(
+    http: httpx.AsyncClient, events_url: str, auth: dict[str, str], *, after: int
+) -> Stream:
+    """Restart the project's run through the API; follow it from ``after`` to its gate."""
+    project_url = events_url.removesuffix("/events")
+    restarted = await http.post(f"{project_url}/runs/current/restart", headers=auth)
+    assert restarted.status_code == 202, restarted.text
+    resume = {**auth, "Last-Event-ID": str(after)}
+    return await read_stream(http, events_url, resume, stop=after_gate())
+
+
 async def test_event_ids_keep_growing_across_a_restart(
     http: httpx.AsyncClient,
     client: Client,
@@ -362,13 +373,8 @@ async def test_event_ids_keep_growing_across_a_restart(
     cancelled = await read_stream(http, events_url, {**owner, "Last-Event-ID": str(first.seqs[-1])})
     last = cancelled.seqs[-1]
 
-    project_url = events_url.removesuffix("/events")
-    restarted = await http.post(f"{project_url}/runs/current/restart", headers=owner)
-    assert restarted.status_code == 202, restarted.text
+    resumed = await restart_and_resume(http, events_url, owner, after=last)
     flows.append(client.get_workflow_handle(handle.id))
-    resumed = await read_stream(
-        http, events_url, {**owner, "Last-Event-ID": str(last)}, stop=after_gate()
-    )
     assert resumed.seqs[0] == last + 1 and resumed.events[0].flow_event.type == "run_started"
     assert resumed.seqs == list(range(last + 1, last + 1 + len(resumed.seqs)))
     fresh = await read_stream(http, events_url, owner, stop=after_gate())
@@ -389,12 +395,8 @@ async def test_after_a_terminated_run_the_next_run_starts_after_its_run_ended(
     ended = await read_stream(http, events_url, owner)
     assert ended.events[-1].flow_event.type == "run_ended"
 
-    project_url = events_url.removesuffix("/events")
-    restarted = await http.post(f"{project_url}/runs/current/restart", headers=owner)
-    assert restarted.status_code == 202, restarted.text
+    resumed = await restart_and_resume(http, events_url, owner, after=ended.seqs[-1])
     flows.append(client.get_workflow_handle(handle.id))
-    after = {**owner, "Last-Event-ID": str(ended.seqs[-1])}
-    resumed = await read_stream(http, events_url, after, stop=after_gate())
     assert resumed.seqs[0] == ended.seqs[-1] + 1
     assert resumed.events[0].flow_event.type == "run_started"
 
