@@ -30,6 +30,7 @@ from uuid import uuid4
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
@@ -424,6 +425,14 @@ class EventHub:
     @property
     def watched_runs(self) -> int:
         return len(self._watches)
+
+    async def ensure_channel(self) -> None:
+        """Raise RunUnavailableError when Redis, which carries a live run's events, does not
+        answer: the caller says 503 before a stream opens, not 200 and an empty end."""
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError) as error:
+            raise RunUnavailableError(f"live progress is unavailable (Redis): {error}") from error
 
     async def stream(self, run: RunRef, after: int) -> AsyncIterator[FlowEvent]:
         """The run's events with seq > ``after``: replayed, then live until its ending event."""

@@ -68,6 +68,7 @@ async def project_events(
     after = last_event_id_header if last_event_id_header is not None else last_event_id or 0
     run, end = await _current_run(hub, access.scope)
     if end is None:
+        await _ensure_channel(hub)
         events = hub.stream(run, after)
     else:
         replay = [event for event in await _closed_run_events(hub, run, end) if event.seq > after]
@@ -84,6 +85,15 @@ async def _current_run(hub: EventHub, scope: TenantScope) -> tuple[RunRef, RunEn
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_RUN) from error
     except RunUnavailableError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
+
+
+async def _ensure_channel(hub: EventHub) -> None:
+    try:
+        await hub.ensure_channel()
+    except RunUnavailableError as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error), headers={"Retry-After": "5"}
+        ) from error
 
 
 async def _closed_run_events(hub: EventHub, run: RunRef, end: RunEnd) -> list[FlowEvent]:

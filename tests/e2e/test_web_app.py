@@ -316,6 +316,13 @@ ERROR_WORDING = {
         {},
         "Something went wrong on the server (reference req-42). Please try again in a moment.",
     ),
+    "unavailable": (
+        503,
+        {"detail": "live progress is unavailable (Redis): Connection refused"},
+        {"Retry-After": "5"},
+        "Part of the service is unavailable right now: live progress is unavailable (Redis): "
+        "Connection refused. Please try again in a moment.",
+    ),
     "stale decision": (
         409,
         {"detail": "stale version: the current version is 3"},

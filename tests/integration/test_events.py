@@ -28,7 +28,7 @@ from docflow.settings import Settings
 from docflow.storage.models import Project
 from tests.conftest import bearer
 from tests.flow_helpers import Handle, decide, wait_for_gate
-from tests.servers import serve
+from tests.servers import free_port, serve
 
 READ_TIMEOUT_S = 60.0
 
@@ -399,6 +399,20 @@ async def test_after_a_terminated_run_the_next_run_starts_after_its_run_ended(
     flows.append(client.get_workflow_handle(handle.id))
     assert resumed.seqs[0] == ended.seqs[-1] + 1
     assert resumed.events[0].flow_event.type == "run_started"
+
+
+async def test_with_redis_down_a_live_run_answers_503_before_any_stream(
+    api_settings: Settings, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    handle = await start_flow()
+    await wait_for_gate(handle, Step.DESCRIPTION)
+    broken = api_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    async with serve(create_app(broken)) as url, httpx.AsyncClient(base_url=url) as http:
+        answer = await http.get(events_url, headers=owner)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "Redis" in answer.json()["detail"]
+    assert answer.headers["retry-after"] == "5"
 
 
 async def test_a_project_without_a_run_is_a_404_problem(

@@ -135,6 +135,8 @@ function describe(status, problem, retryAfter) {
       }
       if (detail.includes("runs going")) return `Too many runs at once: ${endSentence(detail)} Wait for one to finish.`;
       return `Too many requests. Please wait ${retryAfter || "a few"} seconds and try again.`;
+    case 503:
+      return `Part of the service is unavailable right now: ${endSentence(detail || "no reason given")} Please try again in a moment.`;
     default:
       if (status >= 500) {
         const reference = problem.request_id ? ` (reference ${problem.request_id})` : "";
