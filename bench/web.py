@@ -26,10 +26,8 @@ from playwright.async_api import Browser, Page
 
 from bench.api import services, wait_ready
 from docflow import admin
-from docflow.auth.passwords import hash_password
 from docflow.settings import Settings
-from docflow.storage.accounts import AccountRepository
-from docflow.storage.db import make_engine, tenant_session
+from docflow.storage.db import make_engine
 from tests.browser import CHROMIUM, chromium
 
 PASSWORD = "a long enough password"
@@ -48,10 +46,7 @@ def _summary(samples: list[float], unit: str = "ms") -> str:
 async def _user(settings: Settings) -> str:
     engine = make_engine(settings.database_url or "")
     tenant = await admin.ensure_tenant(engine, "bench", "Benchmark")
-    async with tenant_session(engine, tenant.id) as session:
-        accounts = AccountRepository(tenant.id, session)
-        user, _ = await accounts.ensure_user("bench@example.com", hash_password(PASSWORD))
-        await accounts.add_member(user, "owner")
+    await admin.add_member(engine, tenant.id, "bench@example.com", PASSWORD, "owner")
     await engine.dispose()
     return "bench@example.com"
 

@@ -7,6 +7,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
+from docflow.auth.passwords import hash_password
+from docflow.storage.accounts import AccountRepository
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project, Tenant
 from docflow.storage.repositories import TenantRepository
@@ -38,3 +40,15 @@ async def create_project(
     async with tenant_session(engine, tenant_id) as session:
         repo = TenantRepository(tenant_id, session)
         return await repo.create_project(name, idea, constraints, created_by)
+
+
+async def add_member(
+    engine: AsyncEngine, tenant_id: UUID, email: str, password: str, role: str
+) -> UUID:
+    """A user with this password (created when new) as a member of the tenant: their id.
+    For tests and benchmarks; `docflow admin create-user` adds its own checks around it."""
+    async with tenant_session(engine, tenant_id) as session:
+        accounts = AccountRepository(tenant_id, session)
+        user, _ = await accounts.ensure_user(email, hash_password(password))
+        await accounts.add_member(user, role)
+    return user.id

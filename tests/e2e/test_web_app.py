@@ -36,10 +36,7 @@ from temporalio.client import Client
 from api.app import create_app
 from docflow import admin
 from docflow.agents.breaker import reset_breakers
-from docflow.auth.passwords import hash_password
 from docflow.settings import Settings
-from docflow.storage.accounts import AccountRepository
-from docflow.storage.db import tenant_session
 from tests.browser import chromium
 from tests.fakes.openai_server import FakeOpenAIServer, Fault
 from tests.servers import free_port, serve
@@ -172,12 +169,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def add_member(engine: AsyncEngine, slug: str, role: str) -> str:
     """A user with ``role`` in the tenant ``slug`` and the test password: their email."""
-    tenant_id = admin.tenant_id_for(slug)
     email = f"{role}-{uuid4().hex[:6]}@example.com"
-    async with tenant_session(engine, tenant_id) as session:
-        accounts = AccountRepository(tenant_id, session)
-        user, _ = await accounts.ensure_user(email, hash_password(PASSWORD))
-        await accounts.add_member(user, role)
+    await admin.add_member(engine, admin.tenant_id_for(slug), email, PASSWORD, role)
     return email
 
 

@@ -29,12 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.state import AppState
 from docflow import admin
-from docflow.auth.passwords import hash_password
 from docflow.auth.tokens import check_auth_settings, issue_access_token
 from docflow.embedded import StackEndpoints
 from docflow.settings import Settings
-from docflow.storage.accounts import AccountRepository
-from docflow.storage.db import tenant_session
 from docflow.storage.models import Tenant
 from tests.conftest import bearer
 
@@ -57,11 +54,7 @@ async def add_user(
 ) -> tuple[UUID, str]:
     """A user (created when new) with ``role`` in the tenant: (user id, email)."""
     email = email or new_email()
-    async with tenant_session(engine, tenant_id) as session:
-        accounts = AccountRepository(tenant_id, session)
-        user, _ = await accounts.ensure_user(email, hash_password(password))
-        await accounts.add_member(user, role)
-    return user.id, email
+    return await admin.add_member(engine, tenant_id, email, password, role), email
 
 
 async def new_tenant(engine: AsyncEngine) -> Tenant:

@@ -5,7 +5,7 @@ import { html, useState } from "../vendor/preact-htm.js";
 import { api, currentSession } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
-import { ErrorNotice, formatTime, Loading, useResource } from "../ui.js";
+import { ErrorNotice, formatTime, Loading, useAction, useResource } from "../ui.js";
 
 export function DocumentHistoryView({ projectId, document: documentId, query }) {
   const base = `/projects/${projectId}/documents/${documentId}`;
@@ -14,7 +14,7 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
   const shown = Number(query.get("view")) || latest;
   const content = useResource(shown ? `${base}/versions/${shown}` : null);
   const [message, setMessage] = useState(null);
-  const [error, setError] = useState(null);
+  const activating = useAction();
   if (versions.loading && !versions.data) return html`<${Loading} what="Loading the versions" />`;
   if (versions.error) return html`<${ErrorNotice} error=${versions.error} onRetry=${versions.reload} />`;
 
@@ -23,10 +23,9 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
   const from = Number(query.get("from")) || Math.max(1, to - 1);
   const canAct = currentSession()?.role !== "viewer";
 
-  const activate = async (version) => {
-    setError(null);
-    setMessage(null);
-    try {
+  const activate = (version) =>
+    activating.run(async () => {
+      setMessage(null);
       const result = await api(`${base}/versions/${version}/activate`, { method: "POST" });
       const stale = result.downstream_marked_stale;
       setMessage(
@@ -34,16 +33,13 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
           (stale ? ` ${stale} document(s) of later steps are marked stale.` : ""),
       );
       versions.reload();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+    });
 
   return html`<div class="history">
     <p><${Link} href=${`/app/projects/${projectId}/documents`}>All documents</${Link}></p>
     ${content.data && html`<h2 class="doc-heading"><code>${content.data.path}</code></h2>`}
     ${message && html`<p class="notice info" role="status">${message}</p>`}
-    <${ErrorNotice} error=${error} />
+    <${ErrorNotice} error=${activating.error} />
     <section class="card">
       <h2>Versions</h2>
       <table class="doc-table versions">

@@ -199,24 +199,20 @@ function StepList({ run, staleSteps }) {
     ${STEPS.map((step) => {
       const accepted = stepState(run, step.id);
       const state = accepted === "accepted" && staleSteps.has(step.id) ? "stale" : accepted;
-      const drafts = countEvents(run, step.id, "step_started");
-      const automatic = countEvents(run, step.id, "quality_revision");
+      const starts = eventsOf(run, step.id, "step_started");
+      const drafts = starts.length;
+      const automatic = eventsOf(run, step.id, "quality_revision").length;
       return html`<li key=${step.id} class=${`step step-${state}`} data-step=${step.id}
         aria-current=${state === "writing" || state === "review" ? "step" : undefined}>
         <span class="step-title">${step.title}</span>
         <span class="step-agent">${step.agent}</span>
         <span class="step-state">${STATE_LABELS[state]}${state === "writing" &&
-        html` <${Elapsed} since=${lastEventAt(run, step.id, "step_started")} />`}</span>
+        html` <${Elapsed} since=${starts.at(-1)?.at} />`}</span>
         ${drafts > 0 &&
         html`<span class="step-meta">${plural(drafts, "draft")}${automatic ? `, ${plural(automatic, "automatic quality revision")}` : ""}</span>`}
       </li>`;
     })}
   </ol>`;
-}
-
-function lastEventAt(run, stepId, type) {
-  const found = run.events.filter((event) => event.step === stepId && event.type === type).pop();
-  return found ? found.at : null;
 }
 
 /** "for 1 min 05 s", ticking: a model-backed step takes minutes and sends nothing meanwhile. */
@@ -233,8 +229,8 @@ function Elapsed({ since }) {
   return html`<span class="elapsed">for ${text}</span>`;
 }
 
-function countEvents(run, stepId, type) {
-  return run.events.filter((event) => event.step === stepId && event.type === type).length;
+function eventsOf(run, stepId, type) {
+  return run.events.filter((event) => event.step === stepId && event.type === type);
 }
 
 function plural(count, noun) {
