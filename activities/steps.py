@@ -7,18 +7,23 @@ retried activity (after a crash, a timeout or a lost reply) never adds a second 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
 
 from opentelemetry.trace import Span
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import invalid_input, not_found
-from activities.heartbeats import with_heartbeats
-from docflow.agents.crew import write_step as write_with_agent
+from activities.heartbeats import heartbeating
+from docflow.agents.compose import Progress, SavedSection, SectionEvent, StepComposer
+from docflow.agents.errors import ContractUnfilledError, MalformedReplyError, WriterError
+from docflow.agents.writer import Usage
+from docflow.agents.writers import select_writer
 from docflow.contracts import (
     STEP_AGENT,
     STEPS,
@@ -37,7 +42,7 @@ from docflow.contracts import (
 from docflow.quotas import Meter, Quotas
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
-from docflow.storage.models import AgentRun
+from docflow.storage.models import AgentRun, SectionDraft
 from docflow.storage.repositories import NotFoundError, TenantRepository, version_ref
 from docflow.telemetry import tracer
 
@@ -83,24 +88,45 @@ class StepActivities:
                 return earlier
             await self._check_quota(task)
             started = time.monotonic()
+            composer: StepComposer | None = None
             try:
                 brief = await self._brief(task)
-                writing = await with_heartbeats(lambda: self._write(brief))
+                writer = select_writer(self._settings, task.step)
+                store = SectionDraftStore(self._engine, task.scope, task.idempotency_key)
+                composer = StepComposer(brief, writer, store, on_event=_section_progress(task))
+                writing = await heartbeating(composer.write(date.today()))
             except Exception as error:
-                await self._record_failure(task, error, _elapsed_ms(started))
-                if isinstance(error, ValueError):  # configuration: retrying cannot fix it
-                    raise invalid_input(str(error)) from error
+                spent = composer.spent if composer is not None else Usage()
+                await self._record_failure(task, error, _elapsed_ms(started), spent)
+                await self._count_tokens(task, spent)
+                if isinstance(error, WriterError):
+                    raise self._failure(task, error) from error
                 raise
+            s.set_attribute("sections_resumed", composer.resumed)
             output = await self._persist(task, brief, writing, _elapsed_ms(started))
-            if self._quotas is not None:
-                tokens = writing.tokens_in + writing.tokens_out
-                await self._quotas.record(task.scope.tenant_id, Meter.LLM_TOKENS, tokens)
+            await self._count_tokens(task, composer.spent)
             _record_documents(s, output.versions)
             return output
 
-    def _write(self, brief: StepBrief) -> StepWriting:
-        today = date.today()
-        return write_with_agent(brief, self._settings, today, on_progress=_log_progress)
+    def _failure(self, task: WriteStepInput, error: WriterError) -> ApplicationError:
+        """One plain sentence naming the step, the section and the cause."""
+        attempt = activity.info().attempt
+        final = not error.retryable or (
+            isinstance(error, MalformedReplyError)
+            and attempt >= self._settings.llm_contract_attempts
+        )
+        where = f" the '{error.section}' section of" if error.section else ""
+        message = f"The {STEP_AGENT[task.step]} could not write{where} the {task.step.value}: "
+        kind = ContractUnfilledError.kind if final and error.retryable else error.kind
+        delay = None if error.retry_after_s is None else timedelta(seconds=error.retry_after_s)
+        return ApplicationError(
+            message + error.message, type=kind, non_retryable=final, next_retry_delay=delay
+        )
+
+    async def _count_tokens(self, task: WriteStepInput, spent: Usage) -> None:
+        if self._quotas is not None and spent.tokens_in + spent.tokens_out > 0:
+            tokens = spent.tokens_in + spent.tokens_out
+            await self._quotas.record(task.scope.tenant_id, Meter.LLM_TOKENS, tokens)
 
     async def _check_quota(self, task: WriteStepInput) -> None:
         """A tenant over its monthly quota gets a clear, final error, not retries."""
@@ -203,7 +229,9 @@ class StepActivities:
             )
         return WriteStepOutput(versions=refs, writer=writing.writer)
 
-    async def _record_failure(self, task: WriteStepInput, error: Exception, ms: int) -> None:
+    async def _record_failure(
+        self, task: WriteStepInput, error: Exception, ms: int, spent: Usage
+    ) -> None:
         """One failed agent_runs row per attempt, so operators see what went wrong."""
         async with tenant_session(self._engine, task.scope.tenant_id) as session:
             await TenantRepository(task.scope.tenant_id, session).record_agent_run(
@@ -213,6 +241,8 @@ class StepActivities:
                     step=task.step.value,
                     status="failed",
                     writer=self._settings.llm_provider,
+                    tokens_in=spent.tokens_in,
+                    tokens_out=spent.tokens_out,
                     duration_ms=ms,
                     error=f"{type(error).__name__}: {error}"[:2000],
                     idempotency_key=f"{task.idempotency_key}:attempt-{activity.info().attempt}",
@@ -252,5 +282,50 @@ class StepActivities:
                 )
 
 
-def _log_progress(message: str) -> None:
-    activity.logger.info("agent progress: %s", message)
+def _section_progress(task: WriteStepInput) -> Progress:
+    """Section progress to the worker's log and the activity's heartbeat details."""
+
+    async def report(event: SectionEvent) -> None:
+        if event.kind == "section_text":
+            activity.heartbeat(event.key, event.chars)
+            return
+        activity.logger.info(
+            "%s %s: %s (%d chars, %d+%d tokens, %d ms)", task.step.value, event.kind,
+            event.key, event.chars, event.usage.tokens_in, event.usage.tokens_out,
+            event.duration_ms,
+        )  # fmt: skip
+
+    return report
+
+
+class SectionDraftStore:
+    """A write's finished sections in PostgreSQL, keyed by the activity's idempotency key."""
+
+    def __init__(self, engine: AsyncEngine, scope: TenantScope, write_key: str) -> None:
+        self._engine, self._scope, self._write_key = engine, scope, write_key
+
+    async def saved(self) -> Mapping[str, SavedSection]:
+        async with tenant_session(self._engine, self._scope.tenant_id) as session:
+            drafts = await TenantRepository(self._scope.tenant_id, session).section_drafts(
+                self._scope.project_id, self._write_key
+            )
+        return {
+            draft.section_key: SavedSection(
+                json.dumps(draft.content), Usage(draft.tokens_in, draft.tokens_out)
+            )
+            for draft in drafts
+        }
+
+    async def save(self, key: str, answer: BaseModel, usage: Usage, duration_ms: int) -> None:
+        draft = SectionDraft(
+            tenant_id=self._scope.tenant_id,
+            project_id=self._scope.project_id,
+            write_key=self._write_key,
+            section_key=key,
+            content=answer.model_dump(mode="json"),
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            duration_ms=duration_ms,
+        )
+        async with tenant_session(self._engine, self._scope.tenant_id) as session:
+            await TenantRepository(self._scope.tenant_id, session).save_section_draft(draft)

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     embedded_redis_port: int = 56379
     embedded_temporal_http_port: int = 7243
     embedded_temporal_metrics_port: int = 7244
+    embedded_llm_port: int = 8081
     # Qdrant local-mode folder when QDRANT_URL is absent (default: <data_dir>/qdrant).
     qdrant_path: Path | None = None
 
@@ -57,24 +58,37 @@ class Settings(BaseSettings):
     db_app_password: str = "docflow_app"
     db_name: str = "docflow"
 
-    # LLM: "offline" is the deterministic writer; "openai" is any OpenAI-compatible endpoint.
-    llm_provider: str = "offline"
+    # LLM: "offline" is the deterministic writer; "openai" is any OpenAI-compatible endpoint;
+    # "local" is llama.cpp's server on llm_model_path, started by docflow dev / demo when
+    # llm_base_url is absent (docflow.embedded).
+    llm_provider: Literal["offline", "openai", "local"] = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"
-    # Simulated latency of the offline writer per agent call (one per step), for demos and
-    # crash tests.
+    llm_model_path: Path | None = None  # a GGUF file, for llm_provider="local"
+    # Simulated latency of the offline writer per section call, for demos and crash tests.
     llm_offline_latency_ms: int = 0
-    # OpenAI-compatible provider (docflow.agents.openai_llm). Timeouts are per HTTP request
-    # (read = waiting for the whole, non-streamed answer); Temporal is the only retry layer.
-    llm_timeout_s: float = 180.0
-    llm_connect_timeout_s: float = 10.0
+    # OpenAI-compatible provider (docflow.agents.openai_chat): replies stream; a request
+    # waits llm_first_token_timeout_s for its first token and llm_idle_timeout_s between
+    # tokens, then it is closed; Temporal is the only retry layer.
+    llm_stream: bool = True
+    llm_first_token_timeout_s: float = Field(default=600.0, gt=0)
+    llm_idle_timeout_s: float = Field(default=60.0, gt=0)
+    llm_connect_timeout_s: float = Field(default=10.0, gt=0)
+    llm_temperature: float | None = None
+    # Sections of one step written at once (a local server runs one at a time anyway).
+    llm_concurrency: int = Field(default=2, ge=1, le=32)
+    # Characters of each accepted upstream document a prompt carries.
+    llm_upstream_chars: int = Field(default=6000, ge=500)
     # Per-role model, JSON: {"architecture": "gpt-4o"} (step or agent name -> model);
     # steps not named use llm_model.
     llm_models_by_role: dict[str, str] = Field(default_factory=dict)
-    # Corrective re-asks after a reply that does not fill the contract, then a hard failure.
-    llm_json_repair_attempts: int = 1
-    llm_context_window: int = 128_000
+    # Corrective re-asks after a reply that does not fill a section's contract; after
+    # llm_contract_attempts activity attempts that all ended so, the step fails for good.
+    llm_json_repair_attempts: int = Field(default=1, ge=0, le=5)
+    llm_contract_attempts: int = Field(default=3, ge=1)
+    # Context size the embedded llama.cpp server is started with (tokens).
+    llm_context_size: int = Field(default=8192, ge=2048)
     # Circuit breaker per (base URL, model): opens after N consecutive provider failures,
     # lets one trial call through after the reset time.
     llm_breaker_failures: int = 5

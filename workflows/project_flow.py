@@ -50,7 +50,8 @@ RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=NON_RETRYABLE,
 )
-AGENT_TIMEOUT = timedelta(minutes=15)  # a slow LLM writing a long document
+# A slow LLM writing a long step; finished sections are kept, so a retry resumes.
+AGENT_TIMEOUT = timedelta(minutes=60)
 AGENT_HEARTBEAT = timedelta(seconds=10)
 STORE_TIMEOUT = timedelta(seconds=30)
 SCORE_TIMEOUT = timedelta(minutes=2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from docflow.contracts import Step
 
@@ -155,6 +155,17 @@ class KeyDecision(BaseModel):
     monitoring: list[str] = Field(description="What to watch to know the decision still holds.")
 
 
+class DecisionTopic(BaseModel):
+    title: str = Field(description="The decision as a short imperative, e.g. 'Use PostgreSQL'.")
+    concern: str = Field(description="The key concern it settles, e.g. 'data storage'.")
+
+
+class DecisionOutline(BaseModel):
+    """The key decisions of the architecture, one ADR each, written one call per decision."""
+
+    decisions: list[DecisionTopic] = Field(min_length=3, max_length=8)
+
+
 class ArchitectureDescription(BaseModel):
     """docs/architecture.md plus one ADR per key decision: the Solution Architect's work."""
 
@@ -207,6 +218,34 @@ class Epic(BaseModel):
     effort_days: int = Field(description="Estimated effort in person-days.")
     start_week: int
     end_week: int
+
+
+class EpicHeading(BaseModel):
+    name: str = Field(description="Short; the first epic is 'Infrastructure', the last 'Testing'.")
+    goal: str
+    depends_on: list[str] = Field(description="Names of the epics this one depends on.")
+
+
+FIRST_EPIC = "Infrastructure"
+LAST_EPIC = "Testing"
+
+
+class EpicOutline(BaseModel):
+    """The epics in delivery order, written one call per epic afterwards."""
+
+    epics: list[EpicHeading] = Field(
+        min_length=5,
+        max_length=12,
+        description="Infrastructure first, Testing last, at least three epics between them.",
+    )
+
+    @field_validator("epics")
+    @classmethod
+    def _infrastructure_first_testing_last(cls, epics: list[EpicHeading]) -> list[EpicHeading]:
+        first, last = epics[0].name.strip().lower(), epics[-1].name.strip().lower()
+        if not first.startswith(FIRST_EPIC.lower()) or not last.startswith(LAST_EPIC.lower()):
+            raise ValueError(f"the first epic must be '{FIRST_EPIC}' and the last '{LAST_EPIC}'")
+        return epics
 
 
 class ImplementationPlan(BaseModel):

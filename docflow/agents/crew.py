@@ -1,10 +1,20 @@
-"""Run one step's agent with CrewAI and render what it returns.
+"""The CrewAI adapter: a ``Writer`` that runs the step's role as a CrewAI Agent and Task.
 
-This module, ``offline`` and ``openai_llm`` are the only ones that import CrewAI (2.4 s, 1 GB):
-the API process never imports them. CrewAI's telemetry, tracing prompt and version check
-are switched off by default (``setdefault``: the environment still wins) before CrewAI
-loads; OTEL_SDK_DISABLED is left alone, it would switch off our own tracing too. CrewAI's
-own memory stays off: project memory is ours.
+One Agent and one Task per section, on ``StructuredChat`` (any OpenAI-compatible
+endpoint) wrapped as a CrewAI ``BaseLLM``. Every CrewAI hook docflow relies on lives in
+this file:
+- the task sets ``response_model`` (and ``output_pydantic``), so CrewAI passes the section
+  contract to the LLM and does not append its own pretty-printed copy of the schema to
+  the prompt (``build_task_prompt_with_schema`` skips it when ``response_model`` is set);
+- ``respect_context_window=False``: CrewAI never summarises the conversation with extra
+  LLM calls; a prompt that is too long is our error, with a clear message;
+- ``max_retry_limit=0`` and the ``_crewai_rate_limit_wrapped`` mark: Temporal is the only
+  retry layer;
+- tokens come from our own client, not CrewAI's counters.
+
+This module is the only one that imports CrewAI (2.4 s, 1 GB); the API process never
+imports it. CrewAI's telemetry, tracing prompt and version check are off by default
+(``setdefault``: the environment still wins); OTEL_SDK_DISABLED is left alone.
 """
 
 from __future__ import annotations
@@ -16,173 +26,151 @@ from docflow.agents import CREWAI_ENV_DEFAULTS
 for _name, _value in CREWAI_ENV_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
+import asyncio  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import date  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from typing import Any, TypeVar  # noqa: E402
 
 from crewai import Agent, BaseLLM, Crew, CrewOutput, Process, Task  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
+from pydantic import BaseModel, PrivateAttr  # noqa: E402
 
-from docflow.agents.contracts import CONTRACT_FOR_STEP  # noqa: E402
-from docflow.agents.offline import OFFLINE_WRITER_LABEL, OfflineWriter  # noqa: E402
-from docflow.agents.openai_llm import OpenAICompatibleLLM  # noqa: E402
-from docflow.agents.render import render_contract  # noqa: E402
-from docflow.contracts import STEP_AGENT, Step, StepBrief, StepWriting  # noqa: E402
-from docflow.settings import Settings  # noqa: E402
+from docflow.agents.errors import MalformedReplyError  # noqa: E402
+from docflow.agents.openai_chat import StructuredChat  # noqa: E402
+from docflow.agents.prompts import role_of, section_request, step_context  # noqa: E402
+from docflow.agents.writer import M, SectionBrief, TextSink, Usage, Written  # noqa: E402
+from docflow.contracts import STEP_AGENT  # noqa: E402
 
-ProgressCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Role:
-    goal: str
-    backstory: str
-    expected_output: str
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
-class Writer:
-    """The LLM an agent writes with, and how the version metadata names it."""
+def _without_crewai_retry(method: F) -> F:
+    """Keep CrewAI from wrapping ``method`` in its own 3-try rate-limit retry.
 
-    llm: BaseLLM
-    label: str
-
-
-class WriterOutputError(RuntimeError):
-    """The writer's answer did not fill the step's contract."""
+    ``BaseLLM.__init_subclass__`` wraps a subclass's ``call``/``acall`` unless the method
+    is already marked as wrapped. Temporal is our only retry layer.
+    """
+    vars(method)["_crewai_rate_limit_wrapped"] = True
+    return method
 
 
-ROLES: dict[Step, Role] = {
-    Step.DESCRIPTION: Role(
-        goal="Describe the project so clearly that everyone agrees what is being built, for "
-        "whom and why.",
-        backstory="A business analyst who turns rough ideas into crisp problem statements, user "
-        "groups, measurable goals and the questions that still need an answer.",
-        expected_output="docs/about.md as a ProjectDescription: problem and context, target "
-        "users and their needs, goals and non-goals, key features as user-facing capabilities, "
-        "constraints, assumptions, open questions and success metrics with numbers.",
-    ),
-    Step.ARCHITECTURE: Role(
-        goal="Design an architecture that fits the idea, the team and the constraints, and "
-        "record every key decision with its alternatives.",
-        backstory="A pragmatic solution architect who prefers few moving parts, writes C4 models "
-        "and ADRs, and explains trade-offs in plain words.",
-        expected_output="docs/architecture.md and one ADR per key decision as an "
-        "ArchitectureDescription: context, constraints, rationale, actors, containers, "
-        "components of the main container, relationships, technology stack with a reason per "
-        "choice, data model, security, observability, resilience, scalability, risks and "
-        "decisions with options, pros and cons.",
-    ),
-    Step.PLAN: Role(
-        goal="Plan the delivery as ordered epics that fit the team and the timeline.",
-        backstory="A delivery lead who slices work into thin end-to-end increments, estimates "
-        "honestly and names the risks to the schedule.",
-        expected_output="docs/plans as an ImplementationPlan: strategy, team and capacity, "
-        "phases, milestones, epics in order (the first 'Infrastructure', the last 'Testing', the "
-        "ones between following the architecture's components) with goal, scope, out of scope, "
-        "tasks, dependencies, testable acceptance criteria, effort and weeks, and schedule "
-        "risks.",
-    ),
-    Step.STANDARDS: Role(
-        goal="Set engineering standards that keep the codebase healthy and the product within "
-        "its non-functional targets.",
-        backstory="A staff engineer who writes rules that CI can check, with numbers instead of "
-        "adjectives.",
-        expected_output="docs/specs.md as EngineeringStandards: coding standards per language "
-        "in the stack, repository and branching, code review, testing strategy and coverage "
-        "targets, CI quality gates, documentation standards, Definition of Done, "
-        "non-functional requirements with numbers, security standards and project rules.",
-    ),
-}
+class SectionLLM(BaseLLM):
+    """One section's LLM as CrewAI sees it: the contract in, an instance of it out."""
+
+    llm_type: str = "openai-compatible"
+    provider: str = "openai-compatible"
+    _chat: StructuredChat = PrivateAttr()
+    _max_tokens: int = PrivateAttr(default=1024)
+    _on_text: TextSink | None = PrivateAttr(default=None)
+    _usage: Usage = PrivateAttr(default_factory=Usage)
+
+    @classmethod
+    def for_call(
+        cls, chat: StructuredChat, max_tokens: int, on_text: TextSink | None
+    ) -> SectionLLM:
+        llm = cls(model=chat.endpoint.model)
+        llm._chat, llm._max_tokens, llm._on_text = chat, max_tokens, on_text
+        return llm
+
+    @property
+    def usage(self) -> Usage:
+        return self._usage
+
+    @_without_crewai_retry
+    async def acall(
+        self,
+        messages: Any,
+        tools: Any = None,
+        callbacks: Any = None,
+        available_functions: Any = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: type[BaseModel] | None = None,
+    ) -> str | BaseModel:
+        if response_model is None:
+            raise MalformedReplyError("CrewAI asked for text instead of the section contract")
+        conversation = (
+            [dict(m) for m in messages]
+            if not isinstance(messages, str)
+            else [{"role": "user", "content": messages}]
+        )
+        try:
+            answer, usage = await self._chat.ask(
+                conversation, response_model, self._max_tokens, self._on_text
+            )
+        except MalformedReplyError as error:
+            self._usage = self._usage + error.usage
+            raise
+        self._usage = self._usage + usage
+        return answer
+
+    @_without_crewai_retry
+    def call(
+        self,
+        messages: Any,
+        tools: Any = None,
+        callbacks: Any = None,
+        available_functions: Any = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: type[BaseModel] | None = None,
+    ) -> str | BaseModel:
+        """The synchronous path (CrewAI's ``kickoff``): ``acall`` in a thread of its own."""
+        args = (messages, tools, callbacks, available_functions, from_task, from_agent)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self.acall(*args, response_model)).result()
+
+    def supports_function_calling(self) -> bool:
+        return False
+
+    def supports_stop_words(self) -> bool:
+        return False
 
 
-def select_writer(brief: StepBrief, settings: Settings) -> Writer:
-    """The one place that decides which LLM writes: offline (default) or OpenAI-compatible."""
-    if settings.llm_provider == "offline":
-        writer = OfflineWriter.for_brief(brief, settings.llm_offline_latency_ms)
-        return Writer(llm=writer, label=OFFLINE_WRITER_LABEL)
-    if settings.llm_provider == "openai":
-        llm = OpenAICompatibleLLM.for_step(settings, brief.step)
-        return Writer(llm=llm, label=llm.model)
-    raise ValueError(
-        f"unknown DOCFLOW_LLM_PROVIDER {settings.llm_provider!r}: use 'offline' or 'openai'"
-    )
+class CrewWriter:
+    """A ``Writer`` on an OpenAI-compatible endpoint, through CrewAI's Agent and Task."""
 
+    def __init__(self, chat: StructuredChat, concurrency: int, upstream_chars: int) -> None:
+        self._chat = chat
+        self._concurrency = concurrency
+        self._upstream_chars = upstream_chars
 
-def _section(title: str, body: str) -> str:
-    return f"## {title}\n\n{body.strip() or 'None.'}"
+    @property
+    def label(self) -> str:
+        return self._chat.endpoint.model
 
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
 
-def task_description(brief: StepBrief) -> str:
-    """What the agent is asked to do: the idea, constraints, feedback and upstream documents."""
-    feedback = "\n".join(f"{n}. {item}" for n, item in enumerate(brief.feedback, 1))
-    upstream = "\n\n".join(f"### {doc.path}\n\n{doc.content_md.strip()}" for doc in brief.upstream)
-    memory = "\n\n".join(
-        f"- {chunk.path} (v{chunk.version}, score {chunk.score:.2f}): {chunk.text.strip()}"
-        for chunk in brief.memory
-    )
-    return "\n\n".join(
-        [
-            f"Write the {brief.step.value} documents of the project "
-            f"\u201c{brief.project_name}\u201d for its documentation package.",
-            _section("Idea", brief.idea),
-            _section("Constraints", brief.constraints),
-            _section("Review feedback to address, oldest first (quote each in revision_notes)",
-                     feedback),
-            _section("Accepted upstream documents (stay consistent with them)", upstream),
-            _section("Relevant passages from project memory, best first", memory),
-        ]
-    )  # fmt: skip
-
-
-def _run_crew(brief: StepBrief, writer: Writer) -> tuple[BaseModel, int, int]:
-    contract = CONTRACT_FOR_STEP[brief.step]
-    role = ROLES[brief.step]
-    agent = Agent(
-        role=STEP_AGENT[brief.step],
-        goal=role.goal,
-        backstory=role.backstory,
-        llm=writer.llm,
-        allow_delegation=False,
-        memory=False,
-        verbose=False,
-        max_retry_limit=0,  # Temporal owns retries; no hidden second layer underneath
-    )
-    task = Task(
-        description=task_description(brief),
-        expected_output=role.expected_output,
-        agent=agent,
-        output_pydantic=contract,
-    )
-    crew = Crew(
-        agents=[agent],
-        tasks=[task],
-        process=Process.sequential,
-        memory=False,
-        verbose=False,
-        tracing=False,
-    )
-    result = crew.kickoff()
-    if not isinstance(result, CrewOutput) or not isinstance(result.pydantic, contract):
-        raise WriterOutputError(f"{writer.label} did not return a {contract.__name__}")
-    usage = result.token_usage
-    return result.pydantic, usage.prompt_tokens, usage.completion_tokens
-
-
-def write_step(
-    brief: StepBrief,
-    settings: Settings,
-    today: date,
-    on_progress: ProgressCallback | None = None,
-) -> StepWriting:
-    """Write one step's documents with its agent; ``today`` dates the ADRs."""
-    report = on_progress or (lambda _message: None)
-    agent_name = STEP_AGENT[brief.step]
-    report(f"{agent_name} started the {brief.step.value} step")
-    writer = select_writer(brief, settings)
-    contract, tokens_in, tokens_out = _run_crew(brief, writer)
-    documents = render_contract(contract, today)
-    report(f"{agent_name} finished: {len(documents)} document(s)")
-    return StepWriting(
-        documents=documents, writer=writer.label, tokens_in=tokens_in, tokens_out=tokens_out
-    )
+    async def write(
+        self, brief: SectionBrief, contract: type[M], on_text: TextSink | None = None
+    ) -> Written[M]:
+        llm = SectionLLM.for_call(self._chat, brief.call.max_tokens, on_text)
+        step = brief.brief.step
+        role = role_of(step)
+        agent = Agent(
+            role=STEP_AGENT[step],
+            goal=role.goal,
+            backstory=role.backstory,
+            llm=llm,
+            allow_delegation=False,
+            memory=False,
+            verbose=False,
+            max_retry_limit=0,
+            respect_context_window=False,
+        )
+        task = Task(
+            description=f"{step_context(brief.brief, self._upstream_chars)}\n\n"
+            f"{section_request(brief)}",
+            expected_output=f"One {contract.__name__} JSON object.",
+            agent=agent,
+            response_model=contract,
+            output_pydantic=contract,
+        )
+        crew = Crew(agents=[agent], tasks=[task], process=Process.sequential, memory=False,
+                    verbose=False, tracing=False)  # fmt: skip
+        result = await crew.akickoff()
+        answer = result.pydantic if isinstance(result, CrewOutput) else None
+        if not isinstance(answer, contract):
+            raise MalformedReplyError(f"{self.label} did not return a {contract.__name__}")
+        return Written(contract=answer, usage=llm.usage)

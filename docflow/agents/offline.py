@@ -1,84 +1,99 @@
-"""The deterministic offline writer: a CrewAI LLM that drafts contracts without any model.
+"""The deterministic offline writer: a ``Writer`` that fills sections without any model.
 
-CrewAI runs it like any other LLM. With ``output_pydantic`` on the task and no tools, the
-agent executor passes ``response_model=<the contract class>`` and uses a returned model
-instance as the answer, so the writer never reads the prompt: it is built with the
-StepBrief and drafts the requested contract from the idea itself (``drafting``). Same
-brief, same contract, byte for byte. It says plainly that no LLM was involved.
+It drafts the whole step contract from the brief (``drafting``: the idea itself, no
+prompt is read) and answers each section with its part of that draft, so the sections of
+a step agree with each other and the same brief gives the same package, byte for byte.
+It says plainly that no LLM was involved. CrewAI is not imported.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
+import asyncio
+from functools import lru_cache
 
-from crewai import BaseLLM
 from pydantic import BaseModel
 
-from docflow.agents.contracts import CONTRACT_FOR_STEP
+from docflow.agents.contracts import (
+    CONTRACT_FOR_STEP,
+    ArchitectureDescription,
+    DecisionOutline,
+    DecisionTopic,
+    EpicHeading,
+    EpicOutline,
+    ImplementationPlan,
+)
 from docflow.agents.drafting import draft_contract
+from docflow.agents.render import ordered_epics
+from docflow.agents.writer import M, SectionBrief, TextSink, Usage, Written
 from docflow.contracts import StepBrief
 
 OFFLINE_MODEL = "docflow-offline-writer/1"
 OFFLINE_WRITER_LABEL = f"{OFFLINE_MODEL} (deterministic, offline; no LLM)"
-_CHARACTERS_PER_TOKEN = 4
 
 
-class OfflineWriter(BaseLLM):
-    """Drafts the contract CrewAI asks for from the brief it was built with."""
+@lru_cache(maxsize=64)
+def _draft(brief_json: str) -> BaseModel:
+    brief = StepBrief.model_validate_json(brief_json)
+    return draft_contract(brief, CONTRACT_FOR_STEP[brief.step])
 
-    brief: StepBrief
-    latency_ms: int = 0
 
-    @classmethod
-    def for_brief(cls, brief: StepBrief, latency_ms: int = 0) -> OfflineWriter:
-        return cls(model=OFFLINE_MODEL, provider="docflow", brief=brief, latency_ms=latency_ms)
+def step_draft(brief: StepBrief) -> BaseModel:
+    """The whole step contract the offline writer answers every section from."""
+    return _draft(brief.model_dump_json())
 
-    def call(
-        self,
-        messages: Any,
-        tools: Any = None,
-        callbacks: Any = None,
-        available_functions: Any = None,
-        from_task: Any = None,
-        from_agent: Any = None,
-        response_model: type[BaseModel] | None = None,
-    ) -> str | BaseModel:
+
+def _outline(draft: BaseModel, contract: type[BaseModel]) -> BaseModel:
+    if contract is DecisionOutline:
+        assert isinstance(draft, ArchitectureDescription)
+        topics = [
+            DecisionTopic(title=d.title, concern=_concern(d.context)) for d in draft.decisions
+        ]
+        return DecisionOutline(decisions=topics)
+    assert isinstance(draft, ImplementationPlan)
+    headings = [
+        EpicHeading(name=e.name, goal=e.goal, depends_on=e.depends_on)
+        for e in ordered_epics(draft.epics)
+    ]
+    return EpicOutline(epics=headings)
+
+
+def _concern(context: str) -> str:
+    first = context.split(". ")[0].strip()
+    return first if len(first) <= 120 else f"{first[:117]}..."
+
+
+def _items(draft: BaseModel) -> list[BaseModel]:
+    if isinstance(draft, ArchitectureDescription):
+        return list(draft.decisions)
+    assert isinstance(draft, ImplementationPlan)
+    return list(ordered_epics(draft.epics))
+
+
+def offline_answer(brief: SectionBrief, contract: type[M]) -> M:
+    """The part of the step's draft that answers this section."""
+    draft = step_draft(brief.brief)
+    if contract in (DecisionOutline, EpicOutline):
+        return contract.model_validate(_outline(draft, contract).model_dump())
+    if brief.call.item is not None:
+        return contract.model_validate(_items(draft)[brief.call.item].model_dump())
+    return contract.model_validate(draft.model_dump(include=set(contract.model_fields)))
+
+
+class OfflineWriter:
+    """The default writer: no model, no network; ``latency_ms`` per section simulates one."""
+
+    label = OFFLINE_WRITER_LABEL
+    concurrency = 8
+
+    def __init__(self, latency_ms: int = 0) -> None:
+        self.latency_ms = latency_ms
+
+    async def write(
+        self, brief: SectionBrief, contract: type[M], on_text: TextSink | None = None
+    ) -> Written[M]:
         if self.latency_ms > 0:
-            time.sleep(self.latency_ms / 1000)
-        contract = draft_contract(self.brief, response_model or CONTRACT_FOR_STEP[self.brief.step])
-        if response_model is not None:
-            return contract
-        # Without a response model CrewAI parses a ReAct-style answer and converts the JSON.
-        return f"Thought: The document is drafted.\nFinal Answer: {contract.model_dump_json()}"
-
-    async def acall(
-        self,
-        messages: Any,
-        tools: Any = None,
-        callbacks: Any = None,
-        available_functions: Any = None,
-        from_task: Any = None,
-        from_agent: Any = None,
-        response_model: type[BaseModel] | None = None,
-    ) -> str | BaseModel:
-        return self.call(
-            messages, tools, callbacks, available_functions, from_task, from_agent, response_model
-        )
-
-    def supports_function_calling(self) -> bool:
-        return False
-
-    def supports_stop_words(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        # Upstream documents make long prompts; the writer never reads them, so CrewAI must
-        # not summarise them away (its default window is 4,096 tokens).
-        return 1_000_000
-
-    def get_input_tokens_count(
-        self, messages: Any, tools: Any = None, response_model: Any = None
-    ) -> int:
-        text = messages if isinstance(messages, str) else str(messages)
-        return len(text) // _CHARACTERS_PER_TOKEN
+            await asyncio.sleep(self.latency_ms / 1000)
+        answer = offline_answer(brief, contract)
+        if on_text is not None:
+            await on_text(answer.model_dump_json())
+        return Written(contract=answer, usage=Usage())

@@ -111,6 +111,23 @@ class AgentRun(SQLModel, table=True):
     created_at: datetime = _created_at()
 
 
+class SectionDraft(SQLModel, table=True):
+    """One finished section of a step's write, kept so a retry resumes after it."""
+
+    __tablename__ = "section_drafts"
+    __table_args__ = (UniqueConstraint("tenant_id", "write_key", "section_key"),)
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    tenant_id: UUID = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    project_id: UUID = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
+    write_key: str = Field(max_length=300)  # the write_step activity's idempotency key
+    section_key: str = Field(max_length=100)  # "overview", "decision/2"
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_ms: int = 0
+    created_at: datetime = _created_at()
+
+
 class Export(SQLModel, table=True):
     __tablename__ = "exports"
     __table_args__ = (UniqueConstraint("idempotency_key"),)

@@ -24,6 +24,7 @@ from docflow.storage.models import (
     DocumentVersion,
     Export,
     Project,
+    SectionDraft,
     Tenant,
     utcnow,
 )
@@ -374,6 +375,26 @@ class TenantRepository:
         self.session.add(run)
         await self.session.flush()
         return run
+
+    async def section_drafts(self, project_id: UUID, write_key: str) -> list[SectionDraft]:
+        query = select(SectionDraft).where(
+            SectionDraft.tenant_id == self.tenant_id,
+            SectionDraft.project_id == project_id,
+            SectionDraft.write_key == write_key,
+        )
+        return list((await self.session.exec(query)).all())
+
+    async def save_section_draft(self, draft: SectionDraft) -> None:
+        """Insert once: a second save of the same section (a retried attempt) is a no-op."""
+        draft.tenant_id = self.tenant_id
+        values = draft.model_dump()
+        values["content"] = draft.content
+        statement = (
+            insert(SectionDraft)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "write_key", "section_key"])
+        )
+        await self.session.exec(statement)
 
     async def agent_runs(self, project_id: UUID) -> list[AgentRun]:
         query = (

@@ -237,14 +237,17 @@ async def test_a_waiting_run_is_visible_by_search_attributes(
 async def test_a_step_that_cannot_succeed_fails_the_run_with_its_reason(
     client: Client, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
-    broken = settings.model_copy(update={"llm_provider": "nonsense"})
+    # A local model without the server docflow dev starts for it: bad configuration.
+    broken = settings.model_copy(update={"llm_provider": "local", "llm_base_url": None})
     async with build_worker(client, engine, broken):
         handle = await start(client, broken, project)
         with pytest.raises(WorkflowFailureError):
             await handle.result()
         state = await state_of(handle)
     assert state.status is RunStatus.FAILED
-    assert state.error is not None and "unknown DOCFLOW_LLM_PROVIDER 'nonsense'" in state.error
+    assert state.error is not None
+    assert state.error.startswith("The Business Analyst could not write the description: ")
+    assert "DOCFLOW_LLM_PROVIDER=local needs" in state.error
     assert state.events[-1].type == "run_failed"
     async with tenant_session(engine, project.tenant_id) as session:
         rows = (
@@ -259,7 +262,7 @@ async def test_a_step_that_cannot_succeed_fails_the_run_with_its_reason(
             .all()
         )
     assert [row["status"] for row in rows] == ["failed"]  # non-retryable: one attempt only
-    assert "nonsense" in rows[0]["error"]
+    assert "DOCFLOW_LLM_MODEL_PATH" in rows[0]["error"]
 
 
 async def test_gates_show_quality_and_later_agents_get_project_memory(
