@@ -7,6 +7,7 @@ retried activity (after a crash, a timeout or a lost reply) never adds a second 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -283,19 +284,22 @@ class StepActivities:
 
 
 def _section_progress(task: WriteStepInput) -> Progress:
-    """Section progress to the worker's log and the activity's heartbeat details."""
+    """Section progress to the worker's log, in the activity's context (CrewAI may call
+    back from a context of its own)."""
+    context = contextvars.copy_context()
 
     async def report(event: SectionEvent) -> None:
-        if event.kind == "section_text":
-            activity.heartbeat(event.key, event.chars)
-            return
-        activity.logger.info(
-            "%s %s: %s (%d chars, %d+%d tokens, %d ms)", task.step.value, event.kind,
-            event.key, event.chars, event.usage.tokens_in, event.usage.tokens_out,
-            event.duration_ms,
-        )  # fmt: skip
+        if event.kind != "section_text":
+            context.run(_log_section, task, event)
 
     return report
+
+
+def _log_section(task: WriteStepInput, event: SectionEvent) -> None:
+    activity.logger.info(
+        "%s %s: %s (%d chars, %d+%d tokens, %d ms)", task.step.value, event.kind, event.key,
+        event.chars, event.usage.tokens_in, event.usage.tokens_out, event.duration_ms,
+    )  # fmt: skip
 
 
 class SectionDraftStore:

@@ -4,7 +4,9 @@ The sections of ``sections.yaml`` run as soon as the sections they read are done
 the writer's concurrency; a fanned-out section (an ADR, an epic) runs once per item of
 its outline. Each answer is saved through the ``SectionStore`` the moment it is complete,
 so a crash, a timeout or a retry starts again at the first unwritten section; answers
-already saved are read back, not rewritten. The step's contract is assembled from the
+already saved are read back, not rewritten. When a section fails, the sections already
+being written still finish and are saved (a local model's minutes are not thrown away),
+nothing new starts, and the attempt ends with the failure. The step's contract is assembled from the
 answers and rendered to Markdown by our own code.
 """
 
@@ -12,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -82,6 +84,16 @@ async def _ignore(_event: SectionEvent) -> None:
     return None
 
 
+async def _all(work: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` concurrently to the end; cancelled, cancel every part of it."""
+    tasks = [asyncio.ensure_future(item) for item in work]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
 @dataclass
 class StepComposer:
     """One attempt at writing one step."""
@@ -97,18 +109,16 @@ class StepComposer:
     _done: dict[str, asyncio.Event] = field(default_factory=dict)
     _saved: Mapping[str, SavedSection] = field(default_factory=dict)
     _earlier_usage: Usage = field(default_factory=Usage)
+    _failures: list[Exception] = field(default_factory=list)
 
     async def write(self, today: date) -> StepWriting:
         self._saved = await self.store.saved()
         specs = [s for s in sections_of(self.brief.step) if active(s, bool(self.brief.feedback))]
         self._done = {spec.id: asyncio.Event() for spec in specs}
         limit = asyncio.Semaphore(max(1, self.writer.concurrency))
-        try:
-            async with asyncio.TaskGroup() as group:
-                for spec in specs:
-                    group.create_task(self._section(spec, limit))
-        except BaseExceptionGroup as failures:
-            raise first_failure(failures) from None
+        await _all(self._section(spec, limit) for spec in specs)
+        if self._failures:
+            raise first_failure(BaseExceptionGroup("sections failed", self._failures))
         outlines = {s.id: self._answers[s.id] for s in specs if s.outline is not None}
         contract = assemble(self.brief.step, self._answers, outlines)
         usage = self._earlier_usage + self.spent
@@ -120,15 +130,17 @@ class StepComposer:
         )
 
     async def _section(self, spec: SectionSpec, limit: asyncio.Semaphore) -> None:
-        for dependency in spec.depends_on:
-            if dependency in self._done:
-                await self._done[dependency].wait()
-        outlines = {key: self._answers[key] for key in spec.depends_on if key in self._answers}
-        calls = calls_for(self.brief.step, spec, outlines)
-        async with asyncio.TaskGroup() as group:
-            for call in calls:
-                group.create_task(self._call(spec, call, limit))
-        self._done[spec.id].set()
+        try:
+            for dependency in spec.depends_on:
+                if dependency in self._done:
+                    await self._done[dependency].wait()
+            if self._failures:
+                return  # a section failed: no new work, the attempt ends after what runs
+            outlines = {key: self._answers[key] for key in spec.depends_on if key in self._answers}
+            calls = calls_for(self.brief.step, spec, outlines)
+            await _all(self._call(spec, call, limit) for call in calls)
+        finally:
+            self._done[spec.id].set()
 
     async def _call(self, spec: SectionSpec, call: SectionCall, limit: asyncio.Semaphore) -> None:
         contract = section_contract(call.step, spec.id)
@@ -138,7 +150,13 @@ class StepComposer:
             await self.on_event(SectionEvent("section_resumed", call.key))
             return
         async with limit:
-            self._answers[call.key] = await self._write(spec, call, contract)
+            if self._failures:
+                return
+            try:
+                self._answers[call.key] = await self._write(spec, call, contract)
+            except Exception as error:
+                # Sections already being written finish and are saved; nothing new starts.
+                self._failures.append(error)
 
     def _resume(self, key: str, contract: type[BaseModel]) -> BaseModel | None:
         saved = self._saved.get(key)

@@ -163,7 +163,7 @@ class DecisionTopic(BaseModel):
 class DecisionOutline(BaseModel):
     """The key decisions of the architecture, one ADR each, written one call per decision."""
 
-    decisions: list[DecisionTopic] = Field(min_length=3, max_length=8)
+    decisions: list[DecisionTopic] = Field(min_length=3, max_length=12)
 
 
 class ArchitectureDescription(BaseModel):
@@ -235,7 +235,7 @@ class EpicOutline(BaseModel):
 
     epics: list[EpicHeading] = Field(
         min_length=5,
-        max_length=12,
+        max_length=16,
         description="Infrastructure first, Testing last, at least three epics between them.",
     )
 

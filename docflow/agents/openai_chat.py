@@ -330,7 +330,9 @@ class ChatEndpoint:
                 if not response.is_success:
                     body = (await response.aread()).decode(errors="replace")
                     raise self._status_error(response, body)
-                if not self.stream:
+                if not self.stream or "event-stream" not in response.headers.get(
+                    "content-type", ""
+                ):  # a server may answer a streaming request in one piece
                     body_text = (await response.aread()).decode(errors="replace")
                     return self._whole(body_text, prompt_chars)
                 return await self._streamed(response, prompt_chars, on_text)

@@ -223,7 +223,7 @@ async def failing_llm_app_url(
                 "llm_base_url": fake.url,
                 "llm_api_key": FAKE_KEY,
                 "llm_model": "fake-model",
-                "llm_timeout_s": 10.0,
+                "llm_first_token_timeout_s": 10.0,
                 "max_concurrent_runs_per_tenant": 1,
             }
         )

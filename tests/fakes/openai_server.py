@@ -2,15 +2,18 @@
 
 ``FakeOpenAIServer`` serves ``POST /v1/chat/completions`` over HTTP on 127.0.0.1 (a free
 port) from a thread of the test process. By default it answers like a model that follows
-the requested schema: it finds which contract the request asks for (the ``json_schema``
-name, or a contract's title in the prompt when the client fell back to ``json_object``)
-and drafts it with the offline drafting from the idea in the prompt, with a ``usage``
-block. Tests script faults, consumed one per chat request in order: ``Fault.status``
-(429 with Retry-After, 500, 401, ...), ``Fault.slow`` (answers after the client gave up),
-``Fault.malformed`` (truncated JSON content), ``Fault.content`` (any content) and
+the requested schema: it finds which section contract the request asks for (the
+``json_schema`` name, or the contract named in the prompt when the client fell back to
+``json_object`` or plain JSON) and answers it with the offline writer's answer for the
+project, idea and section key in the prompt, with a ``usage`` block. With ``stream: true``
+it answers as Server-Sent Events, a chunk per few characters, usage in the last chunk.
+Tests script faults, consumed one per chat request in order: ``Fault.status`` (429 with
+Retry-After, 500, 401, ...), ``Fault.slow`` (answers after the client gave up),
+``Fault.malformed`` (the reply cut mid-JSON, finish_reason "length"), ``Fault.stall``
+(streams part of the reply, then nothing), ``Fault.content`` (any content) and
 ``Fault.not_a_completion`` (HTTP 200 with an HTML page). ``reject_json_schema=True``
-makes it answer 400 to every ``json_schema`` request, like llama.cpp's server; an
-``api_key`` makes it answer 401 to any other bearer token.
+makes it refuse every ``json_schema`` request with HTTP 500 and a validation message, as
+llama.cpp's server does; an ``api_key`` makes it answer 401 to any other bearer token.
 """
 
 from __future__ import annotations
@@ -27,21 +30,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from docflow.agents.contracts import CONTRACT_FOR_STEP
-from docflow.agents.drafting import draft_contract
+from docflow.agents.offline import offline_answer
+from docflow.agents.sections import SectionCall, contract_by_name
+from docflow.agents.writer import SectionBrief
 from docflow.contracts import Step, StepBrief
 
 CHAT_PATH = "/v1/chat/completions"
-CONTRACTS: dict[str, tuple[Step, type[BaseModel]]] = {
-    contract.__name__: (step, contract) for step, contract in CONTRACT_FOR_STEP.items()
-}
-_TITLE = re.compile(r'"title":\s*"(' + "|".join(CONTRACTS) + r')"')
+_NAMED = re.compile(r"JSON object \((\w+)\)")
+_KEY = re.compile(r"^Section key: (\S+)$", re.MULTILINE)
+_STREAM_CHUNK = 24
 _PROJECT = re.compile(r"of the project \u201c(.+?)\u201d")
 _IDEA = re.compile(r"## Idea\n\n(.*?)\n\n## Constraints", re.DOTALL)
 _CONSTRAINTS = re.compile(r"## Constraints\n\n(.*?)\n\n## ", re.DOTALL)
 _CHARACTERS_PER_TOKEN = 4
 
-FaultKind = Literal["status", "slow", "malformed", "content", "not_a_completion"]
+FaultKind = Literal["normal", "status", "slow", "malformed", "stall", "content", "not_a_completion"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class Fault:
     retry_after: str | None = None
     delay_s: float = 0.0
     content: str = ""
+
+    @classmethod
+    def normal(cls) -> Fault:
+        """No fault: answer this request as usual (to fail a later one)."""
+        return cls("normal")
 
     @classmethod
     def status_error(cls, status: int, message: str = "injected fault") -> Fault:
@@ -75,6 +83,11 @@ class Fault:
     @classmethod
     def malformed(cls) -> Fault:
         return cls("malformed")
+
+    @classmethod
+    def stall(cls, delay_s: float) -> Fault:
+        """Stream the first chunks of the reply, then send nothing for ``delay_s``."""
+        return cls("stall", delay_s=delay_s)
 
     @classmethod
     def reply(cls, content: str) -> Fault:
@@ -108,13 +121,14 @@ def prompt_text(body: dict[str, Any]) -> str:
     return "\n".join(str(message.get("content", "")) for message in messages)
 
 
-def requested_contract(body: dict[str, Any]) -> tuple[Step, type[BaseModel]] | None:
+def requested_contract(body: dict[str, Any]) -> tuple[Step, str, type[BaseModel]] | None:
+    """(step, section id, contract) the request asks for, or None for a text request."""
     response_format = body.get("response_format") or {}
     name = (response_format.get("json_schema") or {}).get("name")
-    if name in CONTRACTS:
-        return CONTRACTS[name]
-    found = _TITLE.search(prompt_text(body))
-    return CONTRACTS[found.group(1)] if found else None
+    if name is None:
+        found = _NAMED.search(prompt_text(body))
+        name = found.group(1) if found else None
+    return contract_by_name(name) if name else None
 
 
 def _first(pattern: re.Pattern[str], text: str, default: str) -> str:
@@ -127,7 +141,7 @@ def answer_content(body: dict[str, Any]) -> str:
     requested = requested_contract(body)
     if requested is None:
         return "The conversation so far, in short: a documentation package is being written."
-    step, contract = requested
+    step, section_id, contract = requested
     text = prompt_text(body)
     brief = StepBrief(
         step=step,
@@ -135,12 +149,35 @@ def answer_content(body: dict[str, Any]) -> str:
         idea=_first(_IDEA, text, "A mobile app for community gardens to share tools."),
         constraints=_first(_CONSTRAINTS, text, ""),
     )
-    return draft_contract(brief, contract).model_dump_json()
+    key = _first(_KEY, text, section_id)
+    item = int(key.split("/")[1]) if "/" in key else None
+    call = SectionCall(step=step, section=section_id, key=key, contract_name=contract.__name__,
+                       ask="-" * 10, max_tokens=64, item=item)  # fmt: skip
+    return offline_answer(SectionBrief(brief=brief, call=call), contract).model_dump_json()
 
 
-def completion(body: dict[str, Any], content: str, number: int) -> dict[str, Any]:
+def usage_of(body: dict[str, Any], content: str) -> dict[str, int]:
     prompt_tokens = max(1, len(prompt_text(body)) // _CHARACTERS_PER_TOKEN)
     completion_tokens = max(1, len(content) // _CHARACTERS_PER_TOKEN)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def chunk(body: dict[str, Any], delta: str, number: int, finish: str | None) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-fake-{number}",
+        "object": "chat.completion.chunk",
+        "model": body.get("model", "fake-model"),
+        "choices": [{"index": 0, "delta": {"content": delta}, "finish_reason": finish}],
+    }
+
+
+def completion(
+    body: dict[str, Any], content: str, number: int, finish: str = "stop"
+) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-fake-{number}",
         "object": "chat.completion",
@@ -150,14 +187,10 @@ def completion(body: dict[str, Any], content: str, number: int) -> dict[str, Any
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish,
             }
         ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "usage": usage_of(body, content),
     }
 
 
@@ -190,6 +223,39 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         self.send_bytes(status, json.dumps(payload).encode(), "application/json", headers or {})
 
+    def stream_reply(
+        self,
+        body: dict[str, Any],
+        content: str,
+        number: int,
+        finish: str = "stop",
+        stall: tuple[int, threading.Event, float] | None = None,
+    ) -> None:
+        """The reply as Server-Sent Events; ``stall`` = (after chunks, stop event, seconds)."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            pieces = [content[i : i + _STREAM_CHUNK] for i in range(0, len(content), _STREAM_CHUNK)]
+            for n, piece in enumerate(pieces):
+                if stall is not None and n == stall[0]:
+                    stall[1].wait(stall[2])
+                    return
+                self._event(chunk(body, piece, number, None))
+            last = chunk(body, "", number, finish)
+            last["usage"] = usage_of(body, content)
+            self._event(last)
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client closed the stream (a stall test): nothing more to send
+        self.close_connection = True
+
+    def _event(self, payload: dict[str, Any]) -> None:
+        self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+        self.wfile.flush()
+
     def send_bytes(
         self, status: int, data: bytes, content_type: str, headers: dict[str, str]
     ) -> None:
@@ -216,9 +282,16 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAIServer:
     """An OpenAI-compatible server on a free loopback port; use as a context manager."""
 
-    def __init__(self, *, api_key: str | None = None, reject_json_schema: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        reject_json_schema: bool = False,
+        reject_schema_status: int = 500,
+    ) -> None:
         self.api_key = api_key
         self.reject_json_schema = reject_json_schema
+        self.reject_schema_status = reject_schema_status
         self.requests: list[RecordedRequest] = []
         self._faults: collections.deque[Fault] = collections.deque()
         self._lock = threading.Lock()
@@ -279,31 +352,47 @@ class FakeOpenAIServer:
             return
         response_format = body.get("response_format") or {}
         if self.reject_json_schema and response_format.get("type") == "json_schema":
-            message = "response_format.type 'json_schema' is not supported; use 'json_object'"
-            handler.send_json(400, error_body(message, "unsupported_response_format"))
+            message = (
+                "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n"
+                "  Input should be 'text' or 'json_object' [type=literal_error]"
+            )
+            handler.send_json(self.reject_schema_status, error_body(message, "internal_error"))
             return
         fault = self._next_fault()
         if fault is None:
-            handler.send_json(200, completion(body, answer_content(body), number))
+            self._answer(handler, body, answer_content(body), number)
             return
         self._inject(handler, fault, body, number)
+
+    def _answer(
+        self, handler: _Handler, body: dict[str, Any], content: str, number: int,
+        finish: str = "stop",
+    ) -> None:  # fmt: skip
+        if body.get("stream"):
+            handler.stream_reply(body, content, number, finish)
+        else:
+            handler.send_json(200, completion(body, content, number, finish))
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
 
     def _inject(self, handler: _Handler, fault: Fault, body: dict[str, Any], number: int) -> None:
-        if fault.kind == "status":
+        if fault.kind == "normal":
+            self._answer(handler, body, answer_content(body), number)
+        elif fault.kind == "status":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             handler.send_json(fault.status, error_body(fault.message, "injected"), headers)
         elif fault.kind == "slow":
             self._stopping.wait(fault.delay_s)
-            handler.send_json(200, completion(body, answer_content(body), number))
+            self._answer(handler, body, answer_content(body), number)
         elif fault.kind == "malformed":
-            truncated = answer_content(body)[:40]
-            handler.send_json(200, completion(body, truncated, number))
+            self._answer(handler, body, answer_content(body)[:40], number, finish="length")
+        elif fault.kind == "stall":
+            stall = (2, self._stopping, fault.delay_s)
+            handler.stream_reply(body, answer_content(body), number, stall=stall)
         elif fault.kind == "content":
-            handler.send_json(200, completion(body, fault.content, number))
+            self._answer(handler, body, fault.content, number)
         else:
             page = b"<html><body>It works!</body></html>"
             handler.send_bytes(200, page, "text/html", {})

@@ -9,6 +9,7 @@ a permanent one fails the step at once with a clear reason in FlowState.error.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowFailureError
 
 from docflow.agents.breaker import reset_breakers
-from docflow.agents.openai_llm import forget_schema_support
+from docflow.agents.openai_chat import forget_schema_support
 from docflow.contracts import STEPS, RunStatus, Step
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
@@ -55,7 +56,7 @@ def openai_settings(settings: Settings, fake: FakeOpenAIServer, **overrides: Any
             "llm_base_url": fake.url,
             "llm_api_key": KEY,
             "llm_model": MODEL,
-            "llm_timeout_s": 10.0,
+            "llm_first_token_timeout_s": 10.0,
             **overrides,
         }
     )
@@ -95,9 +96,14 @@ async def test_happy_path_completes_with_tokens_in_agent_runs(
     for run in runs:
         assert run["status"] == "succeeded" and run["writer"] == MODEL
         assert run["tokens_in"] > 0 and run["tokens_out"] > 0
-    # json_schema was refused once; the fallback was remembered for the later steps.
+    # json_schema was refused (by the sections in flight at first); the fallback was
+    # remembered for every later section of every step.
     formats = [request.response_format for request in fake.requests]
-    assert formats == ["json_schema", "json_object", "json_object", "json_object", "json_object"]
+    refused = formats.count("json_schema")
+    assert 1 <= refused <= flow_settings.llm_concurrency
+    window = 2 * flow_settings.llm_concurrency  # the first sections, each refused once
+    assert formats[0] == "json_schema" and "json_schema" not in formats[window:]
+    assert set(formats) == {"json_schema", "json_object"} and len(formats) > 30
 
 
 async def test_a_transient_500_is_retried_by_temporal_and_recovers(
@@ -114,7 +120,9 @@ async def test_a_transient_500_is_retried_by_temporal_and_recovers(
         state = await wait_for_gate(handle, Step.DESCRIPTION)
         await handle.terminate("test done")
     assert state.gate is not None and state.gate.versions[0].path == "docs/about.md"
-    assert len(fake.requests) == 2
+    # Seven sections and the one failed request: the second attempt resumed, writing only
+    # the sections the first had not finished.
+    assert len(fake.requests) == 7 + 1
     failed, succeeded = await agent_runs(engine, project)
     assert failed["status"] == "failed" and "HTTP 500" in failed["error"]
     assert "LLMUnavailableError" in failed["error"]
@@ -134,9 +142,9 @@ async def test_429_retry_after_sets_the_delay_of_the_next_attempt(
         handle = await start(client, flow_settings, project)
         await wait_for_gate(handle, Step.DESCRIPTION)
         await handle.terminate("test done")
-    first, second = fake.requests
+    times = sorted(request.at for request in fake.requests)
     # The policy's own first interval is 1 s: waiting 3 s means Retry-After was honoured.
-    assert second.at - first.at >= 2.9
+    assert max(later - earlier for earlier, later in itertools.pairwise(times)) >= 2.9
     failed = (await agent_runs(engine, project))[0]
     assert "HTTP 429, Retry-After 3 s" in failed["error"]
 
@@ -156,8 +164,10 @@ async def test_a_permanent_401_fails_the_step_with_a_clear_reason(
         state = await state_of(handle)
     assert state.status is RunStatus.FAILED and state.step is Step.DESCRIPTION
     assert state.error is not None
+    assert state.error.startswith("The Business Analyst could not write the '")
     assert "HTTP 401 (check DOCFLOW_LLM_API_KEY): Incorrect API key provided" in state.error
-    assert len(fake.requests) == 1  # non-retryable: no second attempt
+    # non-retryable: no second attempt (only the sections already in flight asked)
+    assert len(fake.requests) <= flow_settings.llm_concurrency
     [failed] = await agent_runs(engine, project)
     assert failed["status"] == "failed" and "LLMRequestError" in failed["error"]
 

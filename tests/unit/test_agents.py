@@ -1,11 +1,12 @@
-"""The four agents through ``write_step`` with the deterministic offline writer.
+"""The four agents through ``compose.write_step`` with the deterministic offline writer.
 
-CrewAI really runs here (Agent, Task with output_pydantic, Crew.kickoff); only the LLM is
-the offline writer. Every test gets a private HOME and CREWAI_STORAGE_DIR.
+Each step is written section by section (``sections.yaml``) through the writer protocol;
+the offline writer needs no CrewAI. Every test gets a private HOME and CREWAI_STORAGE_DIR.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import re
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import ValidationError
 
-from docflow.agents import crew
+from docflow.agents import compose
+from docflow.agents.compose import SectionEvent
 from docflow.agents.contracts import (
     DecisionOption,
     Epic,
@@ -29,8 +31,9 @@ from docflow.agents.contracts import (
     KeyDecision,
     ProjectDescription,
 )
-from docflow.agents.offline import OFFLINE_MODEL, OFFLINE_WRITER_LABEL, OfflineWriter
+from docflow.agents.offline import OFFLINE_WRITER_LABEL, OfflineWriter
 from docflow.agents.render import render_about, render_adr, render_plan
+from docflow.agents.writers import select_writer
 from docflow.contracts import RenderedDocument, Step, StepBrief, StepWriting
 from docflow.settings import Settings
 
@@ -97,9 +100,23 @@ def write_package(
             upstream=list(upstream),
             feedback=(feedback or {}).get(step, []),
         )
-        writings[step] = crew.write_step(step_brief, settings, TODAY)
+        writings[step] = write(step_brief, settings, TODAY)
         upstream += writings[step].documents
     return writings
+
+
+def write(
+    step_brief: StepBrief,
+    settings: Settings,
+    today: date = TODAY,
+    on_event: compose.Progress | None = None,
+) -> StepWriting:
+    events = on_event or _ignore
+    return asyncio.run(compose.write_step(step_brief, settings, today, on_event=events))
+
+
+async def _ignore(_event: SectionEvent) -> None:
+    return None
 
 
 def by_path(writing: StepWriting) -> dict[str, str]:
@@ -121,9 +138,7 @@ def headings(markdown: str) -> list[int]:
 
 
 def test_description_writes_about(settings: Settings) -> None:
-    writing = crew.write_step(
-        brief(Step.DESCRIPTION, GARDEN_IDEA, GARDEN_CONSTRAINTS), settings, TODAY
-    )
+    writing = write(brief(Step.DESCRIPTION, GARDEN_IDEA, GARDEN_CONSTRAINTS), settings, TODAY)
 
     assert [(d.path, d.kind) for d in writing.documents] == [("docs/about.md", "about")]
     about = writing.documents[0].content_md
@@ -305,11 +320,9 @@ def test_two_ideas_give_different_packages(settings: Settings) -> None:
 
 
 def test_feedback_shows_up_in_the_next_version(settings: Settings) -> None:
-    first = crew.write_step(
-        brief(Step.DESCRIPTION, GARDEN_IDEA, GARDEN_CONSTRAINTS), settings, TODAY
-    )
+    first = write(brief(Step.DESCRIPTION, GARDEN_IDEA, GARDEN_CONSTRAINTS), settings, TODAY)
     feedback = ["Add online payments for the yearly plot fee", "Also add a harvest leaderboard"]
-    second = crew.write_step(
+    second = write(
         brief(Step.DESCRIPTION, GARDEN_IDEA, GARDEN_CONSTRAINTS, feedback=feedback), settings, TODAY
     )
     before, after = first.documents[0].content_md, second.documents[0].content_md
@@ -322,10 +335,10 @@ def test_feedback_shows_up_in_the_next_version(settings: Settings) -> None:
 
 
 def test_architecture_feedback_changes_the_stack(settings: Settings) -> None:
-    about = crew.write_step(
+    about = write(
         brief(Step.DESCRIPTION, GARDEN_IDEA, GARDEN_CONSTRAINTS), settings, TODAY
     ).documents
-    revised = crew.write_step(
+    revised = write(
         brief(
             Step.ARCHITECTURE,
             GARDEN_IDEA,
@@ -364,8 +377,8 @@ def test_accepted_upstream_changes_reach_later_steps(settings: Settings) -> None
 def test_same_brief_gives_identical_documents(settings: Settings) -> None:
     step_brief = brief(Step.ARCHITECTURE, GARDEN_IDEA, GARDEN_CONSTRAINTS, feedback=["Use Go"])
 
-    first = crew.write_step(step_brief, settings, TODAY)
-    second = crew.write_step(step_brief, settings, TODAY)
+    first = write(step_brief, settings, TODAY)
+    second = write(step_brief, settings, TODAY)
 
     assert first.model_dump_json() == second.model_dump_json()
 
@@ -399,61 +412,48 @@ def test_drafts_do_not_depend_on_hash_randomisation(step: Step) -> None:
 
 
 def test_the_writer_reports_itself_as_offline(settings: Settings) -> None:
-    writing = crew.write_step(brief(Step.DESCRIPTION, GARDEN_IDEA, ""), settings, TODAY)
+    writing = write(brief(Step.DESCRIPTION, GARDEN_IDEA, ""), settings, TODAY)
 
     assert writing.writer == "docflow-offline-writer/1 (deterministic, offline; no LLM)"
     assert writing.writer == OFFLINE_WRITER_LABEL
     assert (writing.tokens_in, writing.tokens_out) == (0, 0)
 
 
-def test_progress_is_reported_at_start_and_end(settings: Settings) -> None:
-    messages: list[str] = []
-    crew.write_step(brief(Step.PLAN, GARDEN_IDEA, ""), settings, TODAY, on_progress=messages.append)
+def test_every_section_reports_start_and_finish(settings: Settings) -> None:
+    events: list[SectionEvent] = []
 
-    assert len(messages) == 2
-    assert "Project Planner started" in messages[0] and "finished" in messages[1]
+    async def record(event: SectionEvent) -> None:
+        events.append(event)
 
+    write(brief(Step.PLAN, GARDEN_IDEA, ""), settings, on_event=record)
 
-class RecordingWriter(OfflineWriter):
-    """The offline writer, noting what CrewAI passes it."""
-
-    calls: list[type[BaseModel] | None] = []
-
-    def call(self, messages: Any, *args: Any, **kwargs: Any) -> str | BaseModel:
-        self.calls.append(kwargs.get("response_model"))
-        return super().call(messages, *args, **kwargs)
+    started = [e.key for e in events if e.kind == "section_started"]
+    finished = [e.key for e in events if e.kind == "section_finished"]
+    assert sorted(started) == sorted(finished) and len(set(started)) == len(started)
+    assert {"overview", "epics", "phases", "risks", "epic/0"} <= set(started)
+    assert started.index("epics") < min(started.index(k) for k in started if "/" in k)
 
 
-def test_crewai_asks_for_the_contract_and_uses_the_instance(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_simulated_latency_sleeps_per_section_and_sections_run_concurrently(
+    settings: Settings,
 ) -> None:
-    step_brief = brief(Step.DESCRIPTION, GARDEN_IDEA, "")
-    recorder = RecordingWriter(model=OFFLINE_MODEL, brief=step_brief, calls=[])
-    monkeypatch.setattr(crew, "select_writer", lambda *_: crew.Writer(recorder, "recording"))
-
-    writing = crew.write_step(step_brief, settings, TODAY)
-
-    assert recorder.calls == [ProjectDescription]  # one call, structured output, no retry
-    assert writing.writer == "recording" and writing.documents[0].path == "docs/about.md"
-
-
-def test_simulated_latency_sleeps_per_call(settings: Settings) -> None:
     slow = settings.model_copy(update={"llm_offline_latency_ms": 300})
     started = time.perf_counter()
-    crew.write_step(brief(Step.DESCRIPTION, GARDEN_IDEA, ""), slow, TODAY)
+    write(brief(Step.DESCRIPTION, GARDEN_IDEA, ""), slow)
+    elapsed = time.perf_counter() - started
 
-    assert time.perf_counter() - started >= 0.3
+    assert 0.3 <= elapsed < 7 * 0.3  # seven independent sections, not one after another
 
 
-def test_write_step_runs_in_a_worker_thread(settings: Settings) -> None:
+def test_concurrent_writes_of_one_brief_are_identical(settings: Settings) -> None:
     step_brief = brief(Step.STANDARDS, GARDEN_IDEA, GARDEN_CONSTRAINTS)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda _: crew.write_step(step_brief, settings, TODAY), range(2)))
+        results = list(pool.map(lambda _: write(step_brief, settings), range(2)))
 
     assert results[0] == results[1]
 
 
-def test_openai_provider_builds_a_crewai_llm_without_calling_it(settings: Settings) -> None:
+def test_openai_provider_selects_the_crewai_writer_without_calling_it(settings: Settings) -> None:
     remote = settings.model_copy(
         update={
             "llm_provider": "openai",
@@ -462,23 +462,35 @@ def test_openai_provider_builds_a_crewai_llm_without_calling_it(settings: Settin
             "llm_base_url": "http://127.0.0.1:9/v1",
         }
     )
-    writer = crew.select_writer(brief(Step.DESCRIPTION, GARDEN_IDEA, ""), remote)
+    writer = select_writer(remote, Step.DESCRIPTION)
 
     assert writer.label == "gpt-4o-mini"
-    assert not isinstance(writer.llm, OfflineWriter)
-    assert writer.llm.model == "gpt-4o-mini"
+    assert not isinstance(writer, OfflineWriter)
 
 
-def test_unknown_provider_is_refused(settings: Settings) -> None:
-    broken = settings.model_copy(update={"llm_provider": "carrier-pigeon"})
-    with pytest.raises(ValueError, match="carrier-pigeon"):
-        crew.select_writer(brief(Step.DESCRIPTION, GARDEN_IDEA, ""), broken)
+def test_unknown_provider_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="llm_provider"):
+        Settings(llm_provider="carrier-pigeon")
 
 
 def test_the_api_side_modules_do_not_import_crewai() -> None:
     script = (
         "import sys\n"
         "import docflow.agents, docflow.agents.contracts, docflow.agents.render\n"
+        "print('crewai' in sys.modules)\n"
+    )
+    assert _run_python(script) == "False"
+
+
+def test_the_offline_writer_and_the_activities_do_not_import_crewai() -> None:
+    script = (
+        "import asyncio, sys, datetime\n"
+        "import activities.steps, workflows.project_flow\n"
+        "from docflow.agents.compose import write_step\n"
+        "from docflow.contracts import Step, StepBrief\n"
+        "from docflow.settings import Settings\n"
+        "b = StepBrief(step=Step.DESCRIPTION, project_name='X', idea='A shared tool shed.')\n"
+        "asyncio.run(write_step(b, Settings(), datetime.date(2026, 1, 1)))\n"
         "print('crewai' in sys.modules)\n"
     )
     assert _run_python(script) == "False"

@@ -787,8 +787,10 @@ def test_readability_works_offline(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def demo_package(tmp_path_factory: pytest.TempPathFactory) -> list[RenderedDocument]:
-    """The demo's four steps (sample idea), written by the offline writer through CrewAI."""
-    from docflow.agents import crew
+    """The demo's four steps (sample idea), written by the offline writer, section by section."""
+    import asyncio
+
+    from docflow.agents.compose import write_step
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), llm_provider="offline")
     documents: list[RenderedDocument] = []
@@ -800,7 +802,7 @@ def demo_package(tmp_path_factory: pytest.TempPathFactory) -> list[RenderedDocum
             constraints=SAMPLE_CONSTRAINTS,
             upstream=list(documents),
         )
-        documents += crew.write_step(brief, settings, date(2026, 1, 15)).documents
+        documents += asyncio.run(write_step(brief, settings, date(2026, 1, 15))).documents
     return documents
 
 
