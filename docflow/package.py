@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from docflow import __version__
+from docflow.agents.markdown import inline
 
 SAFE_PATH = re.compile(
     r"^(README\.md|docs/([a-z0-9][a-z0-9._-]*/)*[A-Za-z0-9][A-Za-z0-9._-]*\.md)$"
@@ -71,7 +72,7 @@ def render_readme(info: PackageInfo, files: list[PackageFile]) -> str:
         f"{KIND_LABEL.get(file.kind, file.title)} |"
         for file in files
     )
-    summary = " ".join(info.idea.split())
+    summary = inline(" ".join(line.strip().lstrip("#") for line in info.idea.splitlines()))
     if len(summary) > 600:
         summary = summary[:597].rstrip() + "..."
     return (

@@ -58,6 +58,8 @@ SCORE_TIMEOUT = timedelta(minutes=2)
 # Runs started before quality scoring existed replay without it (workflow.patched).
 QUALITY_PATCH = "quality-gate-1"
 MEMORY_PATCH = "project-memory-1"
+# A failed automatic quality revision opens the gate on the last valid version.
+KEEP_VALID_PATCH = "keep-valid-version-1"
 
 
 @workflow.defn(name="ProjectFlow")
@@ -161,7 +163,15 @@ class ProjectFlow:
                 return versions
             self._emit("quality_revision", step, findings=score.feedback[:2000])
             feedback.append(f"Quality review (automatic): {score.feedback}")
-            versions = await self._write(step, feedback)
+            if not workflow.patched(KEEP_VALID_PATCH):
+                versions = await self._write(step, feedback)
+                continue
+            try:
+                versions = await self._write(step, feedback)
+            except ActivityError as error:
+                # The stored version is valid: the gate opens on it, with its findings.
+                self._emit("quality_revision_failed", step, reason=_reason(error))
+                return versions
         await self._score(step, versions)
         return versions
 

@@ -88,8 +88,8 @@ def _quoted_idea(idea: str) -> str:
     lines = []
     for line in idea.splitlines():
         stripped = line.strip()
-        if stripped.startswith("#"):
-            stripped = f"**{stripped.lstrip('#').strip()}**"
+        if stripped.startswith("#"):  # the idea's own heading, as plain quoted text
+            stripped = stripped.lstrip("#").strip()
         lines.append(f"> {stripped}".rstrip())
     return "\n".join(lines)
 

@@ -7,6 +7,14 @@ import unicodedata
 from collections.abc import Sequence
 
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_CODE_SPAN = re.compile(r"(`+[^`]*`+)")
+
+
+def no_html(text: str) -> str:
+    """``<slug>`` in prose stays text, never raw HTML (code spans are left as written)."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(part if i % 2 else _TAG_START.sub(r"\\<", part) for i, part in enumerate(parts))
 
 
 def slugify(text: str, fallback: str, max_length: int = 50) -> str:
@@ -19,14 +27,14 @@ def slugify(text: str, fallback: str, max_length: int = 50) -> str:
 
 
 def inline(text: str) -> str:
-    """One line of text: whitespace and newlines collapsed."""
-    return " ".join(text.split())
+    """One line of text: whitespace and newlines collapsed, no raw HTML."""
+    return no_html(" ".join(text.split()))
 
 
 def paragraph(text: str) -> str:
     """Multi-line text kept as written, but no line may start a heading."""
     lines = [("\\" + line) if line.lstrip().startswith("#") else line for line in text.splitlines()]
-    return "\n".join(lines).strip()
+    return no_html("\n".join(lines).strip())
 
 
 def cell(text: str) -> str:

@@ -250,7 +250,9 @@ def render_adr(number: int, decision: KeyDecision, today: date) -> RenderedDocum
         for block in _adr_option(n, option.name, option.pros, option.cons)
     ]
     blocks = [
-        f"# {title}\nDate: {today.isoformat()}\nStatus: {decision.status}",
+        f"# {title}",
+        f"Date: {today.isoformat()}",
+        f"Status: {decision.status}",
         "## Context",
         paragraph(decision.context),
         "## Options",

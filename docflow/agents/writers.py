@@ -27,7 +27,14 @@ def model_for_step(settings: Settings, step: Step) -> str:
             f"DOCFLOW_LLM_MODELS_BY_ROLE names unknown roles {unknown}: use step names "
             f"{sorted(s.value for s in Step)} or agent names {sorted(STEP_AGENT.values())}"
         )
-    return mapping.get(step.value) or mapping.get(STEP_AGENT[step]) or settings.llm_model
+    return mapping.get(step.value) or mapping.get(STEP_AGENT[step]) or _default_model(settings)
+
+
+def _default_model(settings: Settings) -> str:
+    """``llm_model``; for a local GGUF file served by docflow, the file's name."""
+    if settings.llm_provider == "local" and settings.llm_model_path is not None:
+        return settings.llm_model_path.stem
+    return settings.llm_model
 
 
 def structured_chat(settings: Settings, step: Step) -> StructuredChat:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 
 from activities.steps import StepActivities
@@ -318,3 +318,39 @@ async def test_the_automatic_quality_revision_loop_stops_at_n(
     async with tenant_session(engine, project.tenant_id) as session:
         runs = await TenantRepository(project.tenant_id, session).agent_runs(project.id)
     assert [run.status for run in runs] == ["succeeded"] * 3
+
+
+async def test_a_failed_quality_revision_opens_the_gate_on_the_last_valid_version(
+    client: Client, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    real = StepActivities(engine, settings)
+
+    @activity.defn(name="write_step")
+    async def revision_fails(task: WriteStepInput) -> WriteStepOutput:
+        if task.feedback:  # the automatic quality revision
+            raise ApplicationError("the model kept failing the contract", non_retryable=True)
+        return await real.write_step(task)
+
+    @activity.defn(name="score_versions")
+    async def below_thresholds(task: ScoreInput) -> ScoreOutput:
+        scores = [
+            VersionScore(
+                version_id=version_id, document_id=version_id, path="docs/about.md",
+                kind="about", version=1, passed=False, errors=1, warnings=0,
+                flesch_reading_ease=10.0, flesch_kincaid_grade=20.0, top_findings=[],
+            )
+            for version_id in task.version_ids
+        ]  # fmt: skip
+        return ScoreOutput(scores=scores, passed=False, feedback="Sentences are far too long.")
+
+    replaced = {"write_step", "score_versions"}
+    others = [fn for fn in activity_functions(engine, settings) if fn.__name__ not in replaced]
+    async with build_worker(client, engine, settings, [revision_fails, below_thresholds, *others]):
+        handle = await start(client, settings, project)
+        state = await wait_for_gate(handle, Step.DESCRIPTION)
+        await handle.terminate("test done")
+    assert state.status is RunStatus.AWAITING_APPROVAL and state.error is None
+    assert state.gate is not None and state.gate.versions[0].version == 1
+    assert state.gate.quality and not state.gate.quality[0].passed  # its findings shown
+    failed = [event for event in state.events if event.type == "quality_revision_failed"]
+    assert len(failed) == 1 and "kept failing the contract" in failed[0].data["reason"]
