@@ -7,7 +7,6 @@ retried activity (after a crash, a timeout or a lost reply) never adds a second 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -15,13 +14,15 @@ from datetime import date, timedelta
 
 from opentelemetry.trace import Span
 from pydantic import BaseModel
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.drafts import DraftPublisher, section_progress
 from activities.errors import invalid_input, not_found
 from activities.heartbeats import heartbeating
-from docflow.agents.compose import Progress, SavedSection, SectionEvent, StepComposer
+from docflow.agents.compose import SavedSection, StepComposer
 from docflow.agents.errors import ContractUnfilledError, MalformedReplyError, WriterError
 from docflow.agents.writer import Usage
 from docflow.agents.writers import select_writer
@@ -72,11 +73,13 @@ class StepActivities:
         settings: Settings,
         memory: MemorySearch | None = None,
         quotas: Quotas | None = None,
+        redis: Redis | None = None,  # section drafts to the run's channel
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._memory = memory
         self._quotas = quotas
+        self._redis = redis
         self._tracer = tracer(__name__)
 
     @activity.defn(name="write_step")
@@ -94,7 +97,10 @@ class StepActivities:
                 brief = await self._brief(task)
                 writer = select_writer(self._settings, task.step)
                 store = SectionDraftStore(self._engine, task.scope, task.idempotency_key)
-                composer = StepComposer(brief, writer, store, on_event=_section_progress(task))
+                drafts = DraftPublisher(
+                    self._redis, task.scope, activity.info().workflow_run_id or "", task.step
+                )
+                composer = StepComposer(brief, writer, store, on_event=section_progress(drafts))
                 writing = await heartbeating(composer.write(date.today()))
             except Exception as error:
                 spent = composer.spent if composer is not None else Usage()
@@ -281,25 +287,6 @@ class StepActivities:
                 return await repo.accept_step(
                     accept.scope.project_id, Step(accept.step), accept.version_ids
                 )
-
-
-def _section_progress(task: WriteStepInput) -> Progress:
-    """Section progress to the worker's log, in the activity's context (CrewAI may call
-    back from a context of its own)."""
-    context = contextvars.copy_context()
-
-    async def report(event: SectionEvent) -> None:
-        if event.kind != "section_text":
-            context.run(_log_section, task, event)
-
-    return report
-
-
-def _log_section(task: WriteStepInput, event: SectionEvent) -> None:
-    activity.logger.info(
-        "%s %s: %s (%d chars, %d+%d tokens, %d ms)", task.step.value, event.kind, event.key,
-        event.chars, event.usage.tokens_in, event.usage.tokens_out, event.duration_ms,
-    )  # fmt: skip
 
 
 class SectionDraftStore:

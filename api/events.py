@@ -13,6 +13,9 @@
   releases the lease and says so on the channel, so another replica takes over at once.
 - A run that closes without a terminal event (terminated, timed out) ends with a synthetic
   ``run_ended`` event that carries the workflow's status.
+- Section drafts (``docflow.progress.SectionProgress``) are published on the same channel
+  by the worker while an agent writes; subscribers get them live, between the numbered
+  events, and they are never replayed.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from temporalio.api.enums.v1 import EventType
@@ -41,6 +43,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from docflow.contracts import FlowEvent, FlowState, TenantScope
+from docflow.progress import ChannelMessage, SectionProgress, run_channel
 from docflow.settings import Settings
 from docflow.temporal import workflow_id
 
@@ -86,7 +89,7 @@ class RunRef:
 
     @property
     def channel(self) -> str:
-        return f"docflow:events:{self.scope.tenant_id}:{self.scope.project_id}"
+        return run_channel(self.scope)
 
     def key(self, name: str) -> str:
         return f"{self.channel}:{self.run_id}:{name}"
@@ -98,12 +101,6 @@ class RunEnd:
 
     status: WorkflowExecutionStatus
     at: datetime
-
-
-class ChannelMessage(BaseModel):
-    run_id: str
-    event: FlowEvent | None = None
-    lease_released: bool = False
 
 
 @dataclass
@@ -315,7 +312,8 @@ class Poller:
 
 # --- one run in one replica -----------------------------------------------------------------
 
-Inbox = asyncio.Queue[FlowEvent | None]  # None: the channel is gone, the stream must end
+# None: the channel is gone, the stream must end
+Inbox = asyncio.Queue[FlowEvent | SectionProgress | None]
 
 
 class RunWatch:
@@ -379,6 +377,9 @@ class RunWatch:
             self.ended = self.ended or parsed.event.type in ENDING_EVENTS
             for inbox in self.inboxes:
                 inbox.put_nowait(parsed.event)
+        if parsed.draft is not None:
+            for inbox in self.inboxes:
+                inbox.put_nowait(parsed.draft)
 
     async def _lead(self) -> None:
         """Poll the run whenever this replica can take its lease, until the run ends."""
@@ -434,8 +435,9 @@ class EventHub:
         except (RedisError, OSError) as error:
             raise RunUnavailableError(f"live progress is unavailable (Redis): {error}") from error
 
-    async def stream(self, run: RunRef, after: int) -> AsyncIterator[FlowEvent]:
-        """The run's events with seq > ``after``: replayed, then live until its ending event."""
+    async def stream(self, run: RunRef, after: int) -> AsyncIterator[FlowEvent | SectionProgress]:
+        """The run's events with seq > ``after``: replayed, then live until its ending event;
+        section drafts as they arrive, between them."""
         watch = self._watches.get(run.run_id)
         if watch is None or watch.broken:
             watch = self._watch(run)
@@ -471,13 +473,18 @@ class EventHub:
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
 
-    async def _follow(self, run: RunRef, inbox: Inbox, cursor: Cursor) -> AsyncIterator[FlowEvent]:
+    async def _follow(
+        self, run: RunRef, inbox: Inbox, cursor: Cursor
+    ) -> AsyncIterator[FlowEvent | SectionProgress]:
         for event in cursor.take_log(await self.reader.log(run)):
             yield event
         while not cursor.done:
             item = await inbox.get()
             if item is None:
                 raise RunUnavailableError("the run's event channel was lost")
+            if isinstance(item, SectionProgress):
+                yield item  # ephemeral: no sequence number, nothing to de-duplicate
+                continue
             if item.seq > cursor.last + 1:  # a gap: the log is the truth
                 for event in cursor.take_log(await self.reader.log(run)):
                     yield event

@@ -109,7 +109,8 @@ def start_server(gguf: Path, port: int, context: int, log_file: Path) -> subproc
             "llama.cpp's server is not installed: .venv/bin/pip install '.[local-llm]'"
         ) from None
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
-               "127.0.0.1", "--port", str(port), "--n_ctx", str(context)]  # fmt: skip
+               "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
+               "--n_threads", str(os.cpu_count() or 1)]  # fmt: skip
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     with log_file.open("ab") as output:
         return subprocess.Popen(command, env=env, stdout=output, stderr=output)

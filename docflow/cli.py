@@ -227,7 +227,11 @@ async def _demo(
     with EmbeddedStack(settings) as endpoints:
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
         run_settings = settings.model_copy(
-            update={"database_url": endpoints.database_url, "llm_base_url": endpoints.llm_base_url}
+            update={
+                "database_url": endpoints.database_url,
+                "redis_url": endpoints.redis_url,
+                "llm_base_url": endpoints.llm_base_url,
+            }
         )
         client = await temporal.connect(run_settings, endpoints.temporal_address)
         engine = make_engine(endpoints.database_url)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -26,7 +28,9 @@ from docflow.contracts import (
     FlowState,
     RunStatus,
     Step,
+    TenantScope,
 )
+from docflow.progress import ChannelMessage, run_channel
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import TenantRepository
@@ -74,7 +78,8 @@ async def run_demo(
     )
     handle = await temporal.start_flow(client, settings, flow)
     console.print(f"project {project.id}: workflow [bold]{handle.id}[/bold]")
-    state = await _follow(handle)
+    scope = TenantScope(tenant_id=tenant.id, project_id=project.id)
+    state = await _follow(handle, settings.redis_url, scope)
     await _print_usage(engine, tenant.id, project.id)
     if state.status is not RunStatus.COMPLETED or state.export_id is None:
         raise RuntimeError(f"the flow ended as {state.status}: {state.error or 'no export'}")
@@ -100,20 +105,53 @@ async def _print_usage(engine: AsyncEngine, tenant_id: UUID, project_id: UUID) -
     console.print(table)
 
 
-async def _follow(handle: WorkflowHandle[object, object]) -> FlowState:
-    columns = (TextColumn("{task.description:<42}"), BarColumn(), TimeElapsedColumn())
+async def _follow(
+    handle: WorkflowHandle[object, object], redis_url: str | None, scope: TenantScope
+) -> FlowState:
+    columns = (TextColumn("{task.description:<60}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        tasks = {
-            step: progress.add_task(f"{index}. {STEP_AGENT[step]}", total=3)
-            for index, step in enumerate(STEPS, 1)
-        }
+        tasks = {step: progress.add_task(_label(step), total=3) for step in STEPS}
         export_task = progress.add_task("5. Export package", total=1)
-        while True:
-            state: FlowState = await handle.query("state", result_type=FlowState)
-            _update_bars(progress, tasks, export_task, state)
-            if state.status in (RunStatus.COMPLETED, RunStatus.FAILED):
-                return state
-            await asyncio.sleep(POLL_S)
+        drafts = asyncio.create_task(_show_drafts(redis_url, scope, progress, tasks))
+        try:
+            while True:
+                state: FlowState = await handle.query("state", result_type=FlowState)
+                _update_bars(progress, tasks, export_task, state)
+                if state.status in (RunStatus.COMPLETED, RunStatus.FAILED):
+                    return state
+                await asyncio.sleep(POLL_S)
+        finally:
+            drafts.cancel()
+
+
+def _label(step: Step, section: str = "") -> str:
+    label = f"{STEPS.index(step) + 1}. {STEP_AGENT[step]}"
+    return f"{label}: {section}" if section else label
+
+
+async def _show_drafts(
+    redis_url: str | None, scope: TenantScope, progress: Progress, tasks: dict[Step, TaskID]
+) -> None:
+    """The section each agent is writing, and its characters so far, from the run's channel."""
+    if redis_url is None:
+        return
+    redis = Redis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    try:
+        await pubsub.subscribe(run_channel(scope))
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            draft = ChannelMessage.model_validate_json(message["data"]).draft
+            if draft is not None:
+                chars = f" ({draft.chars:,} characters)" if draft.chars else ""
+                section = f"{draft.section} {draft.state}{chars}"
+                progress.update(tasks[draft.step], description=_label(draft.step, section))
+    except RedisError:
+        return  # the bars still move with the run's state
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await redis.aclose()
 
 
 def _update_bars(
@@ -126,6 +164,8 @@ def _update_bars(
             task = tasks[event.step]
             completed = max(progress.tasks[task].completed, done[event.type])
             progress.update(task, completed=completed)
+            if completed == 3:
+                progress.update(task, description=_label(event.step))
     if state.status is RunStatus.COMPLETED:
         progress.update(export_task, completed=1)
 

@@ -31,9 +31,10 @@ log = logging.getLogger("docflow.worker")
 
 
 def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Callable[..., Any]]:
-    quotas = Quotas(Redis.from_url(settings.redis_url), settings) if settings.redis_url else None
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    quotas = Quotas(redis, settings) if redis is not None else None
     memory = MemoryActivities(engine, settings, quotas=quotas)
-    steps = StepActivities(engine, settings, memory=memory.search, quotas=quotas)
+    steps = StepActivities(engine, settings, memory=memory.search, quotas=quotas, redis=redis)
     export = ExportActivities(engine, settings)
     quality = QualityActivities(engine, settings)
     return [

@@ -13,6 +13,7 @@ from api.deps import ProjectForViewer
 from api.events import EventHub, NoRunError, RunEnd, RunRef, RunUnavailableError
 from api.ratelimit import RateLimited
 from docflow.contracts import FlowEvent, TenantScope
+from docflow.progress import SectionProgress
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,9 @@ LastEventIdQuery = Annotated[
     responses={
         200: {
             "description": "One event per step of progress: `id:` is its sequence number, "
-            "`event:` its type, `data:` the event as JSON. Ends after the run's last event.",
+            "`event:` its type, `data:` the event as JSON. Ends after the run's last event. "
+            "While an agent writes, `section_progress` events (no `id:`, never replayed) carry "
+            "the section being written, its characters so far and the tail of its text.",
             "content": {"text/event-stream": {}},
         },
         204: {"description": "The run has ended and nothing follows the given event id."},
@@ -110,9 +113,14 @@ async def _iterate(events: list[FlowEvent]) -> AsyncIterator[FlowEvent]:
         yield event
 
 
-async def _encode(events: AsyncIterator[FlowEvent], run: RunRef) -> AsyncIterator[ServerSentEvent]:
+async def _encode(
+    events: AsyncIterator[FlowEvent | SectionProgress], run: RunRef
+) -> AsyncIterator[ServerSentEvent]:
     try:
         async for event in events:
+            if isinstance(event, SectionProgress):  # a draft: no id, never replayed
+                yield ServerSentEvent(data=event.model_dump_json(), event=event.type)
+                continue
             yield ServerSentEvent(data=event.model_dump_json(), event=event.type, id=str(event.seq))
     except (RunUnavailableError, NoRunError) as error:
         # The stream ends early; the client resumes with Last-Event-ID.

@@ -24,6 +24,7 @@ from api.app import create_app
 from api.events import Cursor, EventHub
 from docflow import admin, temporal
 from docflow.contracts import Action, Decision, FlowEvent, FlowInput, FlowOptions, Step
+from docflow.progress import SectionProgress
 from docflow.settings import Settings
 from docflow.storage.models import Project
 from tests.conftest import bearer
@@ -54,6 +55,7 @@ class Sse:
 class Stream:
     status: int
     events: list[Sse] = field(default_factory=list)
+    drafts: list[SectionProgress] = field(default_factory=list)  # no id, never replayed
     comments: list[str] = field(default_factory=list)
     body: Any = None  # the JSON body of a non-200 answer
 
@@ -104,6 +106,9 @@ async def read_stream(
         async for item in parse_sse(answer.aiter_lines()):
             if isinstance(item, str):
                 stream.comments.append(item)
+            elif item.event == "section_progress":
+                assert item.id is None
+                stream.drafts.append(SectionProgress.model_validate_json(item.data))
             else:
                 stream.events.append(item)
             if on_item is not None:
@@ -231,6 +236,12 @@ async def test_an_auto_approved_run_streams_every_event_once_then_ends(
     assert stream.types[0] == "run_started"
     assert stream.types.count("step_accepted") == 4
     assert {event.flow_event.step for event in stream.events} >= set(Step)
+    # Section drafts came from the worker between the numbered events, none replayed.
+    assert {draft.step for draft in stream.drafts} <= set(Step)
+    architecture = [d for d in stream.drafts if d.step is Step.ARCHITECTURE]  # surely live
+    started = {d.section for d in architecture if d.state == "started"}
+    finished = {d.section for d in architecture if d.state == "finished"}
+    assert finished == started and {"containers", "decision/0"} <= finished
 
 
 async def test_reconnecting_with_last_event_id_resumes_without_gaps_or_repeats(

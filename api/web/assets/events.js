@@ -9,10 +9,12 @@ const MAX_DELAY_MS = 8000;
 
 /**
  * Follow a project's run from the event after `lastEventId`.
- * onEvent(event) for each FlowEvent; onStatus("live" | "reconnecting" | "ended", error?).
+ * onEvent(event) for each FlowEvent; onDraft(progress) for each section_progress message
+ * (the section an agent is writing, its text so far: no id, never replayed);
+ * onStatus("live" | "reconnecting" | "ended", error?).
  * Returns a function that stops following.
  */
-export function followRun(projectId, lastEventId, { onEvent, onStatus }) {
+export function followRun(projectId, lastEventId, { onEvent, onDraft = () => {}, onStatus }) {
   let stopped = false;
   let lastId = lastEventId;
   let controller = null;
@@ -31,6 +33,10 @@ export function followRun(projectId, lastEventId, { onEvent, onStatus }) {
     onStatus("live");
     let ended = false;
     for await (const message of messages(response.body)) {
+      if (message.event === "section_progress") {
+        onDraft(JSON.parse(message.data));
+        continue;
+      }
       const event = JSON.parse(message.data);
       lastId = Number(message.id) || event.seq;
       onEvent(event);

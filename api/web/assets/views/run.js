@@ -22,6 +22,7 @@ export function RunView({ projectId, query }) {
   const [link, setLink] = useState("connecting");
   const [notice, setNotice] = useState(takeFlash);
   const [generation, setGeneration] = useState(0); // a new run (start, restart) follows anew
+  const [draft, setDraft] = useState(null); // the section being written (section_progress)
   const refreshTimer = useRef(null);
   // After a completed run, a rollback leaves later documents stale: the run can redo them.
   const documents = useResource(run?.status === "completed" ? `/projects/${projectId}/documents` : null);
@@ -55,7 +56,9 @@ export function RunView({ projectId, query }) {
       }
       const lastSeq = state.events.reduce((last, event) => Math.max(last, event.seq), 0);
       stop = followRun(projectId, lastSeq, {
+        onDraft: (progress) => setDraft(progress),
         onEvent: (event) => {
+          if (event.type === "step_finished") setDraft(null);
           setRun((previous) => withEvent(previous, event));
           clearTimeout(refreshTimer.current);
           refreshTimer.current = setTimeout(refresh, 120);
@@ -108,12 +111,27 @@ export function RunView({ projectId, query }) {
         onCancel=${() => confirm("Cancel this run? Accepted documents are kept.") &&
           act("/runs/current/cancel", undefined, "The run was cancelled.")} />
       <${StepList} run=${run} staleSteps=${new Set(stale.map((document) => document.step))} />
+      ${run.status === "running" && draft?.step === run.step && html`<${Draft} draft=${draft} />`}
       ${run.status === "awaiting_approval" && run.gate &&
       html`<${GateReview} key=${`${run.gate.step}-${run.gate.number}`} projectId=${projectId}
         gate=${run.gate} canAct=${canAct} shownDocument=${query.get("doc")} onDecided=${(state) => { setRun(state); refresh(); }} />`}
       <${ActivityLog} events=${run.events} />
     `}
   </div>`;
+}
+
+/** The section the agent is writing now, its reply growing as the model streams it. */
+function Draft({ draft }) {
+  const step = stepInfo(draft.step);
+  const verb = { started: "started", writing: "is writing", finished: "finished", resumed: "kept" }[
+    draft.state
+  ];
+  return html`<section class="card draft" aria-live="polite" aria-label="Draft being written">
+    <p>${step.agent} ${verb} the section <code>${draft.section}</code>${draft.chars
+      ? `: ${draft.chars.toLocaleString()} characters so far`
+      : ""}.</p>
+    ${draft.text && html`<pre class="draft-text" tabindex="0">${draft.text}</pre>`}
+  </section>`;
 }
 
 function withEvent(run, event) {
