@@ -28,13 +28,13 @@ for _name, _value in CREWAI_ENV_DEFAULTS.items():
 
 import asyncio  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from concurrent.futures import Future  # noqa: E402
 from typing import Any, TypeVar  # noqa: E402
 
 from crewai import Agent, BaseLLM, Crew, CrewOutput, Process, Task  # noqa: E402
 from pydantic import BaseModel, PrivateAttr  # noqa: E402
 
-from docflow.agents.errors import MalformedReplyError  # noqa: E402
+from docflow.agents.errors import MalformedReplyError, WriterError  # noqa: E402
 from docflow.agents.openai_chat import StructuredChat  # noqa: E402
 from docflow.agents.prompts import role_of, section_request, step_context  # noqa: E402
 from docflow.agents.writer import M, SectionBrief, TextSink, Usage, Written  # noqa: E402
@@ -54,26 +54,57 @@ def _without_crewai_retry(method: F) -> F:
 
 
 class SectionLLM(BaseLLM):
-    """One section's LLM as CrewAI sees it: the contract in, an instance of it out."""
+    """One section's LLM as CrewAI sees it: the contract in, an instance of it out.
+
+    CrewAI's ``akickoff`` runs the crew in a thread of its own and calls the synchronous
+    ``call`` there; the request itself runs on the activity's event loop (``loop``), so
+    its streamed text reaches the activity's Redis client and a cancelled activity closes
+    it (``CrewWriter.write`` cancels what is pending).
+    """
 
     llm_type: str = "openai-compatible"
     provider: str = "openai-compatible"
     _chat: StructuredChat = PrivateAttr()
+    _loop: asyncio.AbstractEventLoop = PrivateAttr()
     _max_tokens: int = PrivateAttr(default=1024)
     _on_text: TextSink | None = PrivateAttr(default=None)
     _usage: Usage = PrivateAttr(default_factory=Usage)
+    _pending: set[Future[BaseModel]] = PrivateAttr(default_factory=set)
 
     @classmethod
     def for_call(
-        cls, chat: StructuredChat, max_tokens: int, on_text: TextSink | None
+        cls,
+        chat: StructuredChat,
+        max_tokens: int,
+        on_text: TextSink | None,
+        loop: asyncio.AbstractEventLoop,
     ) -> SectionLLM:
         llm = cls(model=chat.endpoint.model)
-        llm._chat, llm._max_tokens, llm._on_text = chat, max_tokens, on_text
+        llm._chat, llm._max_tokens, llm._on_text, llm._loop = chat, max_tokens, on_text, loop
         return llm
 
     @property
     def usage(self) -> Usage:
         return self._usage
+
+    def cancel_pending(self) -> None:
+        for future in list(self._pending):
+            future.cancel()
+
+    async def _ask(self, messages: Any, response_model: type[BaseModel] | None) -> BaseModel:
+        if response_model is None:
+            raise MalformedReplyError("CrewAI asked for text instead of the section contract")
+        conversation = [{"role": "user", "content": messages}] if isinstance(messages, str) \
+            else [dict(m) for m in messages]  # fmt: skip
+        try:
+            answer, usage = await self._chat.ask(
+                conversation, response_model, self._max_tokens, self._on_text
+            )
+        except WriterError as error:
+            self._usage = self._usage + error.usage
+            raise
+        self._usage = self._usage + usage
+        return answer
 
     @_without_crewai_retry
     async def acall(
@@ -86,22 +117,9 @@ class SectionLLM(BaseLLM):
         from_agent: Any = None,
         response_model: type[BaseModel] | None = None,
     ) -> str | BaseModel:
-        if response_model is None:
-            raise MalformedReplyError("CrewAI asked for text instead of the section contract")
-        conversation = (
-            [dict(m) for m in messages]
-            if not isinstance(messages, str)
-            else [{"role": "user", "content": messages}]
-        )
-        try:
-            answer, usage = await self._chat.ask(
-                conversation, response_model, self._max_tokens, self._on_text
-            )
-        except MalformedReplyError as error:
-            self._usage = self._usage + error.usage
-            raise
-        self._usage = self._usage + usage
-        return answer
+        if asyncio.get_running_loop() is self._loop:
+            return await self._ask(messages, response_model)
+        return await asyncio.wrap_future(self._submit(messages, response_model))
 
     @_without_crewai_retry
     def call(
@@ -114,10 +132,14 @@ class SectionLLM(BaseLLM):
         from_agent: Any = None,
         response_model: type[BaseModel] | None = None,
     ) -> str | BaseModel:
-        """The synchronous path (CrewAI's ``kickoff``): ``acall`` in a thread of its own."""
-        args = (messages, tools, callbacks, available_functions, from_task, from_agent)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, self.acall(*args, response_model)).result()
+        """From CrewAI's thread: the request on the activity's loop, waited for here."""
+        return self._submit(messages, response_model).result()
+
+    def _submit(self, messages: Any, response_model: type[BaseModel] | None) -> Future[BaseModel]:
+        future = asyncio.run_coroutine_threadsafe(self._ask(messages, response_model), self._loop)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
 
     def supports_function_calling(self) -> bool:
         return False
@@ -145,7 +167,8 @@ class CrewWriter:
     async def write(
         self, brief: SectionBrief, contract: type[M], on_text: TextSink | None = None
     ) -> Written[M]:
-        llm = SectionLLM.for_call(self._chat, brief.call.max_tokens, on_text)
+        loop = asyncio.get_running_loop()
+        llm = SectionLLM.for_call(self._chat, brief.call.max_tokens, on_text, loop)
         step = brief.brief.step
         role = role_of(step)
         agent = Agent(
@@ -169,7 +192,11 @@ class CrewWriter:
         )
         crew = Crew(agents=[agent], tasks=[task], process=Process.sequential, memory=False,
                     verbose=False, tracing=False)  # fmt: skip
-        result = await crew.akickoff()
+        try:
+            result = await crew.akickoff()
+        except asyncio.CancelledError:
+            llm.cancel_pending()  # the request closes: the server stops generating
+            raise
         answer = result.pydantic if isinstance(result, CrewOutput) else None
         if not isinstance(answer, contract):
             raise MalformedReplyError(f"{self.label} did not return a {contract.__name__}")

@@ -53,7 +53,7 @@ AXE_RUN = """async () => {
       violation.nodes.slice(0, 3).map((node) => node.target.join(" ")).join(", ") + ")");
 }"""
 PASSWORD = "a long enough password"
-WRITER_LATENCY_MS = 2500  # each agent call takes this long: long enough to reload mid-step
+WRITER_LATENCY_MS = 2500  # each section call takes this long: long enough to reload mid-step
 FEEDBACK = "Use Go instead of Python for the API"
 EDIT_MARK = "Edited in the browser by the end-to-end test."
 FAKE_KEY = "sk-e2e-fake"
@@ -441,6 +441,9 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await session.shot("revise-feedback")
     await page.get_by_role("button", name="Send for revision").click()
     await expect(page.locator('li[data-step="architecture"].step-writing')).to_be_visible()
+    # The section being written, live from the worker through Redis and the stream.
+    await expect(page.locator(".draft")).to_contain_text("Solution Architect")
+    await session.shot("section-draft")
     resumed_before = len(session.resumed_streams)
     await served_app.stop()
     await expect(page.get_by_text("Connection lost: reconnecting")).to_be_visible()
