@@ -24,6 +24,7 @@ from activities.errors import invalid_input, not_found
 from activities.heartbeats import heartbeating
 from docflow.agents.compose import SavedSection, StepComposer
 from docflow.agents.errors import ContractUnfilledError, MalformedReplyError, WriterError
+from docflow.agents.sections import rewrite_keys
 from docflow.agents.writer import Usage
 from docflow.agents.writers import select_writer
 from docflow.contracts import (
@@ -35,6 +36,7 @@ from docflow.contracts import (
     SaveEditInput,
     Step,
     StepBrief,
+    StepUsage,
     StepWriting,
     TenantScope,
     VersionRef,
@@ -97,6 +99,9 @@ class StepActivities:
                 brief = await self._brief(task)
                 writer = select_writer(self._settings, task.step)
                 store = SectionDraftStore(self._engine, task.scope, task.idempotency_key)
+                if task.revise_from is not None:
+                    rewrite = rewrite_keys(task.step, task.rewrite_paths)
+                    store = store.keeping(task.revise_from, rewrite)
                 drafts = DraftPublisher(
                     self._redis, task.scope, activity.info().workflow_run_id or "", task.step
                 )
@@ -147,13 +152,13 @@ class StepActivities:
 
     async def _already_written(self, task: WriteStepInput) -> WriteStepOutput | None:
         async with tenant_session(self._engine, task.scope.tenant_id) as session:
-            rows = await TenantRepository(task.scope.tenant_id, session).versions_by_key_prefix(
-                f"{task.idempotency_key}:"
-            )
+            repo = TenantRepository(task.scope.tenant_id, session)
+            rows = await repo.versions_by_key_prefix(f"{task.idempotency_key}:")
+            run = await repo.agent_run_by_key(task.idempotency_key)
         if not rows:
             return None
         refs = [version_ref(document, version) for document, version in rows]
-        return WriteStepOutput(versions=refs, writer=rows[0][1].writer)
+        return WriteStepOutput(versions=refs, writer=rows[0][1].writer, usage=_usage_of(run))
 
     async def _brief(self, task: WriteStepInput) -> StepBrief:
         earlier_steps = STEPS[: STEPS.index(task.step)]
@@ -234,7 +239,15 @@ class StepActivities:
                     idempotency_key=task.idempotency_key,
                 )
             )
-        return WriteStepOutput(versions=refs, writer=writing.writer)
+        usage = StepUsage(
+            writer=writing.writer,
+            sections=writing.sections,
+            resumed=writing.resumed,
+            tokens_in=writing.tokens_in,
+            tokens_out=writing.tokens_out,
+            duration_ms=duration_ms,
+        )
+        return WriteStepOutput(versions=refs, writer=writing.writer, usage=usage)
 
     async def _record_failure(
         self, task: WriteStepInput, error: Exception, ms: int, spent: Usage
@@ -289,16 +302,48 @@ class StepActivities:
                 )
 
 
-class SectionDraftStore:
-    """A write's finished sections in PostgreSQL, keyed by the activity's idempotency key."""
+def _usage_of(run: AgentRun | None) -> StepUsage:
+    if run is None:
+        return StepUsage()
+    return StepUsage(writer=run.writer, tokens_in=run.tokens_in, tokens_out=run.tokens_out,
+                     duration_ms=run.duration_ms)  # fmt: skip
 
-    def __init__(self, engine: AsyncEngine, scope: TenantScope, write_key: str) -> None:
+
+class SectionDraftStore:
+    """A write's finished sections in PostgreSQL, keyed by the activity's idempotency key;
+    for a quality revision also the revised write's sections that need no rewrite."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        scope: TenantScope,
+        write_key: str,
+        kept_from: tuple[str, frozenset[str]] | None = None,
+    ) -> None:
         self._engine, self._scope, self._write_key = engine, scope, write_key
+        self._kept_from = kept_from
+
+    def keeping(self, revised_key: str, rewrite: set[str]) -> SectionDraftStore:
+        """This store, also offering ``revised_key``'s answers except those in ``rewrite``."""
+        return SectionDraftStore(
+            self._engine, self._scope, self._write_key, (revised_key, frozenset(rewrite))
+        )
 
     async def saved(self) -> Mapping[str, SavedSection]:
+        own = await self._load(self._write_key)
+        if self._kept_from is None:
+            return own
+        revised_key, rewrite = self._kept_from
+        kept = {k: v for k, v in (await self._load(revised_key)).items()
+                if k not in rewrite and k not in own}  # fmt: skip
+        for key, section in kept.items():  # kept under this write too: a later revision finds them
+            await self._save_json(key, section.content_json, section.usage, 0)
+        return {**kept, **own}
+
+    async def _load(self, write_key: str) -> dict[str, SavedSection]:
         async with tenant_session(self._engine, self._scope.tenant_id) as session:
             drafts = await TenantRepository(self._scope.tenant_id, session).section_drafts(
-                self._scope.project_id, self._write_key
+                self._scope.project_id, write_key
             )
         return {
             draft.section_key: SavedSection(
@@ -308,12 +353,15 @@ class SectionDraftStore:
         }
 
     async def save(self, key: str, answer: BaseModel, usage: Usage, duration_ms: int) -> None:
+        await self._save_json(key, answer.model_dump_json(), usage, duration_ms)
+
+    async def _save_json(self, key: str, content: str, usage: Usage, duration_ms: int) -> None:
         draft = SectionDraft(
             tenant_id=self._scope.tenant_id,
             project_id=self._scope.project_id,
             write_key=self._write_key,
             section_key=key,
-            content=answer.model_dump(mode="json"),
+            content=json.loads(content),
             tokens_in=usage.tokens_in,
             tokens_out=usage.tokens_out,
             duration_ms=duration_ms,

@@ -98,6 +98,8 @@ class StepWriting(BaseModel):
     writer: str  # e.g. "offline-writer/1" or the model name: recorded in version metadata
     tokens_in: int = 0
     tokens_out: int = 0
+    sections: int = 0
+    resumed: int = 0
 
 
 class VersionRef(BaseModel):
@@ -153,11 +155,24 @@ class VersionQuality(BaseModel):
     findings: list[str] = Field(default_factory=list)  # the top findings, errors first
 
 
+class StepUsage(BaseModel):
+    """What writing a step's versions cost: sections, tokens (failed attempts included in
+    agent_runs, not here), wall time of the successful attempt."""
+
+    writer: str = ""
+    sections: int = 0
+    resumed: int = 0  # sections kept from an earlier attempt
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_ms: int = 0
+
+
 class Gate(BaseModel):
     step: Step
     number: int  # increases every time any gate opens in this run
     versions: list[VersionRef]
     quality: list[VersionQuality] = Field(default_factory=list)
+    usage: StepUsage | None = None  # of the agent's last write of this step
 
 
 class FlowEvent(BaseModel):
@@ -194,11 +209,16 @@ class WriteStepInput(BaseModel):
     feedback: list[str] = Field(default_factory=list)
     idempotency_key: str  # workflow run id + step + gate iteration: a retry writes nothing new
     requested_by: str = "system"
+    # A quality revision: the write whose section answers are kept, except the sections
+    # behind the documents with findings (docflow.agents.sections.rewrite_keys).
+    revise_from: str | None = None
+    rewrite_paths: list[str] = Field(default_factory=list)
 
 
 class WriteStepOutput(BaseModel):
     versions: list[VersionRef]
     writer: str
+    usage: StepUsage = Field(default_factory=StepUsage)
 
 
 class SaveEditInput(BaseModel):

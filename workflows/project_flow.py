@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         RunStatus,
         SaveEditInput,
         Step,
+        StepUsage,
         TenantScope,
         VersionQuality,
         VersionRef,
@@ -75,6 +76,7 @@ class ProjectFlow:
         self._quality: list[VersionQuality] = []
         self._pending: Decision | None = None
         self._accepted: dict[Step, list[VersionRef]] = {}
+        self._usage: dict[Step, StepUsage] = {}
         self._events: list[FlowEvent] = []
         self._export_id: Any = None
         self._error: str | None = None
@@ -162,12 +164,15 @@ class ProjectFlow:
             if score.passed:
                 return versions
             self._emit("quality_revision", step, findings=score.feedback[:2000])
+            revised = self._write_key(step, feedback)
+            failing = [version.path for version in score.scores if not version.passed]
             feedback.append(f"Quality review (automatic): {score.feedback}")
             if not workflow.patched(KEEP_VALID_PATCH):
                 versions = await self._write(step, feedback)
                 continue
             try:
-                versions = await self._write(step, feedback)
+                # Only the sections behind the failing documents are written again.
+                versions = await self._write(step, feedback, revised, failing)
             except ActivityError as error:
                 # The stored version is valid: the gate opens on it, with its findings.
                 self._emit("quality_revision_failed", step, reason=_reason(error))
@@ -200,7 +205,16 @@ class ProjectFlow:
             )
         return score
 
-    async def _write(self, step: Step, feedback: list[str]) -> list[VersionRef]:
+    def _write_key(self, step: Step, feedback: list[str]) -> str:
+        return self._key(f"{step}:write:{len(feedback)}")
+
+    async def _write(
+        self,
+        step: Step,
+        feedback: list[str],
+        revise_from: str | None = None,
+        rewrite_paths: list[str] | None = None,
+    ) -> list[VersionRef]:
         self._set_status(RunStatus.RUNNING, step)
         self._emit("step_started", step, agent_revision=len(feedback))
         output: WriteStepOutput = await workflow.execute_activity(
@@ -209,8 +223,10 @@ class ProjectFlow:
                 scope=self._scope,
                 step=step,
                 feedback=list(feedback),
-                idempotency_key=self._key(f"{step}:write:{len(feedback)}"),
+                idempotency_key=self._write_key(step, feedback),
                 requested_by=self._flow.requested_by,
+                revise_from=revise_from,
+                rewrite_paths=rewrite_paths or [],
             ),
             result_type=WriteStepOutput,
             start_to_close_timeout=AGENT_TIMEOUT,
@@ -219,7 +235,11 @@ class ProjectFlow:
         )
         for ref in output.versions:
             self._emit_version(step, ref, source="agent", writer=output.writer)
-        self._emit("step_finished", step, documents=len(output.versions))
+        self._usage[step] = output.usage
+        usage = output.usage
+        self._emit("step_finished", step, documents=len(output.versions),
+                   sections=usage.sections, tokens_in=usage.tokens_in,
+                   tokens_out=usage.tokens_out)  # fmt: skip
         return output.versions
 
     async def _save_edit(self, decision: Decision, versions: list[VersionRef]) -> list[VersionRef]:
@@ -245,7 +265,8 @@ class ProjectFlow:
         self._gates_opened += 1
         current = {ref.version_id for ref in versions}
         quality = [item for item in self._quality if item.version_id in current]
-        self._gate = Gate(step=step, number=self._gates_opened, versions=versions, quality=quality)
+        self._gate = Gate(step=step, number=self._gates_opened, versions=versions, quality=quality,
+                          usage=self._usage.get(step))  # fmt: skip
         self._set_status(RunStatus.AWAITING_APPROVAL, step)
         self._emit("awaiting_approval", step, gate=self._gates_opened)
         if self._flow.options.auto_approve:

@@ -28,6 +28,7 @@ from api.events import is_ending
 from api.ratelimit import RateLimited
 from api.schemas import RequestModel
 from docflow import temporal
+from docflow.agents.estimate import RunEstimate, estimate_run
 from docflow.contracts import (
     Action,
     Decision,
@@ -182,6 +183,14 @@ async def start_run(body: RunStart, access: ProjectForEditor, state: StateDep) -
         ),
     )
     return await _start(state, access, flow)
+
+
+@router.get("/estimate", summary="What a run of this project will cost, before it starts")
+async def estimate(access: ProjectForViewer, state: StateDep) -> RunEstimate:
+    """Calls and tokens per step from the idea's size and the sections' budgets: tokens out
+    are an upper bound; automatic quality revisions and retries come on top."""
+    project = access.project
+    return estimate_run(project.idea, project.constraints, state.settings.llm_upstream_chars)
 
 
 @router.get("/current", summary="The current run's state and event log")

@@ -108,7 +108,6 @@ class StepComposer:
     _answers: dict[str, BaseModel] = field(default_factory=dict)
     _done: dict[str, asyncio.Event] = field(default_factory=dict)
     _saved: Mapping[str, SavedSection] = field(default_factory=dict)
-    _earlier_usage: Usage = field(default_factory=Usage)
     _failures: list[Exception] = field(default_factory=list)
 
     async def write(self, today: date) -> StepWriting:
@@ -121,12 +120,13 @@ class StepComposer:
             raise first_failure(BaseExceptionGroup("sections failed", self._failures))
         outlines = {s.id: self._answers[s.id] for s in specs if s.outline is not None}
         contract = assemble(self.brief.step, self._answers, outlines)
-        usage = self._earlier_usage + self.spent
         return StepWriting(
             documents=render_contract(contract, today),
             writer=self.writer.label,
-            tokens_in=usage.tokens_in,
-            tokens_out=usage.tokens_out,
+            tokens_in=self.spent.tokens_in,  # this attempt's: earlier ones recorded their own
+            tokens_out=self.spent.tokens_out,
+            sections=len(self._answers),
+            resumed=self.resumed,
         )
 
     async def _section(self, spec: SectionSpec, limit: asyncio.Semaphore) -> None:
@@ -167,7 +167,6 @@ class StepComposer:
         except ValidationError:
             return None  # saved under an older contract: write it again
         self.resumed += 1
-        self._earlier_usage = self._earlier_usage + saved.usage
         return answer
 
     async def _write(

@@ -100,11 +100,18 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
 
 
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with ``$ref``s replaced by their definitions, without pydantic's
+    ``title`` annotations (a property may itself be called "title": it stays)."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: _inline_refs(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
+        inlined = {k: _inline_refs(v, defs) for k, v in node.items()
+                   if k not in ("$defs", "title", "properties")}  # fmt: skip
+        if isinstance(node.get("properties"), dict):
+            inlined["properties"] = {name: _inline_refs(part, defs)
+                                     for name, part in node["properties"].items()}  # fmt: skip
+        return inlined
     if isinstance(node, list):
         return [_inline_refs(item, defs) for item in node]
     return node
@@ -141,10 +148,24 @@ def response_format(kind: Format, contract: type[BaseModel]) -> dict[str, Any] |
     return None
 
 
+def skeleton(schema: dict[str, Any]) -> Any:
+    """A JSON example of the schema's shape: far shorter than the schema, and what a small
+    model follows best ("string", "must|should|could", 0, [item])."""
+    if "enum" in schema:
+        return "|".join(str(value) for value in schema["enum"])
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: skeleton(part) for name, part in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [skeleton(schema.get("items", {}))]
+    return {"integer": 0, "number": 0, "boolean": True}.get(str(kind), "string")
+
+
 def schema_instruction(contract: type[BaseModel]) -> str:
+    shape = json.dumps(skeleton(contract_schema(contract)), separators=(",", ":"))
     return (
         f"Reply with exactly one JSON object ({contract.__name__}) and nothing else: no prose, "
-        f"no Markdown fences. Its JSON schema: {json.dumps(contract_schema(contract))}"
+        f"no Markdown fences. Its shape, with your own values: {shape}"
     )
 
 

@@ -9,7 +9,8 @@ call each. ``assemble`` puts the answers back together into the step contract, w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -30,6 +31,7 @@ class SectionSpec(BaseModel):
     fields: list[str] = Field(default_factory=list)
     outline: str | None = None
     each: str | None = None
+    typical: int = Field(default=1, ge=1, le=20)  # items of `each` a run usually has
     after: list[str] = Field(default_factory=list)
     max_tokens: int = Field(ge=64, le=8192)
     ask: str = Field(min_length=10)
@@ -168,6 +170,32 @@ def outline_items(outline: BaseModel) -> list[BaseModel]:
 
 def _item_brief(item: BaseModel) -> str:
     return "; ".join(f"{name}: {value}" for name, value in item.model_dump().items())
+
+
+# An ADR or an epic file: its number is its item's place in the outline, from 1.
+_ITEM_FILE = re.compile(r"^docs/(?:adr/ADR-(\d{3})|plans/(\d{2}))-")
+
+
+def rewrite_keys(step: Step, paths: Iterable[str]) -> set[str]:
+    """The sections a quality revision writes again for findings in the documents
+    ``paths``; the step's other answers are kept. An ADR or an epic is its own item; any
+    other document is the step's field sections (not its outline: the items' titles stay),
+    plus the sections that read a rewritten one, plus the revision notes."""
+    specs = sections_of(step)
+    keys: set[str] = set()
+    for path in paths:
+        item = _ITEM_FILE.match(path)
+        fanned = next((spec for spec in specs if spec.each is not None), None)
+        if item and fanned is not None:
+            keys.add(f"{fanned.id}/{int(item.group(1) or item.group(2)) - 1}")
+        else:
+            keys |= {spec.id for spec in specs if spec.fields}
+    grown = True
+    while grown:
+        readers = {s.id for s in specs if s.fields and set(s.after) & keys and s.id not in keys}
+        keys |= readers
+        grown = bool(readers)
+    return keys | {spec.id for spec in specs if spec.when == "feedback"}
 
 
 def active(spec: SectionSpec, has_feedback: bool) -> bool:

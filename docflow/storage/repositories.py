@@ -376,6 +376,12 @@ class TenantRepository:
         await self.session.flush()
         return run
 
+    async def agent_run_by_key(self, idempotency_key: str) -> AgentRun | None:
+        query = select(AgentRun).where(
+            AgentRun.tenant_id == self.tenant_id, AgentRun.idempotency_key == idempotency_key
+        )
+        return (await self.session.exec(query)).first()
+
     async def section_drafts(self, project_id: UUID, write_key: str) -> list[SectionDraft]:
         query = select(SectionDraft).where(
             SectionDraft.tenant_id == self.tenant_id,

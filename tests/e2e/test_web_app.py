@@ -419,6 +419,7 @@ async def reload_while_writing(session: Browsing, project_url: str) -> None:
     await expect(page.locator(".pill.link-live")).to_be_visible()
     await expect(page.locator('li[data-step="description"].step-review')).to_be_visible()
     await expect(page.locator(".quality")).to_contain_text("Quality:")
+    await expect(page.locator(".usage")).to_contain_text(re.compile(r"\d+ sections"))
     await session.shot("gate-description")
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.downloads import DownloadGrant, sign_download
-from docflow.contracts import TenantScope
+from docflow.contracts import STEPS, TenantScope
 from docflow.memory.runtime import open_store
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
@@ -258,3 +258,22 @@ async def _rows(engine: AsyncEngine, tenant_id: UUID, project_id: str) -> int:
             for table in ("documents", "document_versions", "agent_runs", "exports")
         ]
     return int(sum(counts))
+
+
+async def test_a_run_is_estimated_before_it_starts(
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
+) -> None:
+    auth = bearer(api_settings, tenant.id, "viewer")
+    editor = bearer(api_settings, tenant.id, "editor")
+    base = await _create_project(http, editor)
+    answer = await http.get(f"{base}/runs/estimate", headers=auth)
+    assert answer.status_code == 200
+    estimate = answer.json()
+    assert [step["step"] for step in estimate["steps"]] == [s.value for s in STEPS]
+    assert estimate["calls"] == sum(step["calls"] for step in estimate["steps"]) >= 30
+    assert estimate["tokens_out_max"] > 10_000 and estimate["tokens_in"] > estimate["calls"] * 400
+    longer = await http.patch(base, json={"idea": "A booking app. " * 400}, headers=editor)
+    assert longer.status_code == 200
+    again = (await http.get(f"{base}/runs/estimate", headers=auth)).json()
+    assert again["tokens_in"] > estimate["tokens_in"] + estimate["calls"] * 1000
+    assert again["tokens_out_max"] == estimate["tokens_out_max"]  # the budgets, not the idea

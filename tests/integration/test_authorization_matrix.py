@@ -59,6 +59,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/projects/{project_id}/exports"): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/exports/{export_id}"): Rule("viewer"),
     ("POST", "/api/v1/projects/{project_id}/runs"): Rule("editor"),
+    ("GET", "/api/v1/projects/{project_id}/runs/estimate"): Rule("viewer"),
     ("GET", "/api/v1/projects/{project_id}/runs/current"): Rule("viewer"),
     ("POST", "/api/v1/projects/{project_id}/runs/current/cancel"): Rule("editor"),
     ("POST", "/api/v1/projects/{project_id}/runs/current/decisions"): Rule("editor"),

@@ -15,17 +15,20 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 
+from activities.quality import QualityActivities
 from docflow.agents.breaker import reset_breakers
 from docflow.agents.openai_chat import forget_schema_support
-from docflow.contracts import STEPS, RunStatus, Step
+from docflow.contracts import STEPS, Action, Decision, RunStatus, Step
+from docflow.quality.contracts import ScoreInput, ScoreOutput
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
 from tests.fakes.openai_server import FakeOpenAIServer, Fault
-from tests.flow_helpers import run_sql, start, state_of, wait_for_gate
-from worker.main import build_worker
+from tests.flow_helpers import decide, run_sql, start, state_of, wait_for_gate
+from worker.main import activity_functions, build_worker
 
 pytestmark = [
     pytest.mark.usefixtures("stack"),
@@ -177,3 +180,42 @@ async def test_a_permanent_401_fails_the_step_with_a_clear_reason(
         again = await start(client, fixed, project)
         await wait_for_gate(again, Step.DESCRIPTION)
         await again.terminate("test done")
+
+
+async def test_a_quality_revision_asks_only_for_the_sections_behind_the_findings(
+    client: Client,
+    engine: AsyncEngine,
+    settings: Settings,
+    project: Project,
+    fake: FakeOpenAIServer,
+) -> None:
+    real = QualityActivities(engine, settings)
+    asked_before_revision: list[int] = []
+
+    @activity.defn(name="score_versions")
+    async def first_adr_fails_once(task: ScoreInput) -> ScoreOutput:
+        score = await real.score_versions(task)
+        adr = next((s for s in score.scores if s.path.startswith("docs/adr/ADR-001")), None)
+        if adr is None or asked_before_revision:
+            return score
+        asked_before_revision.append(len(fake.requests))
+        failed = adr.model_copy(update={"passed": False, "errors": 1})
+        scores = [failed if s is adr else s for s in score.scores]
+        return ScoreOutput(scores=scores, passed=False, feedback="ADR-001: add a third option.")
+
+    flow_settings = openai_settings(settings, fake)
+    others = [f for f in activity_functions(engine, flow_settings)
+              if f.__name__ != "score_versions"]  # fmt: skip
+    async with build_worker(client, engine, flow_settings, [first_adr_fails_once, *others]):
+        handle = await start(client, flow_settings, project)
+        await wait_for_gate(handle, Step.DESCRIPTION)
+        await decide(handle, Decision(step=Step.DESCRIPTION, action=Action.APPROVE))
+        state = await wait_for_gate(handle, Step.ARCHITECTURE)
+        await handle.terminate("test done")
+    assert [e.type for e in state.events].count("quality_revision") == 1
+    revision = fake.requests[asked_before_revision[0] :]
+    asked = [r.body["response_format"]["json_schema"]["name"] for r in revision]
+    # The ADR with the finding and the revision notes; the other sections were kept.
+    assert sorted(asked) == ["ArchitectureRevisionNotes", "KeyDecision"]
+    assert state.gate is not None and state.gate.usage is not None
+    assert state.gate.usage.resumed >= 10 and state.gate.usage.sections >= 12

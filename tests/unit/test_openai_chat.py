@@ -34,9 +34,11 @@ from docflow.agents.errors import (
 )
 from docflow.agents.openai_chat import (
     StructuredChat,
+    contract_schema,
     forget_schema_support,
     parse_contract,
     parse_retry_after,
+    schema_instruction,
 )
 from docflow.agents.sections import section_contract
 from docflow.agents.writers import model_for_step, select_writer, structured_chat
@@ -157,6 +159,20 @@ def test_replies_that_stay_malformed_are_retryable_and_counted(fake: FakeOpenAIS
     with pytest.raises(MalformedReplyError, match="did not fill AboutGoals in 2 replies") as e:
         ask(chat_for(fake.url))
     assert e.value.retryable and e.value.usage.tokens_out > 0
+
+
+def test_the_schema_keeps_a_property_called_title_and_closes_every_object() -> None:
+    schema = contract_schema(section_contract(Step.ARCHITECTURE, "decision"))
+    assert "title" in schema["properties"] and "title" in schema["required"]
+    assert schema["additionalProperties"] is False
+    option = schema["properties"]["options"]["items"]
+    assert option["required"] == ["name", "pros", "cons"] and "$ref" not in str(schema)
+
+
+def test_the_prompt_shows_the_contract_as_a_short_json_shape() -> None:
+    instruction = schema_instruction(section_contract(Step.DESCRIPTION, "features"))
+    shape = '{"features":[{"name":"string","description":"string","priority":"must|should|could"}]}'
+    assert instruction.endswith(shape)
 
 
 def test_fenced_json_is_accepted() -> None:

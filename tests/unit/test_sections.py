@@ -10,7 +10,13 @@ from pydantic import ValidationError
 from docflow.agents.contracts import CONTRACT_FOR_STEP, EpicHeading, EpicOutline
 from docflow.agents.openai_chat import contract_schema
 from docflow.agents.prompts import roles
-from docflow.agents.sections import SectionSpec, section_contract, sections_of, step_sections
+from docflow.agents.sections import (
+    SectionSpec,
+    rewrite_keys,
+    section_contract,
+    sections_of,
+    step_sections,
+)
 from docflow.contracts import STEPS, Step
 
 
@@ -45,3 +51,15 @@ def test_the_epic_outline_states_its_minimums() -> None:
         EpicOutline(epics=[heading(n) for n in ("Infrastructure", "Booking", "Testing")])
     with pytest.raises(ValidationError, match="first epic must be 'Infrastructure'"):
         EpicOutline(epics=[heading(n) for n in reversed(names)])
+
+
+def test_a_quality_revision_rewrites_only_the_sections_behind_the_findings() -> None:
+    adr = rewrite_keys(Step.ARCHITECTURE, ["docs/adr/ADR-003-use-postgresql.md"])
+    assert adr == {"decision/2", "revision"}
+    epic = rewrite_keys(Step.PLAN, ["docs/plans/04-booking.md", "docs/plans/01-infrastructure.md"])
+    assert epic == {"epic/3", "epic/0", "revision"}
+    main = rewrite_keys(Step.ARCHITECTURE, ["docs/architecture.md"])
+    assert {"narrative", "containers", "components", "stack", "revision"} <= main
+    assert "decisions" not in main and not any("/" in key for key in main)  # ADRs kept
+    about = rewrite_keys(Step.DESCRIPTION, ["docs/about.md"])
+    assert about == {spec.id for spec in sections_of(Step.DESCRIPTION)}

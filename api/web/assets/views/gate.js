@@ -53,6 +53,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     </div>`}
     ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
     ${quality && html`<${QualityReport} quality=${quality} />`}
+    ${gate.usage?.sections > 0 && html`<${WritingCost} usage=${gate.usage} />`}
     <${ErrorNotice} error=${error} />
     ${mode === "read" &&
     html`<div class="actions gate-actions">
@@ -77,6 +78,17 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     <${ErrorNotice} error=${version.error} onRetry=${version.reload} />
     ${mode !== "edit" && version.data && html`<${Markdown} source=${version.data.content_md} label=${ref.path} />`}
   </section>`;
+}
+
+/** What the agent's write of this step cost: sections, tokens, time. */
+function WritingCost({ usage }) {
+  const seconds = Math.round(usage.duration_ms / 100) / 10;
+  const kept = usage.resumed ? ` (${usage.resumed} kept from an earlier attempt)` : "";
+  return html`<p class="usage" aria-label="Writing cost">
+    Written by ${usage.writer}: ${usage.sections} sections${kept},
+    ${usage.tokens_in.toLocaleString()} tokens in, ${usage.tokens_out.toLocaleString()} out,
+    ${seconds} s.
+  </p>`;
 }
 
 export function QualityReport({ quality }) {
