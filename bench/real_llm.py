@@ -32,12 +32,14 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
+from redis.asyncio import Redis
 from temporalio.client import Client, WorkflowFailureError
 
 from docflow import admin, temporal
-from docflow.contracts import STEPS, FlowInput, FlowOptions, FlowState, Step
+from docflow.contracts import STEPS, FlowInput, FlowOptions, FlowState, Step, TenantScope
 from docflow.embedded import EmbeddedStack
 from docflow.memory.runtime import close_clients
+from docflow.progress import ChannelMessage, run_channel
 from docflow.samples import SAMPLE_CONSTRAINTS, sample_idea
 from docflow.settings import Settings
 from docflow.storage import migrate
@@ -134,9 +136,24 @@ def wait_ready(port: int, server: subprocess.Popen[bytes], timeout_s: float = 12
 class StepFigures:
     started: float | None = None
     finished: float | None = None
-    sections: int = 0
-    first_section_s: float | None = None
     quality: list[str] = field(default_factory=list)
+
+
+async def watch_drafts(redis_url: str, scope: TenantScope, first_text: dict[str, float]) -> None:
+    """When each step's first streamed text reached the run's channel (what a client shows)."""
+    redis = Redis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    try:
+        await pubsub.subscribe(run_channel(scope))
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            draft = ChannelMessage.model_validate_json(message["data"]).draft
+            if draft is not None and draft.chars > 0:
+                first_text.setdefault(draft.step.value, time.monotonic())
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await redis.aclose()
 
 
 class SectionLog(logging.Handler):
@@ -194,6 +211,9 @@ async def run_flow(settings: Settings, limit_s: float, sections: SectionLog) -> 
     )
     clock0, wall0 = time.monotonic(), time.time()
     outcome = "completed"
+    first_text: dict[str, float] = {}
+    scope = TenantScope(tenant_id=tenant.id, project_id=project.id)
+    drafts = asyncio.create_task(watch_drafts(settings.redis_url or "", scope, first_text))
     async with build_worker(client, engine, settings):
         handle = await temporal.start_flow(client, settings, flow)
         try:
@@ -205,6 +225,7 @@ async def run_flow(settings: Settings, limit_s: float, sections: SectionLog) -> 
         except WorkflowFailureError:
             outcome = "failed"
         state: FlowState = await handle.query("state", result_type=FlowState)
+    drafts.cancel()
     total = time.monotonic() - clock0
     async with tenant_session(engine, tenant.id) as session:
         runs = await TenantRepository(tenant.id, session).agent_runs(project.id)
@@ -212,10 +233,11 @@ async def run_flow(settings: Settings, limit_s: float, sections: SectionLog) -> 
             project.id, list(STEPS)
         )
     await engine.dispose()
-    _report(state, runs, documents, _figures(state, clock0, wall0), sections, total, outcome)
+    figures = _figures(state, clock0, wall0)
+    _report(state, runs, documents, figures, sections, first_text, total, outcome)
 
 
-def _report(state, runs, documents, figures, sections, total, outcome) -> None:  # type: ignore[no-untyped-def]
+def _report(state, runs, documents, figures, sections, first_text, total, outcome) -> None:  # type: ignore[no-untyped-def]
     out = sys.stdout
     tokens_in = tokens_out = 0
     for step in STEPS:
@@ -227,12 +249,14 @@ def _report(state, runs, documents, figures, sections, total, outcome) -> None: 
         tokens_in, tokens_out = tokens_in + step_in, tokens_out + step_out
         finished = [t for t in sections.finished.get(step.value, []) if figure.started]
         first = (min(finished) - figure.started) if finished and figure.started else None
+        text = first_text.get(step.value)
+        first_chars = (text - figure.started) if text and figure.started else None
         wall = (figure.finished - figure.started) if figure.started and figure.finished else None
         rate = step_out / wall if wall else 0.0
         out.write(
-            f"{step.value:<13} wall {_s(wall)}  sections {len(finished):3d}  first section "
-            f"{_s(first)}  tokens in {step_in:6d} out {step_out:6d} ({rate:4.1f} tok/s)  "
-            f"attempts ok {len(done)} failed {len(failed)}\n"
+            f"{step.value:<13} wall {_s(wall)}  sections {len(finished):3d}  first text "
+            f"{_s(first_chars)}  first section {_s(first)}  tokens in {step_in:6d} out "
+            f"{step_out:6d} ({rate:4.1f} tok/s)  attempts ok {len(done)} failed {len(failed)}\n"
         )
         for line in figure.quality[-len(done) or None :][:6]:
             out.write(f"    quality {line}\n")

@@ -242,10 +242,19 @@ class EpicOutline(BaseModel):
     @field_validator("epics")
     @classmethod
     def _infrastructure_first_testing_last(cls, epics: list[EpicHeading]) -> list[EpicHeading]:
-        first, last = epics[0].name.strip().lower(), epics[-1].name.strip().lower()
-        if not first.startswith(FIRST_EPIC.lower()) or not last.startswith(LAST_EPIC.lower()):
+        """Put Infrastructure first and Testing last (a model may list them elsewhere);
+        an outline without either of them is refused."""
+
+        def named(prefix: str) -> list[EpicHeading]:
+            return [e for e in epics if e.name.strip().lower().startswith(prefix.lower())]
+
+        first, last = named(FIRST_EPIC)[:1], named(LAST_EPIC)[-1:]
+        if not first or not last or first == last:
             raise ValueError(f"the first epic must be '{FIRST_EPIC}' and the last '{LAST_EPIC}'")
-        return epics
+        middle = [e for e in epics if e is not first[0] and e is not last[0]]
+        if len(middle) < 3:
+            raise ValueError("at least three epics between Infrastructure and Testing")
+        return [first[0], *middle, last[0]]
 
 
 class ImplementationPlan(BaseModel):

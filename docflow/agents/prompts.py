@@ -14,19 +14,27 @@ from functools import cache
 from importlib import resources
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from docflow.agents.writer import SectionBrief
-from docflow.contracts import STEP_AGENT, Step, StepBrief
+from docflow.contracts import Step, StepBrief
 
 _MERMAID = re.compile(r"```mermaid\n.*?```\n?", re.DOTALL)
 _REVISION_NOTES = re.compile(r"^## Revision notes\n.*", re.DOTALL | re.MULTILINE)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
+
+
+class Reading(BaseModel):
+    """The parts of one upstream document a role's prompts carry."""
+
+    kind: str
+    headings: list[str] = Field(default_factory=list)  # none: the whole document
 
 
 class Role(BaseModel):
     goal: str
     backstory: str
-    reads: list[str]
+    reads: list[Reading]
 
 
 @cache
@@ -43,17 +51,37 @@ def _part(title: str, body: str) -> str:
     return f"## {title}\n\n{body.strip() or 'None.'}"
 
 
-def upstream_digest(markdown: str, limit: int) -> str:
-    """An accepted document as context: without diagrams and revision notes, capped."""
-    text = _REVISION_NOTES.sub("", _MERMAID.sub("", markdown)).strip()
+def parts_under(markdown: str, headings: list[str]) -> str:
+    """The parts of a document under headings that start with one of ``headings``, each
+    up to the next heading of its level or higher; the whole document without headings."""
+    if not headings:
+        return markdown
+    kept: list[str] = []
+    level = 0  # > 0 while inside a wanted part: its heading's level
+    for line in markdown.splitlines():
+        found = _HEADING.match(line)
+        if found and level and len(found.group(1)) <= level:
+            level = 0
+        if found and not level and found.group(2).startswith(tuple(headings)):
+            level = len(found.group(1))
+        if level:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def upstream_digest(markdown: str, limit: int, headings: list[str] | None = None) -> str:
+    """An accepted document as context: the parts a role needs, without diagrams and
+    revision notes, capped at ``limit`` characters."""
+    text = _REVISION_NOTES.sub("", _MERMAID.sub("", parts_under(markdown, headings or [])))
+    text = text.strip()
     return text if len(text) <= limit else f"{text[:limit].rsplit(' ', 1)[0]} [...]"
 
 
 def step_context(brief: StepBrief, upstream_chars: int) -> str:
     """The part every section of a step shares, word for word."""
-    reads = set(role_of(brief.step).reads)
+    reads = {reading.kind: reading.headings for reading in role_of(brief.step).reads}
     upstream = "\n\n".join(
-        f"### {doc.path}\n\n{upstream_digest(doc.content_md, upstream_chars)}"
+        f"### {doc.path}\n\n{upstream_digest(doc.content_md, upstream_chars, reads[doc.kind])}"
         for doc in brief.upstream
         if doc.kind in reads
     )
@@ -94,7 +122,3 @@ def section_request(section: SectionBrief) -> str:
 
 def task_prompt(section: SectionBrief, upstream_chars: int) -> str:
     return f"{step_context(section.brief, upstream_chars)}\n\n{section_request(section)}"
-
-
-def agent_name(step: Step) -> str:
-    return STEP_AGENT[step]

@@ -181,8 +181,9 @@ def test_adr_has_the_package_layout(settings: Settings) -> None:
     lines = adr.splitlines()
 
     assert re.match(r"^# ADR-001: \S", lines[0])
-    assert lines[1] == "Date: 2026-01-15"
-    assert lines[2] in ("Status: Proposed", "Status: Accepted", "Status: Deprecated")
+    assert lines[1] == lines[3] == ""  # markdownlint: a blank line after every heading
+    assert lines[2] == "Date: 2026-01-15"
+    assert lines[4] in ("Status: Proposed", "Status: Accepted", "Status: Deprecated")
     sections = [line for line in lines if line.startswith("## ")]
     assert sections == ["## Context", "## Options", "## Decision", "## Consequences"]
     assert "Pros:" in adr and "Cons:" in adr

@@ -49,8 +49,11 @@ def test_the_epic_outline_states_its_minimums() -> None:
     assert len(EpicOutline(epics=[heading(n) for n in names]).epics) == 5
     with pytest.raises(ValidationError, match="at least 5"):
         EpicOutline(epics=[heading(n) for n in ("Infrastructure", "Booking", "Testing")])
+    reordered = EpicOutline(epics=[heading(n) for n in reversed(names)])
+    assert [e.name for e in reordered.epics] == ["Infrastructure", "Reminders", "Payments",
+                                                 "Booking", "Testing"]  # fmt: skip
     with pytest.raises(ValidationError, match="first epic must be 'Infrastructure'"):
-        EpicOutline(epics=[heading(n) for n in reversed(names)])
+        EpicOutline(epics=[heading(n) for n in ("Setup", "Booking", "Pay", "Remind", "Testing")])
 
 
 def test_a_quality_revision_rewrites_only_the_sections_behind_the_findings() -> None:
