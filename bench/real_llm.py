@@ -190,6 +190,9 @@ def _figures(state: FlowState, clock0: float, wall0: float) -> dict[Step, StepFi
             figure.started = at
         elif event.type == "step_finished":
             figure.finished = at
+        elif event.type == "quality_revision":
+            findings = " ".join(str(event.data.get("findings", "")).split())
+            figure.quality.append(f"automatic revision for: {findings[:300]}")
         elif event.type == "quality_report":
             data = event.data
             figure.quality.append(
@@ -258,7 +261,7 @@ def _report(state, runs, documents, figures, sections, first_text, total, outcom
             f"{_s(first_chars)}  first section {_s(first)}  tokens in {step_in:6d} out "
             f"{step_out:6d} ({rate:4.1f} tok/s)  attempts ok {len(done)} failed {len(failed)}\n"
         )
-        for line in figure.quality[-len(done) or None :][:6]:
+        for line in figure.quality[-12:]:
             out.write(f"    quality {line}\n")
         for run in failed:
             out.write(f"    failed attempt: {(run.error or '')[:240]}\n")
