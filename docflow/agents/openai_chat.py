@@ -14,8 +14,10 @@ corrective re-asks, then ``MalformedReplyError`` (retryable: Temporal tries agai
 Time is spent on purpose: with streaming (the default) a request may wait
 ``first_token_timeout_s`` for its first token and ``idle_timeout_s`` between tokens;
 a request given up is closed, so the server stops generating. Every request carries
-``max_tokens``. Tokens come from the server's ``usage``; a stream without one is counted
-at four characters a token, failed calls included (``WriterError.usage``).
+``max_tokens``, shortened to the room the prompt leaves in the server's context as
+``docflow.agents.context`` learns it. Tokens come from the server's ``usage``; a stream
+without one is counted at four characters a token, failed calls included
+(``WriterError.usage``).
 
 One retry layer only, Temporal's; a circuit breaker per (base URL, model) fails fast while
 a provider keeps failing.
@@ -38,6 +40,14 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from docflow.agents.breaker import CircuitBreaker, CircuitOpenError
+from docflow.agents.context import (
+    context_in_error,
+    fit_max_tokens,
+    forget_contexts,
+    known_context,
+    probe_context,
+    remember_context,
+)
 from docflow.agents.errors import (
     LLMRequestError,
     LLMStalledError,
@@ -276,10 +286,11 @@ def remember_refused(base_url: str, model: str, kind: Format) -> None:
         _refused.setdefault((base_url, model), set()).add(kind)
 
 
-def forget_schema_support() -> None:
-    """Forget which servers refused which formats (tests)."""
+def forget_endpoints() -> None:
+    """Forget what was learnt about servers: refused formats, context sizes (tests)."""
     with _ladder_lock:
         _refused.clear()
+    forget_contexts()
 
 
 # --- one endpoint ------------------------------------------------------------------------
@@ -291,6 +302,21 @@ class FormatRefused(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class ContextExceeded(Exception):
+    """The server says prompt and reply exceed its context (internal: refit or give up)."""
+
+    def __init__(self, detail: str, tokens: int | None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.tokens = tokens  # the context size the message names, if it names one
+
+    def final(self, label: str) -> LLMRequestError:
+        return LLMRequestError(
+            f"the prompt is longer than the context of {label} ({self.detail}); raise the "
+            "server's context size or lower DOCFLOW_LLM_UPSTREAM_CHARS"
+        )
 
 
 @dataclass
@@ -319,7 +345,39 @@ class ChatEndpoint:
         max_tokens: int,
         on_text: TextSink | None,
     ) -> ChatReply:
+        """One reply, ``max_tokens`` fitted into the server's context; a context learnt
+        from the server's refusal gets one refitted attempt."""
         self._enter_breaker()
+        context = await self._context_size()
+        fitted = fit_max_tokens(messages, max_tokens, context, self.label)
+        try:
+            return await self._send(messages, fmt, fitted, on_text)
+        except ContextExceeded as exceeded:
+            if exceeded.tokens is None:
+                raise exceeded.final(self.label) from None
+            refitted = fit_max_tokens(messages, max_tokens, exceeded.tokens, self.label)
+            if refitted >= fitted:  # what the server said changes nothing
+                raise exceeded.final(self.label) from None
+        try:
+            return await self._send(messages, fmt, refitted, on_text)
+        except ContextExceeded as exceeded:
+            raise exceeded.final(self.label) from None
+
+    async def _context_size(self) -> int | None:
+        asked, tokens = known_context(self.base_url, self.model)
+        if not asked:
+            auth = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            tokens = await probe_context(self.base_url, self.model, auth)
+            remember_context(self.base_url, self.model, tokens)
+        return tokens
+
+    async def _send(
+        self,
+        messages: Messages,
+        fmt: dict[str, Any] | None,
+        max_tokens: int,
+        on_text: TextSink | None,
+    ) -> ChatReply:
         payload: dict[str, Any] = {"model": self.model, "messages": messages}
         payload |= {"max_tokens": max_tokens, "stream": self.stream, **self.options}
         if self.temperature is not None:
@@ -329,7 +387,7 @@ class ChatEndpoint:
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
         try:
             reply = await self._exchange(payload, prompt_chars, on_text)
-        except (LLMUnavailableError, FormatRefused, LLMRequestError) as error:
+        except (LLMUnavailableError, FormatRefused, LLMRequestError, ContextExceeded) as error:
             if isinstance(error, LLMUnavailableError):
                 self.breaker.record_failure()
             else:
@@ -442,10 +500,10 @@ class ChatEndpoint:
         if status in (400, 422, 500) and _FORMAT_WORDS.search(detail):
             return FormatRefused(f"HTTP {status}: {detail}")
         if _CONTEXT_WORDS.search(detail):
-            return LLMRequestError(
-                f"the prompt is longer than the context of {self.label} (HTTP {status}: "
-                f"{detail}); raise the server's context size or lower DOCFLOW_LLM_UPSTREAM_CHARS"
-            )
+            learnt = context_in_error(detail)
+            if learnt is not None:
+                remember_context(self.base_url, self.model, learnt)
+            return ContextExceeded(f"HTTP {status}: {detail}", learnt)
         if is_transient(status):
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             wait = "" if retry_after is None else f", Retry-After {retry_after:g} s"

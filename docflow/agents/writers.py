@@ -9,6 +9,7 @@ when a model writes.
 from __future__ import annotations
 
 from docflow.agents.breaker import breaker_for
+from docflow.agents.context import remember_context
 from docflow.agents.errors import WriterConfigError
 from docflow.agents.offline import OfflineWriter
 from docflow.agents.openai_chat import ChatEndpoint, StructuredChat, validated_base_url
@@ -45,6 +46,10 @@ def structured_chat(settings: Settings, step: Step) -> StructuredChat:
         )
     base_url = validated_base_url(settings.llm_base_url)
     model = model_for_step(settings, step)
+    if settings.llm_provider == "local" and settings.llm_model_path is not None:
+        # the server docflow starts for the file: its context is known (a server's own
+        # refusal naming another size still corrects it, docflow.agents.context)
+        remember_context(base_url, model, settings.llm_context_size)
     endpoint = ChatEndpoint(
         base_url=base_url,
         model=model,

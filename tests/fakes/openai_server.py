@@ -14,6 +14,9 @@ Retry-After, 500, 401, ...), ``Fault.slow`` (answers after the client gave up),
 ``Fault.not_a_completion`` (HTTP 200 with an HTML page). ``reject_json_schema=True``
 makes it refuse every ``json_schema`` request with HTTP 500 and a validation message, as
 llama.cpp's server does; an ``api_key`` makes it answer 401 to any other bearer token.
+``context_tokens`` gives it a context: a request whose prompt (four characters a token)
+and ``max_tokens`` exceed it is refused with HTTP 400 as vLLM words it, and
+``advertise_context=True`` lists the size in ``GET /v1/models`` (``max_model_len``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from docflow.agents.writer import SectionBrief
 from docflow.contracts import Step, StepBrief
 
 CHAT_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
 _NAMED = re.compile(r"JSON object \((\w+)\)")
 _KEY = re.compile(r"^Section key: (\S+)$", re.MULTILINE)
 _STREAM_CHUNK = 24
@@ -204,6 +208,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        if self.path != MODELS_PATH:
+            self.send_json(404, error_body(f"no route {self.path}", "not_found"))
+            return
+        entry: dict[str, Any] = {"id": "fake-model", "object": "model", "owned_by": "tests"}
+        if fake.advertise_context and fake.context_tokens is not None:
+            entry["max_model_len"] = fake.context_tokens
+        self.send_json(200, {"object": "list", "data": [entry]})
+
     def do_POST(self) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
@@ -288,8 +302,12 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         reject_json_schema: bool = False,
         reject_schema_status: int = 500,
+        context_tokens: int | None = None,
+        advertise_context: bool = False,
     ) -> None:
         self.api_key = api_key
+        self.context_tokens = context_tokens
+        self.advertise_context = advertise_context
         self.reject_json_schema = reject_json_schema
         self.reject_schema_status = reject_schema_status
         self.requests: list[RecordedRequest] = []
@@ -357,6 +375,15 @@ class FakeOpenAIServer:
                 "  Input should be 'text' or 'json_object' [type=literal_error]"
             )
             handler.send_json(self.reject_schema_status, error_body(message, "internal_error"))
+            return
+        requested = usage_of(body, "")["prompt_tokens"] + int(body.get("max_tokens") or 0)
+        if self.context_tokens is not None and requested > self.context_tokens:
+            message = (
+                f"This model's maximum context length is {self.context_tokens} tokens. However, "
+                f"you requested {requested} tokens. Please reduce the length of the messages "
+                "or completion."
+            )
+            handler.send_json(400, error_body(message, "context_length_exceeded"))
             return
         fault = self._next_fault()
         if fault is None:

@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.quality import QualityActivities
 from docflow.agents.breaker import reset_breakers
-from docflow.agents.openai_chat import forget_schema_support
+from docflow.agents.openai_chat import forget_endpoints
 from docflow.contracts import STEPS, Action, Decision, RunStatus, Step
 from docflow.quality.contracts import ScoreInput, ScoreOutput
 from docflow.settings import Settings
@@ -42,7 +42,7 @@ KEY = "sk-docflow-test"
 @pytest.fixture(autouse=True)
 def fresh_process_state() -> Iterator[None]:
     reset_breakers()
-    forget_schema_support()
+    forget_endpoints()
     yield
 
 

@@ -25,6 +25,7 @@ from docflow.agents.breaker import (
     reset_breakers,
 )
 from docflow.agents.compose import MemoryStore, StepComposer
+from docflow.agents.context import estimated_prompt_tokens
 from docflow.agents.errors import (
     LLMRequestError,
     LLMStalledError,
@@ -35,7 +36,7 @@ from docflow.agents.errors import (
 from docflow.agents.openai_chat import (
     StructuredChat,
     contract_schema,
-    forget_schema_support,
+    forget_endpoints,
     parse_contract,
     parse_retry_after,
     schema_instruction,
@@ -70,10 +71,10 @@ MESSAGES: list[dict[str, Any]] = [
 @pytest.fixture(autouse=True)
 def fresh_process_state() -> Iterator[None]:
     reset_breakers()
-    forget_schema_support()
+    forget_endpoints()
     yield
     reset_breakers()
-    forget_schema_support()
+    forget_endpoints()
 
 
 @pytest.fixture
@@ -240,6 +241,34 @@ def test_a_prompt_beyond_the_context_is_a_clear_final_error(fake: FakeOpenAIServ
     fake.script(Fault.status_error(400, "Requested tokens (9000) exceed context window of 8192"))
     with pytest.raises(LLMRequestError, match="longer than the context") as caught:
         ask(chat_for(fake.url))
+    assert not caught.value.retryable
+
+
+def test_a_context_the_server_lists_shortens_max_tokens_before_the_first_request() -> None:
+    context = estimated_prompt_tokens(MESSAGES) + 200
+    with FakeOpenAIServer(context_tokens=context, advertise_context=True) as server:
+        answer, _ = ask(chat_for(server.url))
+
+        assert [request.body["max_tokens"] for request in server.requests] == [200]
+    assert isinstance(answer, GOALS)
+
+
+def test_a_context_named_in_a_refusal_is_learnt_and_the_request_refitted_once() -> None:
+    context = estimated_prompt_tokens(MESSAGES) + 200
+    with FakeOpenAIServer(context_tokens=context) as server:
+        answer, _ = ask(chat_for(server.url))
+        ask(chat_for(server.url))  # learnt: the next section is fitted at once
+
+        assert [request.body["max_tokens"] for request in server.requests] == [256, 200, 200]
+    assert isinstance(answer, GOALS)
+
+
+def test_a_prompt_too_long_for_the_learnt_context_is_refused_before_sending() -> None:
+    with FakeOpenAIServer(context_tokens=100, advertise_context=True) as server:
+        with pytest.raises(LLMRequestError, match="leaves no room") as caught:
+            ask(chat_for(server.url))
+
+        assert server.requests == []  # nothing sent that the server must refuse
     assert not caught.value.retryable
 
 
