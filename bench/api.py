@@ -32,7 +32,7 @@ from temporalio.client import WorkflowHandle
 from docflow import admin, temporal
 from docflow.auth.tokens import issue_access_token
 from docflow.contracts import FlowState
-from docflow.embedded import EmbeddedStack, export_env
+from docflow.embedded import EmbeddedStack, export_env, free_port_settings
 from docflow.settings import Settings
 from docflow.storage import migrate
 from docflow.storage.db import make_engine
@@ -188,10 +188,7 @@ async def _when_state_changes(flow: Handle, seq: int) -> float:
 
 async def main(requests: int, changes: int, with_limits: bool) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="docflow-bench-api-"))
-    ports = ("temporal", "temporal_ui", "temporal_http", "temporal_metrics", "postgres", "redis")
-    settings = Settings.model_validate(
-        {"data_dir": data_dir, **{f"embedded_{name}_port": 0 for name in ports}}
-    )
+    settings = free_port_settings(data_dir)
     try:
         async with services(settings, with_limits) as (api_url, run_settings):
             engine = make_engine(run_settings.database_url or "")

@@ -29,7 +29,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from docflow import admin, temporal
 from docflow.contracts import FlowInput, FlowOptions
-from docflow.embedded import EmbeddedStack
+from docflow.embedded import EmbeddedStack, free_port_settings
 from docflow.memory.runtime import close_clients
 from docflow.settings import Settings
 from docflow.storage import migrate
@@ -54,16 +54,6 @@ class BareFlow:
                 noop, step, start_to_close_timeout=timedelta(seconds=30)
             )
         return steps
-
-
-def _settings(data_dir: Path) -> Settings:
-    ports = {
-        f"embedded_{name}_port": 0
-        for name in ("temporal", "temporal_ui", "temporal_http", "temporal_metrics")
-    }
-    return Settings.model_validate(
-        {"data_dir": data_dir, "embedded_postgres_port": 0, "embedded_redis_port": 0, **ports}
-    )
 
 
 async def _time_flows(client: Client, settings: Settings, runs: int) -> list[float]:
@@ -117,7 +107,7 @@ def _summary(name: str, timings: list[float]) -> str:
 async def main(runs: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="docflow-bench-"))
     try:
-        settings = _settings(data_dir)
+        settings = free_port_settings(data_dir)
         with EmbeddedStack(settings) as endpoints:
             migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
             run_settings = settings.model_copy(

@@ -33,14 +33,13 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
-from redis.asyncio import Redis
 from temporalio.client import Client, WorkflowFailureError
 
 from docflow import admin, temporal
 from docflow.contracts import STEPS, FlowInput, FlowOptions, FlowState, Step, TenantScope
-from docflow.embedded import EmbeddedStack
+from docflow.embedded import EmbeddedStack, free_port_settings
 from docflow.memory.runtime import close_clients
-from docflow.progress import ChannelMessage, run_channel
+from docflow.progress import section_drafts
 from docflow.samples import SAMPLE_CONSTRAINTS, sample_idea
 from docflow.settings import Settings
 from docflow.storage import migrate
@@ -140,19 +139,9 @@ class StepFigures:
 
 async def watch_drafts(redis_url: str, scope: TenantScope, first_text: dict[str, float]) -> None:
     """When each step's first streamed text reached the run's channel (what a client shows)."""
-    redis = Redis.from_url(redis_url)
-    pubsub = redis.pubsub()
-    try:
-        await pubsub.subscribe(run_channel(scope))
-        async for message in pubsub.listen():
-            if message["type"] != "message":
-                continue
-            draft = ChannelMessage.model_validate_json(message["data"]).draft
-            if draft is not None and draft.chars > 0:
-                first_text.setdefault(draft.step.value, time.monotonic())
-    finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await redis.aclose()
+    async for draft in section_drafts(redis_url, scope):
+        if draft.chars > 0:
+            first_text.setdefault(draft.step.value, time.monotonic())
 
 
 class SectionLog(logging.Handler):
@@ -166,16 +155,6 @@ class SectionLog(logging.Handler):
         args = record.args
         if isinstance(args, tuple) and len(args) >= 2 and args[1] == "section_finished":
             self.finished[str(args[0])].append(time.monotonic())
-
-
-def _stack_settings(data_dir: Path) -> Settings:
-    ports = {
-        f"embedded_{name}_port": 0
-        for name in ("temporal", "temporal_ui", "temporal_http", "temporal_metrics")
-    }
-    return Settings.model_validate(
-        {"data_dir": data_dir, "embedded_postgres_port": 0, "embedded_redis_port": 0, **ports}
-    )
 
 
 def _figures(state: FlowState, clock0: float, wall0: float) -> dict[Step, StepFigures]:
@@ -289,7 +268,7 @@ def main(args: argparse.Namespace) -> None:
         sys.stdout.write(
             f"model {gguf.name}, llama.cpp server ready in {ready:.1f} s (log: {server_log})\n"
         )
-        settings = _stack_settings(data_dir)
+        settings = free_port_settings(data_dir)
         with EmbeddedStack(settings) as endpoints:
             migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
             run_settings = settings.model_copy(

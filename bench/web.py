@@ -26,6 +26,7 @@ from playwright.async_api import Browser, Page
 
 from bench.api import services, wait_ready
 from docflow import admin
+from docflow.embedded import free_port_settings
 from docflow.settings import Settings
 from docflow.storage.db import make_engine
 from tests.browser import CHROMIUM, chromium
@@ -127,10 +128,7 @@ async def _one_run(browser: Browser, api_url: str, email: str, project_url: str)
 
 async def main(runs: int, executable: str) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="docflow-bench-web-"))
-    ports = ("temporal", "temporal_ui", "temporal_http", "temporal_metrics", "postgres", "redis")
-    settings = Settings.model_validate(
-        {"data_dir": data_dir, **{f"embedded_{name}_port": 0 for name in ports}}
-    )
+    settings = free_port_settings(data_dir)
     try:
         async with services(settings, with_limits=False) as (api_url, run_settings):
             email = await _user(run_settings)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -30,7 +29,7 @@ from docflow.contracts import (
     Step,
     TenantScope,
 )
-from docflow.progress import ChannelMessage, run_channel
+from docflow.progress import section_drafts
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import TenantRepository
@@ -135,23 +134,13 @@ async def _show_drafts(
     """The section each agent is writing, and its characters so far, from the run's channel."""
     if redis_url is None:
         return
-    redis = Redis.from_url(redis_url)
-    pubsub = redis.pubsub()
     try:
-        await pubsub.subscribe(run_channel(scope))
-        async for message in pubsub.listen():
-            if message["type"] != "message":
-                continue
-            draft = ChannelMessage.model_validate_json(message["data"]).draft
-            if draft is not None:
-                chars = f" ({draft.chars:,} characters)" if draft.chars else ""
-                section = f"{draft.section} {draft.state}{chars}"
-                progress.update(tasks[draft.step], description=_label(draft.step, section))
+        async for draft in section_drafts(redis_url, scope):
+            chars = f" ({draft.chars:,} characters)" if draft.chars else ""
+            section = f"{draft.section} {draft.state}{chars}"
+            progress.update(tasks[draft.step], description=_label(draft.step, section))
     except RedisError:
         return  # the bars still move with the run's state
-    finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await redis.aclose()
 
 
 def _update_bars(

@@ -823,6 +823,14 @@ class EmbeddedStack:
         return child
 
 
+def free_port_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings whose embedded services all take free ports under ``data_dir``: several
+    stacks side by side (tests, benchmarks) beside a ``docflow dev`` on the defaults."""
+    services = ("temporal", "temporal_ui", "temporal_http", "temporal_metrics", "postgres")
+    ports = {f"embedded_{name}_port": 0 for name in (*services, "redis", "llm")}
+    return Settings.model_validate({"data_dir": data_dir, **ports, **overrides})
+
+
 def export_env(endpoints: StackEndpoints) -> dict[str, str]:
     """Environment variables that point child processes (worker, API) at this stack."""
     env = {

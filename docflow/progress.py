@@ -8,10 +8,12 @@ are ephemeral: not numbered, not replayed, sent as SSE events without an ``id:``
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
 from docflow.contracts import FlowEvent, Step, TenantScope
 
@@ -42,3 +44,21 @@ class ChannelMessage(BaseModel):
 def run_channel(scope: TenantScope) -> str:
     """The project's channel; every name under it is prefixed by tenant and project."""
     return f"docflow:events:{scope.tenant_id}:{scope.project_id}"
+
+
+async def section_drafts(redis_url: str, scope: TenantScope) -> AsyncIterator[SectionProgress]:
+    """The section drafts published on a project's channel, as they come (the CLI's view;
+    the API's stream reads the same channel in ``api/events.py``)."""
+    redis = Redis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    try:
+        await pubsub.subscribe(run_channel(scope))
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            draft = ChannelMessage.model_validate_json(message["data"]).draft
+            if draft is not None:
+                yield draft
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await redis.aclose()

@@ -34,27 +34,17 @@ from temporalio.worker import Worker  # noqa: E402
 from api.app import create_app  # noqa: E402
 from docflow import admin, temporal  # noqa: E402
 from docflow.auth.tokens import issue_access_token  # noqa: E402
-from docflow.embedded import EmbeddedStack, StackEndpoints  # noqa: E402
+from docflow.embedded import (  # noqa: E402
+    EmbeddedStack,
+    StackEndpoints,
+    free_port_settings,
+)
 from docflow.settings import Settings  # noqa: E402
 from docflow.storage import migrate  # noqa: E402
 from docflow.storage.db import make_engine  # noqa: E402
 from docflow.storage.models import Project, Tenant  # noqa: E402
 from tests.servers import serve  # noqa: E402
 from worker.main import build_worker  # noqa: E402
-
-
-def free_port_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "embedded_temporal_port": 0,
-        "embedded_temporal_ui_port": 0,
-        "embedded_temporal_http_port": 0,
-        "embedded_temporal_metrics_port": 0,
-        "embedded_postgres_port": 0,
-        "embedded_redis_port": 0,
-        **overrides,
-    }
-    return Settings.model_validate(values)
 
 
 @pytest.fixture(scope="session")

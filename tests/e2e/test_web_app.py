@@ -266,6 +266,7 @@ async def test_errors_in_words_and_a_failed_step_restarts(
     await expect(page.get_by_role("heading", name="Second Harbour")).to_be_visible()
     await expect(page.get_by_text("Too many runs at once")).to_be_visible()
     await expect(page.get_by_role("button", name="Start the four-step flow")).to_be_visible()
+    await expect(page.locator(".estimate")).to_contain_text("model calls")  # the cost, first
     await session.shot("too-many-runs")
     await page.get_by_role("button", name="Start the four-step flow").click()
     await expect(page.get_by_role("alert")).to_contain_text("Too many runs at once")

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from docflow.embedded import SEARCH_ATTRIBUTES, EmbeddedStack, StackEndpoints, export_env
+from docflow.embedded import (
+    SEARCH_ATTRIBUTES,
+    EmbeddedStack,
+    StackEndpoints,
+    export_env,
+    free_port_settings,
+)
 from docflow.settings import Settings
 
 SERVICE_URL_VARS = (
@@ -38,18 +44,6 @@ SERVICE_URL_VARS = (
 def no_service_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in SERVICE_URL_VARS:
         monkeypatch.delenv(var, raising=False)
-
-
-def _free_port_settings(data_dir: Path) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        embedded_temporal_port=0,
-        embedded_temporal_ui_port=0,
-        embedded_temporal_http_port=0,
-        embedded_temporal_metrics_port=0,
-        embedded_postgres_port=0,
-        embedded_redis_port=0,
-    )
 
 
 async def _check_temporal(endpoints: StackEndpoints) -> None:
@@ -131,7 +125,7 @@ async def test_stack_starts_persists_and_survives_a_killed_run(
     tmp_path: Path, no_service_env: None
 ) -> None:
     data_dir = tmp_path / "data"
-    settings = _free_port_settings(data_dir)
+    settings = free_port_settings(data_dir)
     first, second, third = (EmbeddedStack(settings) for _ in range(3))
     try:
         began = time.monotonic()

@@ -291,23 +291,25 @@ async def _version(engine: AsyncEngine, project: Project, version_id: UUID) -> A
         return await TenantRepository(project.tenant_id, session).get_version(version_id)
 
 
+@activity.defn(name="score_versions")
+async def always_below_thresholds(task: ScoreInput) -> ScoreOutput:
+    """A scorer that fails every version, so the flow revises automatically."""
+    scores = [
+        VersionScore(
+            version_id=version_id, document_id=version_id, path="docs/about.md",
+            kind="about", version=1, passed=False, errors=1, warnings=0,
+            flesch_reading_ease=10.0, flesch_kincaid_grade=20.0, top_findings=[],
+        )
+        for version_id in task.version_ids
+    ]  # fmt: skip
+    return ScoreOutput(scores=scores, passed=False, feedback="Sentences are far too long.")
+
+
 async def test_the_automatic_quality_revision_loop_stops_at_n(
     client: Client, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
-    @activity.defn(name="score_versions")
-    async def always_failing(task: ScoreInput) -> ScoreOutput:
-        scores = [
-            VersionScore(
-                version_id=version_id, document_id=version_id, path="docs/about.md",
-                kind="about", version=1, passed=False, errors=1, warnings=0,
-                flesch_reading_ease=10.0, flesch_kincaid_grade=20.0, top_findings=[],
-            )
-            for version_id in task.version_ids
-        ]  # fmt: skip
-        return ScoreOutput(scores=scores, passed=False, feedback="Sentences are far too long.")
-
     others = [fn for fn in activity_functions(engine, settings) if fn.__name__ != "score_versions"]
-    async with build_worker(client, engine, settings, [always_failing, *others]):
+    async with build_worker(client, engine, settings, [always_below_thresholds, *others]):
         handle = await start(client, settings, project)
         state = await wait_for_gate(handle, Step.DESCRIPTION)
         await handle.terminate("test done")
@@ -331,21 +333,11 @@ async def test_a_failed_quality_revision_opens_the_gate_on_the_last_valid_versio
             raise ApplicationError("the model kept failing the contract", non_retryable=True)
         return await real.write_step(task)
 
-    @activity.defn(name="score_versions")
-    async def below_thresholds(task: ScoreInput) -> ScoreOutput:
-        scores = [
-            VersionScore(
-                version_id=version_id, document_id=version_id, path="docs/about.md",
-                kind="about", version=1, passed=False, errors=1, warnings=0,
-                flesch_reading_ease=10.0, flesch_kincaid_grade=20.0, top_findings=[],
-            )
-            for version_id in task.version_ids
-        ]  # fmt: skip
-        return ScoreOutput(scores=scores, passed=False, feedback="Sentences are far too long.")
-
     replaced = {"write_step", "score_versions"}
     others = [fn for fn in activity_functions(engine, settings) if fn.__name__ not in replaced]
-    async with build_worker(client, engine, settings, [revision_fails, below_thresholds, *others]):
+    async with build_worker(
+        client, engine, settings, [revision_fails, always_below_thresholds, *others]
+    ):
         handle = await start(client, settings, project)
         state = await wait_for_gate(handle, Step.DESCRIPTION)
         await handle.terminate("test done")

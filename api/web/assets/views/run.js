@@ -98,6 +98,7 @@ export function RunView({ projectId, query }) {
     ${run === null &&
     html`<div class="card">
       <p>This project has no run yet.</p>
+      <${RunEstimate} projectId=${projectId} />
       <button type="button" disabled=${!canAct}
         onClick=${() => act("/runs", {}, "The run started: the Business Analyst is writing.")}>
         Start the four-step flow
@@ -118,6 +119,17 @@ export function RunView({ projectId, query }) {
       <${ActivityLog} events=${run.events} />
     `}
   </div>`;
+}
+
+/** What a run will cost before it starts (GET .../runs/estimate): calls and tokens. */
+function RunEstimate({ projectId }) {
+  const estimate = useResource(`/projects/${projectId}/runs/estimate`);
+  if (!estimate.data) return null;
+  const { calls, tokens_in: tokensIn, tokens_out_max: tokensOut } = estimate.data;
+  return html`<p class="estimate hint">
+    About ${calls.toLocaleString()} model calls: about ${tokensIn.toLocaleString()} tokens in
+    and at most ${tokensOut.toLocaleString()} out, before any revision.
+  </p>`;
 }
 
 /** The section the agent is writing now, its reply growing as the model streams it. */
