@@ -54,6 +54,7 @@ STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.1
 LOG_TAIL_LINES = 25
 LOG_HEADER = "\n--- "  # starts the block each command appends to a service log
+PORT_RACE_ATTEMPTS = 3  # starts of a service on free ports that lost one to another process
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ def _pick_ports(service: str, settings: Settings, fields: Sequence[str]) -> list
     finally:
         for sock in held:
             sock.close()
+
+
+def _free_ports(settings: Settings, fields: Sequence[str]) -> bool:
+    """Whether every port of these fields is picked free (0): another pick is as good."""
+    return all(int(getattr(settings, name)) == 0 for name in fields)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -242,11 +248,14 @@ class _Child:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A spawned child and the probe that says it is ready."""
+    """A spawned child, the probe that says it is ready and the URLs it serves; on free
+    ports, how to start it again elsewhere when another process took a port first."""
 
     child: _Child
     ready: Callable[[], bool]
     timeout: float
+    urls: tuple[str, ...]
+    relaunch: Callable[[], _Pending] | None = None
 
 
 def _stop_orphan(layout: _Layout, service: str, executable: Path, cwd: Path) -> None:
@@ -283,7 +292,35 @@ def _spawn(
     return _Child(service, process, log_path, pid_file)
 
 
-def _wait_ready(pending: _Pending) -> None:
+def _lost_port_race(log_path: Path) -> bool:
+    """Whether the latest command in the log failed because a port was taken: a free port
+    is picked, released and handed over, and another process may bind it in between."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return False
+    return "address already in use" in text[text.rfind(LOG_HEADER) :].lower()
+
+
+def _wait_ready(pending: _Pending) -> _Pending:
+    """The started service once it is ready, started again on other free ports (up to
+    ``PORT_RACE_ATTEMPTS`` times) when it lost a port to another process."""
+    for _ in range(PORT_RACE_ATTEMPTS - 1):
+        try:
+            _wait_one(pending)
+            return pending
+        except EmbeddedServiceError:
+            if pending.relaunch is None or not _lost_port_race(pending.child.log_path):
+                raise
+        logger.warning(
+            "%s lost a free port to another process; starting it again", pending.child.service
+        )
+        pending = pending.relaunch()
+    _wait_one(pending)
+    return pending
+
+
+def _wait_one(pending: _Pending) -> None:
     child = pending.child
     deadline = time.monotonic() + pending.timeout
     while True:
@@ -707,67 +744,75 @@ class EmbeddedStack:
 
     def _start_services(self) -> StackEndpoints:
         settings = self._settings
-        pending: list[_Pending] = []
-        temporal_address, temporal_ui_url = self._temporal(pending)
-        redis_url = self._valkey(pending)
-        llm_base_url = self._llm(pending)
+        spawned = {"temporal": self._temporal(), "valkey": self._valkey(), "llm": self._llm()}
         database_url, database_admin_url = self._database()
-        for item in pending:
-            _wait_ready(item)
+        ready = {name: _wait_ready(item) for name, item in spawned.items() if item is not None}
+        temporal, valkey, llm = (ready.get(name) for name in ("temporal", "valkey", "llm"))
         return StackEndpoints(
-            temporal_address=temporal_address,
-            temporal_ui_url=temporal_ui_url,
+            temporal_address=temporal.urls[0] if temporal else settings.temporal_address or "",
+            temporal_ui_url=temporal.urls[1] if temporal else None,
             database_url=database_url,
             database_admin_url=database_admin_url,
-            redis_url=redis_url,
+            redis_url=valkey.urls[0] if valkey else settings.redis_url or "",
             qdrant_location=settings.qdrant_url or self._qdrant_path(),
-            llm_base_url=llm_base_url,
+            llm_base_url=llm.urls[0] if llm else settings.llm_base_url,
         )
 
-    def _temporal(self, pending: list[_Pending]) -> tuple[str, str | None]:
+    def _temporal(self) -> _Pending | None:
+        """The embedded Temporal dev server, started; None when one is configured."""
         settings = self._settings
         if settings.temporal_address:
-            return settings.temporal_address, None
+            return None
         binary = temporal_binary()
         workdir = self._service_dir("temporal", binary)
-        ports = _pick_ports(
-            "temporal",
-            settings,
-            [
-                "embedded_temporal_port",
-                "embedded_temporal_ui_port",
-                "embedded_temporal_http_port",
-                "embedded_temporal_metrics_port",
-            ],
-        )
-        argv = _temporal_command(
-            binary, ports, workdir / "temporal.db", settings.temporal_namespace
-        )
-        child = self._spawn("temporal", argv, workdir)
-        address = f"{LOOPBACK}:{ports[0]}"
-        ui_url = f"http://{LOOPBACK}:{ports[1]}"
+        fields = [
+            "embedded_temporal_port",
+            "embedded_temporal_ui_port",
+            "embedded_temporal_http_port",
+            "embedded_temporal_metrics_port",
+        ]
 
-        def ready() -> bool:
-            return _temporal_healthy(binary, address) and _http_ok(f"{ui_url}/api/v1/namespaces")
+        def launch() -> _Pending:
+            ports = _pick_ports("temporal", settings, fields)
+            argv = _temporal_command(
+                binary, ports, workdir / "temporal.db", settings.temporal_namespace
+            )
+            child = self._spawn("temporal", argv, workdir)
+            address = f"{LOOPBACK}:{ports[0]}"
+            ui_url = f"http://{LOOPBACK}:{ports[1]}"
 
-        pending.append(_Pending(child, ready, TEMPORAL_READY_TIMEOUT_S))
-        return address, ui_url
+            def ready() -> bool:
+                return _temporal_healthy(binary, address) and _http_ok(
+                    f"{ui_url}/api/v1/namespaces"
+                )
 
-    def _valkey(self, pending: list[_Pending]) -> str:
+            relaunch = launch if _free_ports(settings, fields) else None
+            return _Pending(child, ready, TEMPORAL_READY_TIMEOUT_S, (address, ui_url), relaunch)
+
+        return launch()
+
+    def _valkey(self) -> _Pending | None:
         settings = self._settings
         if settings.redis_url:
-            return settings.redis_url
+            return None
         binary = valkey_binary()
         workdir = self._service_dir("valkey", binary)
-        (port,) = _pick_ports("valkey", settings, ["embedded_redis_port"])
-        child = self._spawn("valkey", _valkey_command(binary, port, workdir), workdir)
-        pending.append(_Pending(child, lambda: _valkey_ready(port), VALKEY_READY_TIMEOUT_S))
-        return f"redis://{LOOPBACK}:{port}/0"
+        fields = ["embedded_redis_port"]
 
-    def _llm(self, pending: list[_Pending]) -> str | None:
+        def launch() -> _Pending:
+            (port,) = _pick_ports("valkey", settings, fields)
+            child = self._spawn("valkey", _valkey_command(binary, port, workdir), workdir)
+            relaunch = launch if _free_ports(settings, fields) else None
+            url = f"redis://{LOOPBACK}:{port}/0"
+            return _Pending(child, lambda: _valkey_ready(port), VALKEY_READY_TIMEOUT_S, (url,),
+                            relaunch)  # fmt: skip
+
+        return launch()
+
+    def _llm(self) -> _Pending | None:
         settings = self._settings
         if settings.llm_provider != "local" or settings.llm_base_url:
-            return settings.llm_base_url
+            return None
         model = local_model_path(settings)
         workdir = self._service_dir("llama", Path(sys.executable))
         (port,) = _pick_ports("llama", settings, ["embedded_llm_port"])
@@ -776,8 +821,7 @@ class EmbeddedStack:
         env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
         child = self._spawn("llama", argv, workdir, env)
         url = f"http://{LOOPBACK}:{port}/v1"
-        pending.append(_Pending(child, lambda: _http_ok(f"{url}/models"), LLM_READY_TIMEOUT_S))
-        return url
+        return _Pending(child, lambda: _http_ok(f"{url}/models"), LLM_READY_TIMEOUT_S, (url,))
 
     def _database(self) -> tuple[str, str]:
         settings = self._settings
