@@ -160,9 +160,25 @@ def problem_for(exc: HTTPException, instance: str) -> Response:
     )
 
 
+# FastAPI's own words when a body cannot be decoded at all (not UTF-8, say): a 400 that is a
+# validation error like any other body that is not JSON, so it is answered as one.
+UNPARSABLE_BODY_DETAIL = "There was an error parsing the body"
+UNPARSABLE_BODY_ERRORS = [
+    {"field": "body", "message": "the body is not UTF-8 encoded JSON", "type": "json_invalid"}
+]
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HTTPException):  # registered for HTTPException only
         raise exc
+    if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY_DETAIL:
+        return problem_response(
+            422,
+            "1 invalid field(s): body",
+            instance=request.url.path,
+            kind=VALIDATION_ERROR,
+            extensions={"errors": UNPARSABLE_BODY_ERRORS},
+        )
     return problem_for(exc, request.url.path)
 
 

@@ -13,6 +13,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from docflow.text import text_problem
+
 
 class Step(StrEnum):
     DESCRIPTION = "description"
@@ -253,6 +255,10 @@ def decision_problem(decision: Decision, gate: Gate | None) -> str | None:
 
     One home for the rules: the workflow's Update validator and the API both use it.
     """
+    for name in ("feedback", "content"):
+        problem = text_problem(getattr(decision, name) or "")
+        if problem is not None:
+            return f"{name} {problem}"
     if gate is None:
         return "no approval gate is open: the flow is not waiting for a decision"
     if decision.step is not gate.step:

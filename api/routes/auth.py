@@ -27,6 +27,7 @@ from docflow.auth.passwords import verify_password_or_dummy
 from docflow.auth.tokens import issue_access_token
 from docflow.storage.accounts import AccountRepository, LoginCandidate, normalize_email
 from docflow.storage.db import tenant_session
+from docflow.text import PROBLEM, text_problem
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -122,6 +123,8 @@ async def token(
     slug = tenant or client_id or basic_client_id(request)
     if not username or not password or not slug:
         return oauth_error("invalid_request", "username, password and tenant are required")
+    if any(text_problem(value) for value in (username, password, slug)):
+        return oauth_error("invalid_request", f"username, password and tenant {PROBLEM}")
     tenant_id = tenant_id_for(slug)
     signed_in = await authenticate(state.engine, tenant_id, username, password)
     if signed_in is None:

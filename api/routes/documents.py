@@ -18,7 +18,7 @@ from api.deps import (
 )
 from api.ratelimit import RateLimited
 from api.routes.memory import remember_rollback
-from api.schemas import ResponseModel
+from api.schemas import MAX_INT, ResponseModel, VersionNumber
 from docflow.storage.models import Document, DocumentVersion
 from docflow.storage.repositories import NotFoundError, TenantRepository
 
@@ -120,7 +120,7 @@ async def list_versions(
 
 @router.get("/{document_id}/versions/{version}", summary="One version: Markdown and metadata")
 async def get_version(
-    document_id: UUID, version: int, access: ProjectForViewer, state: StateDep
+    document_id: UUID, version: VersionNumber, access: ProjectForViewer, state: StateDep
 ) -> VersionPublic:
     async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)
@@ -136,8 +136,8 @@ async def diff_versions(
     document_id: UUID,
     access: ProjectForViewer,
     state: StateDep,
-    from_version: Annotated[int, Query(alias="from", ge=1)],
-    to_version: Annotated[int, Query(alias="to", ge=1)],
+    from_version: Annotated[int, Query(alias="from", ge=1, le=MAX_INT)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=MAX_INT)],
 ) -> VersionDiff:
     async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)
@@ -198,7 +198,7 @@ def _line_diff(old_lines: list[str], new_lines: list[str]) -> list[DiffLine]:
     summary="Make this version the accepted one (rollback); later steps become stale",
 )
 async def activate_version(
-    document_id: UUID, version: int, access: ProjectForEditor, state: StateDep
+    document_id: UUID, version: VersionNumber, access: ProjectForEditor, state: StateDep
 ) -> Activation:
     async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)

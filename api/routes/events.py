@@ -12,6 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from api.deps import ProjectForViewer
 from api.events import EventHub, NoRunError, RunEnd, RunRef, RunUnavailableError
 from api.ratelimit import RateLimited
+from api.schemas import MAX_INT
 from docflow.contracts import FlowEvent, TenantScope
 from docflow.progress import SectionProgress
 
@@ -35,12 +36,17 @@ LastEventIdHeader = Annotated[
     Header(
         alias="Last-Event-ID",
         ge=0,
+        le=MAX_INT,
         description="Resume after this event: the `id:` of the last event received.",
     ),
 ]
 LastEventIdQuery = Annotated[
     int | None,
-    Query(ge=0, description="Same as the Last-Event-ID header, for clients that cannot set it."),
+    Query(
+        ge=0,
+        le=MAX_INT,
+        description="Same as the Last-Event-ID header, for clients that cannot set it.",
+    ),
 ]
 
 

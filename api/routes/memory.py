@@ -7,12 +7,14 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import AfterValidator
 from temporalio.client import WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
 from api.deps import ProjectAccess, ProjectForViewer, StateDep
 from api.ratelimit import RateLimited
+from api.schemas import refuse_unstorable
 from api.state import AppState
 from docflow.contracts import MemoryChunk
 from docflow.memory.contracts import IndexInput, SearchInput, SearchOutput
@@ -37,7 +39,11 @@ def _attributes(access: ProjectAccess) -> TypedSearchAttributes:
 async def search(
     access: ProjectForViewer,
     state: StateDep,
-    q: Annotated[str, Query(min_length=1, max_length=2_000, examples=["who books the plots?"])],
+    q: Annotated[
+        str,
+        Query(min_length=1, max_length=2_000, examples=["who books the plots?"]),
+        AfterValidator(refuse_unstorable),
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> list[MemoryChunk]:
     # Project memory lives with the worker (Qdrant's local mode admits one process), so the

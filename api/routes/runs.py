@@ -26,7 +26,7 @@ from api.deps import (
 )
 from api.events import is_ending
 from api.ratelimit import RateLimited
-from api.schemas import RequestModel
+from api.schemas import MAX_INT, RequestModel
 from docflow import temporal
 from docflow.agents.estimate import RunEstimate, estimate_run
 from docflow.contracts import (
@@ -87,7 +87,7 @@ class DecisionRequest(RequestModel):
     feedback: str | None = Field(default=None, max_length=10_000)
     content: str | None = Field(default=None, max_length=500_000)
     document_id: UUID | None = None
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_INT)
 
     def to_decision(self, decided_by: str) -> Decision:
         return Decision.model_validate({**self.model_dump(), "decided_by": decided_by})

@@ -37,6 +37,21 @@ def test_approve_of_the_current_version_is_fine() -> None:
             GATE,
             "not part of",
         ),
+        (  # the Update validator is the second wall behind the API's request models
+            Decision(
+                step=Step.DESCRIPTION,
+                action=Action.EDIT,
+                content="# x\u0000",
+                document_id=ABOUT.document_id,
+            ),
+            GATE,
+            "content must not contain NUL",
+        ),
+        (
+            Decision(step=Step.DESCRIPTION, action=Action.REVISE, feedback="a\u001b[2J"),
+            GATE,
+            "feedback must not contain NUL, control characters",
+        ),
     ],
 )
 def test_problems_are_named(decision: Decision, gate: Gate | None, expected: str) -> None:
