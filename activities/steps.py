@@ -43,6 +43,7 @@ from docflow.contracts import (
     WriteStepInput,
     WriteStepOutput,
 )
+from docflow.failures import quota_reset_words
 from docflow.quotas import Meter, Quotas
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
@@ -147,7 +148,9 @@ class StepActivities:
         exceeded = await self._quotas.first_exceeded(task.scope.tenant_id)
         if exceeded is not None:
             raise ApplicationError(
-                f"quota exceeded: {exceeded.describe()}", type="QuotaExceeded", non_retryable=True
+                f"quota exceeded: {exceeded.describe()}; {quota_reset_words()}",
+                type="QuotaExceeded",
+                non_retryable=True,
             )
 
     async def _already_written(self, task: WriteStepInput) -> WriteStepOutput | None:

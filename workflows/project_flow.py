@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from docflow.contracts import (
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         WriteStepOutput,
         decision_problem,
     )
+    from docflow.failures import public_reason
     from docflow.memory.contracts import IndexInput
     from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
     from workflows import search_attributes
@@ -121,7 +122,7 @@ class ProjectFlow:
             export = await self._export()
         except ActivityError as error:
             await self._fail(error)
-            raise ApplicationError(f"step '{self._step}' failed: {_reason(error)}") from error
+            raise ApplicationError(self._error or "the run failed") from error
         except asyncio.CancelledError:
             self._gate = None
             self._set_status(RunStatus.CANCELLED, self._step)
@@ -175,7 +176,7 @@ class ProjectFlow:
                 versions = await self._write(step, feedback, revised, failing)
             except ActivityError as error:
                 # The stored version is valid: the gate opens on it, with its findings.
-                self._emit("quality_revision_failed", step, reason=_reason(error))
+                self._emit("quality_revision_failed", step, reason=_reason(error, step))
                 return versions
         await self._score(step, versions)
         return versions
@@ -314,7 +315,7 @@ class ProjectFlow:
         return export
 
     async def _fail(self, error: ActivityError) -> None:
-        self._error = _reason(error)
+        self._error = _reason(error, self._step)
         self._gate = None
         self._set_status(RunStatus.FAILED, self._step)
         self._emit("run_failed", reason=self._error)
@@ -399,11 +400,18 @@ def _terminal_step(step: str) -> Any:
     return step if step in ("export", "done") else Step(step)
 
 
-def _reason(error: ActivityError) -> str:
+def _reason(error: ActivityError, step: Step | str) -> str:
+    """The failure as a viewer may read it (``docflow.failures``): a message docflow wrote
+    for people, or a sentence naming the step; never a database's or a driver's words."""
     cause = error.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or error)
+    application = cause if isinstance(cause, ApplicationError) else None
+    return public_reason(
+        error.activity_type or "",
+        str(step),
+        application.type if application else None,
+        application.message if application else "",
+        timed_out=isinstance(cause, TimeoutError),
+    )
 
 
 @workflow.defn(name="ExportPackage")

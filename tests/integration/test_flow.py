@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.steps import StepActivities
 from docflow.contracts import (
     STEPS,
+    AcceptInput,
     Action,
     Decision,
     RunStatus,
@@ -265,6 +266,35 @@ async def test_a_step_that_cannot_succeed_fails_the_run_with_its_reason(
     assert "DOCFLOW_LLM_MODEL_PATH" in rows[0]["error"]
 
 
+async def test_a_database_error_never_reaches_the_reason_a_viewer_reads(
+    client: Client, settings: Settings, project: Project, engine: AsyncEngine
+) -> None:
+    # What Temporal hands the workflow when an activity raised a driver's exception: its
+    # class as the type and its text, SQL, parameters and document content, as the message.
+    leak = "(IntegrityError) INSERT INTO versions (content_md) VALUES ('# Our secret plan')"
+
+    @activity.defn(name="accept_step")
+    async def accept_fails(accept: AcceptInput) -> int:
+        raise ApplicationError(leak, type="IntegrityError", non_retryable=True)
+
+    others = [fn for fn in activity_functions(engine, settings) if fn.__name__ != "accept_step"]
+    async with build_worker(client, engine, settings, [accept_fails, *others]):
+        handle = await start(client, settings, project)
+        await wait_for_gate(handle, Step.DESCRIPTION)
+        await decide(handle, Decision(step=Step.DESCRIPTION, action=Action.APPROVE))
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        state = await state_of(handle)
+    assert state.status is RunStatus.FAILED and state.error is not None
+    assert state.error == (
+        "Step 'description' failed while saving the accepted description; restart the run; "
+        "if it fails again, an operator can find the cause in the worker's log."
+    )
+    failed = [event for event in state.events if event.type == "run_failed"]
+    assert failed[0].data["reason"] == state.error
+    assert "INSERT" not in state.model_dump_json() and "secret" not in state.model_dump_json()
+
+
 async def test_gates_show_quality_and_later_agents_get_project_memory(
     client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
@@ -330,7 +360,9 @@ async def test_a_failed_quality_revision_opens_the_gate_on_the_last_valid_versio
     @activity.defn(name="write_step")
     async def revision_fails(task: WriteStepInput) -> WriteStepOutput:
         if task.feedback:  # the automatic quality revision
-            raise ApplicationError("the model kept failing the contract", non_retryable=True)
+            raise ApplicationError(
+                "the model kept failing the contract", type="ContractUnfilled", non_retryable=True
+            )
         return await real.write_step(task)
 
     replaced = {"write_step", "score_versions"}
