@@ -120,6 +120,7 @@ def run_migrate(settings: Settings) -> int:
 
 
 def run_dev(settings: Settings) -> int:
+    from docflow.auth.local_secret import local_signing_secret
     from docflow.embedded import EmbeddedStack, export_env
     from docflow.storage import migrate
 
@@ -130,6 +131,7 @@ def run_dev(settings: Settings) -> int:
         endpoints = stack.start()
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
         env = {**os.environ, **export_env(endpoints)}
+        env["DOCFLOW_JWT_SECRET"] = local_signing_secret(settings)  # never the placeholder
         for name in ("worker", "api"):
             children[name] = subprocess.Popen([sys.executable, "-m", name], env=env)
         _print_urls(settings, endpoints.temporal_ui_url)

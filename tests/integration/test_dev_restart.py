@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from docflow import admin, temporal
+from docflow.auth.tokens import issue_access_token
 from docflow.contracts import STEPS, Action, Decision, RunStatus, Step
 from docflow.settings import Settings
 from docflow.storage.db import make_engine
@@ -118,6 +119,21 @@ async def _approve_to_the_end(handle: Handle) -> None:
     await handle.result()
 
 
+async def _only_the_data_folders_secret_is_trusted(env: dict[str, str], data_dir: Path) -> None:
+    """The published placeholder secret signs nothing docflow dev accepts; the secret made
+    on first start (0600, in the data folder) does, and survived the restart."""
+    secret_file = data_dir / "secrets" / "jwt-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    tenant_id = admin.tenant_id_for("restart-test")
+    url = f"http://127.0.0.1:{env['DOCFLOW_PORT']}/api/v1/projects"
+    async with httpx.AsyncClient() as http:
+        for secret, status in ((None, 401), (secret_file.read_text().strip(), 200)):
+            signer = Settings() if secret is None else Settings(jwt_secret=secret)
+            token, _ = issue_access_token(signer, subject="u", tenant_id=tenant_id, role="owner")
+            answer = await http.get(url, headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == status, answer.text
+
+
 async def test_dev_restart_keeps_a_run_waiting_at_its_gate(tmp_path: Path) -> None:
     # Outside pytest's tmp tree, which pytest may reset to 0700 (PostgreSQL runs as its
     # own OS user); removed by the finalizer below.
@@ -135,6 +151,7 @@ async def test_dev_restart_keeps_a_run_waiting_at_its_gate(tmp_path: Path) -> No
 
     second = await _start_dev(env, log)
     try:
+        await _only_the_data_folders_secret_is_trusted(env, data_dir)
         client = await temporal.connect(settings)
         handle: Handle = client.get_workflow_handle(workflow_id)
         state = await state_of(handle)
