@@ -1,6 +1,6 @@
 """Benchmark: the whole flow written by a real local model through llama.cpp's server.
 
-    .venv/bin/pip install '.[local-llm]'          # once: builds llama-cpp-python (6-10 min)
+    CMAKE_ARGS=... .venv/bin/pip install -e '.[local-llm]'   # once, as the README says
     .venv/bin/python -m bench.real_llm --model qwen2.5-coder-1.5b [--time-limit-min 45]
     .venv/bin/python -m bench.real_llm --model smollm2-135m --time-limit-min 10
     .venv/bin/python -m bench.real_llm --gguf path/to/model.gguf
@@ -107,7 +107,7 @@ def start_server(gguf: Path, port: int, context: int, log_file: Path) -> subproc
     """llama.cpp's server as ``docflow dev`` starts it for DOCFLOW_LLM_PROVIDER=local."""
     if importlib.util.find_spec("llama_cpp") is None:
         raise SystemExit(
-            "llama.cpp's server is not installed: .venv/bin/pip install '.[local-llm]'"
+            "llama.cpp's server is not installed: see the README (pip install -e '.[local-llm]')"
         )
     command = llama_server_command(Settings(llm_context_size=context), gguf, port)
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}

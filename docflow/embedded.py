@@ -463,7 +463,7 @@ def llama_server_command(settings: Settings, model: Path, port: int) -> list[str
     if importlib.util.find_spec("llama_cpp") is None:
         raise RuntimeError(
             "DOCFLOW_LLM_PROVIDER=local needs llama.cpp's server: "
-            "pip install 'docflow[local-llm]' (builds llama-cpp-python, 6-10 minutes once)"
+            "pip install -e '.[local-llm]' as the README says (builds llama-cpp-python once)"
         )
     # llama-cpp-python's default is half the cores: on 2 cores, one thread. By default a
     # request that arrives while another streams cuts that one short (an early [DONE]):

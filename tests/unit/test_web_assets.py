@@ -1,12 +1,11 @@
-"""The web app's files: local only (no CDN), vendored files as recorded, all packaged."""
+"""The web app's files: local only (no CDN), vendored files as recorded (packaging:
+tests/unit/test_packaging.py)."""
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import re
-import tomllib
 from html.parser import HTMLParser
 
 from api.routes.web import WEB_DIR
@@ -57,16 +56,3 @@ def test_vendored_files_are_the_recorded_npm_releases() -> None:
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["file"]
     listed = {entry["file"] for entry in recorded} | {"VENDOR.json"}
     assert {path.name for path in VENDOR.iterdir()} == listed
-
-
-def test_every_web_file_is_package_data() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["api"]
-    api_dir = WEB_DIR.parent
-    for path in WEB_DIR.rglob("*"):
-        if path.is_file():
-            relative = path.relative_to(api_dir).as_posix()
-            assert any(
-                fnmatch.fnmatch(relative, pattern) and relative.count("/") == pattern.count("/")
-                for pattern in patterns
-            ), f"{relative} would be left out of the installed package"
