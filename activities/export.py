@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.errors import invalid_input, not_found
+from activities.heartbeats import heartbeats
 from docflow.contracts import ExportInput, ExportOutput, RenderedDocument
 from docflow.package import PackageFile, PackageInfo, UnsafePathError, build_zip, render_readme
 from docflow.settings import Settings
@@ -50,6 +51,7 @@ class ExportActivities:
         self._tracer = tracer(__name__)
 
     @activity.defn(name="export_package")
+    @heartbeats
     async def export_package(self, task: ExportInput) -> ExportOutput:
         attributes = {
             "tenant_id": str(task.scope.tenant_id),

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.errors import not_found
+from activities.heartbeats import heartbeats
 from docflow.contracts import MemoryChunk, TenantScope
 from docflow.memory.contracts import IndexInput, IndexOutput, SearchInput, SearchOutput
 from docflow.memory.pipeline import index_version
@@ -58,6 +59,7 @@ class MemoryActivities:
         return [memory_chunk(hit) for hit in self.store.search(scope, query, limit)]
 
     @activity.defn(name="index_versions")
+    @heartbeats
     async def index_versions(self, task: IndexInput) -> IndexOutput:
         attributes = {
             "tenant_id": str(task.scope.tenant_id),
@@ -98,10 +100,12 @@ class MemoryActivities:
         )
 
     @activity.defn(name="search_memory")
+    @heartbeats
     async def search_memory(self, task: SearchInput) -> SearchOutput:
         hits = await asyncio.to_thread(self.search, task.scope, task.query, task.limit)
         return SearchOutput(hits=hits)
 
     @activity.defn(name="purge_memory")
+    @heartbeats
     async def purge_memory(self, scope: TenantScope) -> int:
         return await asyncio.to_thread(self.store.purge_project, scope)

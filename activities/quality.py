@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.errors import not_found
-from activities.heartbeats import with_heartbeats
+from activities.heartbeats import heartbeats, with_heartbeats
 from docflow.contracts import RenderedDocument, TenantScope
 from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
 from docflow.quality.report import QualityReport, QualityThresholds
@@ -43,6 +43,7 @@ class QualityActivities:
         self._tracer = tracer(__name__)
 
     @activity.defn(name="score_versions")
+    @heartbeats
     async def score_versions(self, task: ScoreInput) -> ScoreOutput:
         attributes = {
             "tenant_id": str(task.scope.tenant_id),

@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.drafts import DraftPublisher, section_progress
 from activities.errors import invalid_input, not_found
-from activities.heartbeats import heartbeating
+from activities.heartbeats import heartbeating, heartbeats
 from docflow.agents.compose import SavedSection, StepComposer
 from docflow.agents.errors import ContractUnfilledError, MalformedReplyError, WriterError
 from docflow.agents.sections import rewrite_keys
@@ -86,6 +86,7 @@ class StepActivities:
         self._tracer = tracer(__name__)
 
     @activity.defn(name="write_step")
+    @heartbeats
     async def write_step(self, task: WriteStepInput) -> WriteStepOutput:
         attributes = _span_attributes(task.scope, step=task.step.value)
         with self._tracer.start_as_current_span("docflow.write_step", attributes=attributes) as s:
@@ -273,6 +274,7 @@ class StepActivities:
             )
 
     @activity.defn(name="save_edit")
+    @heartbeats
     async def save_edit(self, edit: SaveEditInput) -> VersionRef:
         attributes = _span_attributes(edit.scope, document_id=str(edit.document_id))
         with self._tracer.start_as_current_span("docflow.save_edit", attributes=attributes):
@@ -294,6 +296,7 @@ class StepActivities:
                 return version_ref(document, version)
 
     @activity.defn(name="accept_step")
+    @heartbeats
     async def accept_step(self, accept: AcceptInput) -> int:
         attributes = _span_attributes(accept.scope, step=accept.step.value)
         with self._tracer.start_as_current_span("docflow.accept_step", attributes=attributes) as s:

@@ -24,12 +24,15 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
+from temporalio.service import RPCError, RPCStatusCode
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE_URI = "https://docflow.dev/problems/"
@@ -222,9 +225,42 @@ def internal_error_response(instance: str, request_id: str | None) -> Response:
     )
 
 
+SERVICE_UNAVAILABLE = ProblemKind("service-unavailable", "A service is unavailable")
+RETRY_AFTER_S = 5
+# A backing service that does not answer: PostgreSQL (SQLAlchemy's connection errors, and
+# a refused or timed-out connection), Valkey, Temporal. The request can be retried.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    RedisError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, RPCError):
+        return exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, UNAVAILABLE)
+
+
+def unavailable_response(instance: str) -> Response:
+    return problem_response(
+        503,
+        "a service docflow needs is not answering right now: try again in a few seconds",
+        instance=instance,
+        kind=SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 async def unhandled_exception_handler(request: Request, exc: Exception) -> Response:
     """Last resort, for errors outside ``RequestContextMiddleware`` (which logs and answers
     the others). Starlette re-raises the exception afterwards, so the server logs it."""
+    if is_unavailable(exc):
+        return unavailable_response(request.url.path)
     request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
     return internal_error_response(request.url.path, request_id)
 

@@ -28,8 +28,10 @@ from api.errors import (
     REQUEST_ID_SCOPE_KEY,
     ProblemError,
     internal_error_response,
+    is_unavailable,
     problem_for,
     problem_response,
+    unavailable_response,
 )
 from api.ratelimit import (
     DECISIONS_SCOPE_KEY,
@@ -95,17 +97,26 @@ class RequestContextMiddleware:
         send, started = _on_response_start(send, add_request_id)
         try:
             await self.app(scope, receive, send)
-        except Exception:
-            logger.exception(
-                "unhandled error on %s %s (request id %s)",
+        except Exception as error:
+            unavailable = is_unavailable(error)
+            logger.log(
+                logging.WARNING if unavailable else logging.ERROR,
+                "%s on %s %s (request id %s)",
+                "a backing service is unavailable" if unavailable else "unhandled error",
                 scope["method"],
                 scope["path"],
                 request_id,
+                exc_info=True,
                 extra={"request_id": request_id},
             )
             if started[0]:
                 raise  # too late for a problem response: the server drops the connection
-            await internal_error_response(scope["path"], request_id)(scope, receive, send)
+            answer = (
+                unavailable_response(scope["path"])
+                if unavailable
+                else internal_error_response(scope["path"], request_id)
+            )
+            await answer(scope, receive, send)
 
 
 # --- rate limits: global and auth ----------------------------------------------------------

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.membership import Memberships
 from docflow.auth.jwks import ExternalIssuer
 from docflow.auth.tokens import (
     BUILT_IN_ALGORITHMS,
@@ -28,11 +29,13 @@ class AppState:
     temporal: Client
     redis: Redis
     external_issuer: ExternalIssuer | None = field(default=None, init=False)
+    memberships: Memberships = field(init=False)
 
     def __post_init__(self) -> None:
         # Built during app start-up: unsafe auth settings stop the API from starting.
         check_auth_settings(self.settings)
         self.external_issuer = ExternalIssuer.from_settings(self.settings)
+        self.memberships = Memberships(self.engine)
 
     async def verify_token(self, token: str) -> TokenClaims:
         """Verify a bearer token: the built-in issuer's HS256, or RS256/ES256 of the external
@@ -40,7 +43,7 @@ class AppState:
         verifiers, each of which accepts its own algorithms alone."""
         algorithm = unverified_header(token)["alg"]
         if algorithm in BUILT_IN_ALGORITHMS:
-            return verify_built_in(self.settings, token)
+            return await self.memberships.checked(verify_built_in(self.settings, token))
         if self.external_issuer is not None and algorithm in EXTERNAL_ALGORITHMS:
             return await self.external_issuer.verify(token)
         raise InvalidTokenError("invalid access token: its algorithm is not accepted")

@@ -193,9 +193,12 @@ async def main(requests: int, changes: int, with_limits: bool) -> None:
         async with services(settings, with_limits) as (api_url, run_settings):
             engine = make_engine(run_settings.database_url or "")
             tenant = await admin.ensure_tenant(engine, "bench", "Benchmark")
+            user_id = await admin.add_member(
+                engine, tenant.id, "bench@example.com", "bench-password-1234", "owner"
+            )
             await engine.dispose()
             token, _ = issue_access_token(
-                run_settings, subject="bench", tenant_id=tenant.id, role="owner"
+                run_settings, subject=str(user_id), tenant_id=tenant.id, role="owner"
             )
             auth = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:

@@ -341,7 +341,7 @@ async def _create_user(engine: AsyncEngine, arguments: argparse.Namespace) -> No
             raise AdminInputError(
                 f"unknown tenant {arguments.tenant!r}: create it with `docflow admin create-tenant`"
             )
-        if password_hash is None and await accounts.user_by_email(email) is None:
+        if password_hash is None and await accounts.user_id(email) is None:
             raise AdminInputError(
                 f"{email} is a new user and needs a password: "
                 f"--password-stdin or {ADMIN_PASSWORD_ENV}"

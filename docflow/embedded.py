@@ -438,8 +438,11 @@ def _valkey_command(binary: Path, port: int, data_dir: Path) -> list[str]:
         LOOPBACK,
         "--save",
         "",
+        # Quota counters and rate-limit buckets survive a restart (one fsync a second).
         "--appendonly",
-        "no",
+        "yes",
+        "--appendfsync",
+        "everysec",
         "--dir",
         str(data_dir),
     ]

@@ -3,14 +3,18 @@ many runs a tenant may have going at once. Keys are prefixed by tenant."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from docflow.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 MONTH_TTL_S = 40 * 24 * 3600  # a month's counters outlive the month, then go
 
@@ -54,29 +58,33 @@ class Quotas:
         self._redis = redis
         self._settings = settings
 
-    async def record(self, tenant_id: UUID, meter: Meter, amount: int) -> int:
-        """Add ``amount`` to this month's usage; returns the new total."""
+    async def record(self, tenant_id: UUID, meter: Meter, amount: int) -> None:
+        """Add ``amount`` to this month's usage, best effort: while Redis is down the
+        amount is logged and lost, and the work that used it is not failed for it."""
         if amount <= 0:
-            return await self.used(tenant_id, meter)
+            return
         key = quota_key(tenant_id, meter, month_of())
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incrby(key, amount)
-            pipe.expire(key, MONTH_TTL_S)
-            total, _ = await pipe.execute()
-        return int(total)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incrby(key, amount)
+                pipe.expire(key, MONTH_TTL_S)
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            logger.warning(
+                "usage of %d %s for tenant %s not counted: Redis unavailable (%s)",
+                amount, meter.value, tenant_id, type(error).__name__,
+            )  # fmt: skip
 
     async def used(self, tenant_id: UUID, meter: Meter) -> int:
         value = await self._redis.get(quota_key(tenant_id, meter, month_of()))
         return int(value or 0)
 
     async def status(self, tenant_id: UUID) -> list[QuotaStatus]:
+        """The meters that have a limit (an unlimited one costs no Redis call)."""
         return [
-            QuotaStatus(
-                meter=meter,
-                used=await self.used(tenant_id, meter),
-                limit=_limit(self._settings, meter),
-            )
+            QuotaStatus(meter=meter, used=await self.used(tenant_id, meter), limit=limit)
             for meter in Meter
+            if (limit := _limit(self._settings, meter)) > 0
         ]
 
     async def first_exceeded(self, tenant_id: UUID) -> QuotaStatus | None:

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -27,6 +28,7 @@ os.environ.update(
 )
 
 import httpx  # noqa: E402
+import psycopg2  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
@@ -41,7 +43,7 @@ from docflow.embedded import (  # noqa: E402
 )
 from docflow.settings import Settings  # noqa: E402
 from docflow.storage import migrate  # noqa: E402
-from docflow.storage.db import make_engine  # noqa: E402
+from docflow.storage.db import make_engine, sync_url  # noqa: E402
 from docflow.storage.models import Project, Tenant  # noqa: E402
 from tests.servers import serve  # noqa: E402
 from worker.main import build_worker  # noqa: E402
@@ -155,11 +157,27 @@ async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield session
 
 
-def bearer(
-    settings: Settings, tenant_id: UUID, role: str = "owner", subject: str = ""
-) -> dict[str, str]:
-    """Authorization header with a token of the built-in issuer."""
-    token, _ = issue_access_token(
-        settings, subject=subject or f"user-{uuid4().hex[:8]}", tenant_id=tenant_id, role=role
-    )
+def bearer(settings: Settings, tenant_id: UUID, role: str = "owner") -> dict[str, str]:
+    """Authorization header with a token of the built-in issuer for a new member with
+    ``role`` (the API checks the membership behind every built-in token); the tenant is
+    created when it does not exist yet."""
+    user_id = uuid4()
+    dsn = sync_url(settings.database_admin_url or "").replace("+psycopg2", "", 1)
+    connection = psycopg2.connect(dsn)
+    with closing(connection), connection, connection.cursor() as cursor:  # one transaction
+        cursor.execute(
+            "insert into tenants (id, slug, name, created_at) values (%s, %s, %s, now()) "
+            "on conflict do nothing",
+            (str(tenant_id), f"t-{tenant_id.hex[:12]}", "Test tenant"),
+        )
+        cursor.execute(
+            "insert into users (id, email, password_hash, created_at) values (%s, %s, null, now())",
+            (str(user_id), f"{user_id.hex[:12]}@example.com"),
+        )
+        cursor.execute(
+            "insert into memberships (id, tenant_id, user_id, role, created_at) "
+            "values (%s, %s, %s, %s, now())",
+            (str(uuid4()), str(tenant_id), str(user_id), role),
+        )
+    token, _ = issue_access_token(settings, subject=str(user_id), tenant_id=tenant_id, role=role)
     return {"Authorization": f"Bearer {token}"}

@@ -22,7 +22,8 @@ async def index_versions(index: IndexInput, retry_policy: RetryPolicy) -> IndexO
         index,
         result_type=IndexOutput,
         start_to_close_timeout=timedelta(minutes=10),
-        heartbeat_timeout=timedelta(minutes=2),
+        schedule_to_close_timeout=timedelta(minutes=25),  # ten minutes' work, ridden out
+        heartbeat_timeout=timedelta(seconds=10),
         retry_policy=retry_policy,
     )
     return result

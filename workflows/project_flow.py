@@ -45,18 +45,25 @@ with workflow.unsafe.imports_passed_through():
     from workflows.memory import index_versions
 
 NON_RETRYABLE = ["NotFound", "InvalidInput"]
+# Retries are bounded by time, not by count: a transient fault (PostgreSQL, Valkey or the
+# worker gone for minutes) is ridden out for RIDE_OUT since the activity was first
+# scheduled; only an error raised as final (non-retryable) ends it at once.
+RIDE_OUT = timedelta(minutes=15)
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
+    maximum_attempts=0,
     non_retryable_error_types=NON_RETRYABLE,
 )
+# Every activity heartbeats (activities.heartbeats): a dead worker's work moves on after
+# HEARTBEAT, not after its whole start-to-close timeout.
+HEARTBEAT = timedelta(seconds=10)
 # A slow LLM writing a long step; finished sections are kept, so a retry resumes.
 AGENT_TIMEOUT = timedelta(minutes=60)
-AGENT_HEARTBEAT = timedelta(seconds=10)
 STORE_TIMEOUT = timedelta(seconds=30)
 SCORE_TIMEOUT = timedelta(minutes=2)
+EXPORT_TIMEOUT = timedelta(minutes=2)
 # Runs started before quality scoring existed replay without it (workflow.patched).
 QUALITY_PATCH = "quality-gate-1"
 MEMORY_PATCH = "project-memory-1"
@@ -187,7 +194,8 @@ class ProjectFlow:
             ScoreInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]),
             result_type=ScoreOutput,
             start_to_close_timeout=SCORE_TIMEOUT,
-            heartbeat_timeout=AGENT_HEARTBEAT,
+            schedule_to_close_timeout=RIDE_OUT,
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
         self._quality = [_gate_quality(version) for version in score.scores]
@@ -231,7 +239,8 @@ class ProjectFlow:
             ),
             result_type=WriteStepOutput,
             start_to_close_timeout=AGENT_TIMEOUT,
-            heartbeat_timeout=AGENT_HEARTBEAT,
+            schedule_to_close_timeout=AGENT_TIMEOUT + RIDE_OUT,
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
         for ref in output.versions:
@@ -257,6 +266,8 @@ class ProjectFlow:
             ),
             result_type=VersionRef,
             start_to_close_timeout=STORE_TIMEOUT,
+            schedule_to_close_timeout=RIDE_OUT,
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
         self._emit_version(decision.step, edited, source="edit", writer="human")
@@ -290,6 +301,8 @@ class ProjectFlow:
             ),
             result_type=int,
             start_to_close_timeout=STORE_TIMEOUT,
+            schedule_to_close_timeout=RIDE_OUT,
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
         self._accepted[step] = versions
@@ -377,7 +390,9 @@ async def export_package(export: ExportInput) -> ExportOutput:
         "export_package",
         export,
         result_type=ExportOutput,
-        start_to_close_timeout=timedelta(minutes=2),
+        start_to_close_timeout=EXPORT_TIMEOUT,
+        schedule_to_close_timeout=RIDE_OUT,
+        heartbeat_timeout=HEARTBEAT,
         retry_policy=RETRY,
     )
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
@@ -19,9 +20,13 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.deps import StateDep
+from api.errors import LIMITER_UNAVAILABLE, RATE_LIMITED, ProblemError
+from api.login_throttle import LoginThrottle
+from api.middleware import client_ip
 from docflow.admin import tenant_id_for
 from docflow.auth.passwords import verify_password_or_dummy
 from docflow.auth.tokens import issue_access_token
@@ -29,6 +34,7 @@ from docflow.storage.accounts import AccountRepository, LoginCandidate, normaliz
 from docflow.storage.db import tenant_session
 from docflow.text import PROBLEM, text_problem
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -126,9 +132,28 @@ async def token(
     if any(text_problem(value) for value in (username, password, slug)):
         return oauth_error("invalid_request", f"username, password and tenant {PROBLEM}")
     tenant_id = tenant_id_for(slug)
-    signed_in = await authenticate(state.engine, tenant_id, username, password)
-    if signed_in is None:
-        return oauth_error("invalid_grant", "wrong username, password or tenant")
+    account, address = username.strip().lower(), client_ip(request.scope)
+    throttle = LoginThrottle(state.redis)
+    try:
+        waiting = await throttle.check(tenant_id, account, address)
+        if waiting is not None:
+            raise ProblemError(
+                429,
+                f"{waiting.reason}: try again in {waiting.retry_after_s} s",
+                kind=RATE_LIMITED,
+                headers={"Retry-After": str(waiting.retry_after_s)},
+            )
+        signed_in = await authenticate(state.engine, tenant_id, username, password)
+        if signed_in is None:
+            await throttle.failed(tenant_id, account, address)
+            return oauth_error("invalid_grant", "wrong username, password or tenant")
+        await throttle.succeeded(tenant_id, account, address)
+    except (RedisError, OSError) as error:
+        logger.warning("sign-in throttle unavailable (%s): refusing sign-in", type(error).__name__)
+        raise ProblemError(
+            503, "sign-in is unavailable for a moment: try again shortly",
+            kind=LIMITER_UNAVAILABLE, headers={"Retry-After": "5"},
+        ) from error  # fmt: skip
     access_token, lifetime = issue_access_token(
         state.settings, subject=str(signed_in.user_id), tenant_id=tenant_id, role=signed_in.role
     )

@@ -77,7 +77,7 @@ async def add_member(state: StateDep, principal: Owner, body: MemberCreate) -> M
     password_hash = await asyncio.to_thread(hash_password, body.password) if body.password else None
     async with tenant_session(state.engine, principal.tenant_id) as session:
         repo = AccountRepository(principal.tenant_id, session)
-        if password_hash is None and await repo.user_by_email(body.email) is None:
+        if password_hash is None and await repo.user_id(body.email) is None:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 detail="there is no user with this email yet: give a password to create one",
@@ -100,7 +100,8 @@ async def add_member(state: StateDep, principal: Owner, body: MemberCreate) -> M
 )
 async def remove_member(state: StateDep, principal: Owner, user_id: UUID) -> Response:
     """The user stays (they may belong to other tenants); their membership here goes.
-    Tokens already issued to them stay valid until they expire (access_token_ttl_s)."""
+    Their tokens stop working at once on this API process and within
+    ``api.membership.MEMBERSHIP_TTL_S`` on the others."""
     async with tenant_session(state.engine, principal.tenant_id) as session:
         try:
             await AccountRepository(principal.tenant_id, session).remove_member(user_id)
@@ -108,4 +109,5 @@ async def remove_member(state: StateDep, principal: Owner, user_id: UUID) -> Res
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail="member not found") from error
         except LastOwnerError as error:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
+    state.memberships.forget(principal.tenant_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, HTTPException, status
-from pydantic import ConfigDict, Field
+from fastapi import APIRouter, Header, HTTPException, status
+from pydantic import AfterValidator, ConfigDict, Field
 from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
@@ -26,7 +26,7 @@ from api.deps import (
 )
 from api.events import is_ending
 from api.ratelimit import RateLimited
-from api.schemas import MAX_INT, RequestModel
+from api.schemas import MAX_INT, RequestModel, refuse_unstorable
 from docflow import temporal
 from docflow.agents.estimate import RunEstimate, estimate_run
 from docflow.contracts import (
@@ -40,6 +40,7 @@ from docflow.contracts import (
     decision_problem,
 )
 from docflow.quotas import Quotas
+from workflows.project_flow import ProjectFlow
 
 router = APIRouter(
     prefix="/api/v1/projects/{project_id}/runs", tags=["runs"], dependencies=[RateLimited]
@@ -198,21 +199,47 @@ async def current_run(access: ProjectForViewer, state: StateDep) -> FlowState:
     return await _current_state(state, access)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Send the same key when you retry a decision: it is taken once, and "
+        "the retry answers what the first one did.",
+    ),
+    AfterValidator(refuse_unstorable),
+]
+
+
+def _problem_status(problem: str) -> int:
+    return 422 if any(marker in problem for marker in INVALID_INPUT_MARKERS) else 409
+
+
 @router.post("/current/decisions", summary="Approve, revise or edit at the open gate")
-async def decide(body: DecisionRequest, access: ProjectForEditor, state: StateDep) -> FlowState:
+async def decide(
+    body: DecisionRequest,
+    access: ProjectForEditor,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> FlowState:
+    """With an ``Idempotency-Key`` the decision is a Temporal Update of that id, which the
+    server takes once: a retry after the gate moved on answers the first outcome."""
     decision = body.to_decision(access.principal.subject)
-    current = await _current_state(state, access)
-    gate = current.gate if current.status is RunStatus.AWAITING_APPROVAL else None
-    problem = decision_problem(decision, gate)
-    if problem is not None:
-        code = 422 if any(marker in problem for marker in INVALID_INPUT_MARKERS) else 409
-        raise HTTPException(code, detail=problem)
+    if idempotency_key is None:
+        current = await _current_state(state, access)
+        gate = current.gate if current.status is RunStatus.AWAITING_APPROVAL else None
+        problem = decision_problem(decision, gate)
+        if problem is not None:
+            raise HTTPException(_problem_status(problem), detail=problem)
+    update_id = f"decision-{idempotency_key or uuid4()}"
     try:
         result: FlowState = await _handle(state, access).execute_update(
-            "decide", decision, result_type=FlowState, id=f"decision-{uuid4()}"
+            ProjectFlow.decide, decision, id=update_id
         )
-    except WorkflowUpdateFailedError as error:  # lost a race with another decision
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error.cause)) from error
+    except WorkflowUpdateFailedError as error:  # refused by the workflow's validator
+        problem = str(error.cause)
+        raise HTTPException(_problem_status(problem), detail=problem) from error
     return result
 
 

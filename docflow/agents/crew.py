@@ -10,7 +10,11 @@ this file:
   LLM calls; a prompt that is too long is our error, with a clear message;
 - ``max_retry_limit=0`` and the ``_crewai_rate_limit_wrapped`` mark: Temporal is the only
   retry layer;
-- tokens come from our own client, not CrewAI's counters.
+- tokens come from our own client, not CrewAI's counters;
+- CrewAI's named locks are file locks whatever ``REDIS_URL`` says (``set_lock_backend``):
+  with ``REDIS_URL`` set it takes portalocker's Redis lock, whose watchdog thread calls
+  ``_thread.interrupt_main()`` when the connection drops, and a Valkey outage stopped the
+  worker as if Ctrl-C had been pressed.
 
 This module is the only one that imports CrewAI (2.4 s, 1 GB); the API process never
 imports it. CrewAI's telemetry, tracing prompt and version check are off by default
@@ -27,11 +31,17 @@ for _name, _value in CREWAI_ENV_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
 import asyncio  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+import hashlib  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from concurrent.futures import Future  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any, TypeVar  # noqa: E402
 
+import portalocker  # noqa: E402
 from crewai import Agent, BaseLLM, Crew, CrewOutput, Process, Task  # noqa: E402
+from crewai_core.lock_store import set_lock_backend  # noqa: E402
 from pydantic import BaseModel, PrivateAttr  # noqa: E402
 
 from docflow.agents.errors import MalformedReplyError, WriterError  # noqa: E402
@@ -41,6 +51,18 @@ from docflow.agents.writer import M, SectionBrief, TextSink, Usage, Written  # n
 from docflow.contracts import STEP_AGENT  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def file_lock(name: str, *, timeout: float) -> Iterator[None]:
+    """A CrewAI named lock as a file lock in the temp folder (CrewAI's own fallback)."""
+    digest = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
+    path = Path(tempfile.gettempdir()) / f"crewai-{digest}.lock"
+    with portalocker.Lock(str(path), timeout=timeout):
+        yield
+
+
+set_lock_backend(file_lock)
 
 
 def _without_crewai_retry(method: F) -> F:

@@ -1,8 +1,11 @@
 """Users and memberships: who may sign in, and with which role in which tenant.
 
-``users`` has no row-level security (one person may belong to several tenants);
-``memberships`` and ``tenants`` do. The repository is bound to one tenant, every query
-filters by it, and it is meant to run inside ``tenant_session(engine, tenant_id)``.
+``memberships`` and ``tenants`` have row-level security by tenant; ``users`` shows the
+application role only the members of the tenant it is scoped to (migration 0003), and
+the role writes no user row: finding a person by email and creating one go through two
+SECURITY DEFINER functions that answer an id, never a password hash. The repository is
+bound to one tenant, every query filters by it, and it is meant to run inside
+``tenant_session(engine, tenant_id)``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from sqlalchemy import and_, delete
+from sqlalchemy import and_, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,6 +58,14 @@ class Member:
 
 
 @dataclass(frozen=True)
+class UserRef:
+    """A user found or created by email: enough to make them a member, no hash."""
+
+    id: UUID
+    email: str
+
+
+@dataclass(frozen=True)
 class LoginCandidate:
     """A user found by email, with their role in the tenant (None: not a member)."""
 
@@ -87,20 +98,25 @@ class AccountRepository:
         row = (await self.session.exec(query)).first()
         return None if row is None else LoginCandidate(*row)
 
-    async def user_by_email(self, email: str) -> User | None:
-        return (await self.session.exec(select(User).where(User.email == email))).first()
+    async def role_of(self, user_id: UUID) -> str | None:
+        """The user's role in this tenant, or None when they are no member."""
+        membership = await self._membership(user_id)
+        return None if membership is None else membership.role
 
-    async def ensure_user(self, email: str, password_hash: str | None) -> tuple[User, bool]:
+    async def user_id(self, email: str) -> UUID | None:
+        """The id of the user with this email, in any tenant (none: no such user)."""
+        found = await self.session.exec(select(func.docflow_user_id(email)))
+        user_id: UUID | None = found.one()
+        return user_id
+
+    async def ensure_user(self, email: str, password_hash: str | None) -> tuple[UserRef, bool]:
         """The user with this email, created (race-safe) when missing; and whether it was."""
         new_id = uuid4()
-        values = {"id": new_id, "email": email, "password_hash": password_hash}
-        statement = insert(User).values(**values, created_at=utcnow())
-        await self.session.exec(statement.on_conflict_do_nothing(index_elements=["email"]))
-        user = await self.user_by_email(email)
-        assert user is not None
-        return user, user.id == new_id
+        created = select(func.docflow_create_user(new_id, email, password_hash))
+        user_id: UUID = (await self.session.exec(created)).one()
+        return UserRef(user_id, email), user_id == new_id
 
-    async def add_member(self, user: User, role: str) -> Member:
+    async def add_member(self, user: UserRef, role: str) -> Member:
         """Make ``user`` a member with ``role``; AlreadyMemberError if they are one."""
         new_id = uuid4()
         values = {"id": new_id, "tenant_id": self.tenant_id, "user_id": user.id, "role": role}

@@ -212,6 +212,31 @@ async def test_decisions_answer_409_when_stale_and_422_when_invalid(
     assert restarted.status_code == 202, restarted.text
 
 
+async def test_a_decision_retried_with_its_idempotency_key_is_taken_once(
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
+) -> None:
+    auth = bearer(api_settings, tenant.id, "editor")
+    base = await _create_project(http, auth)
+    await http.post(f"{base}/runs", json={}, headers=auth)
+    await _wait_for_gate(http, base, auth, "description")
+    revise = {"step": "description", "action": "revise", "feedback": "Name the harbour."}
+    keyed = {**auth, "Idempotency-Key": "revise-1"}
+    first = await http.post(f"{base}/runs/current/decisions", json=revise, headers=keyed)
+    assert first.status_code == 200, first.text
+    assert first.json()["gate"]["versions"][0]["version"] == 2
+    # The client lost the answer and sends it again: no third version is written.
+    again = await http.post(f"{base}/runs/current/decisions", json=revise, headers=keyed)
+    assert again.status_code == 200, again.text
+    state = (await http.get(f"{base}/runs/current", headers=auth)).json()
+    assert state["gate"]["versions"][0]["version"] == 2
+    assert [e["type"] for e in state["events"]].count("decision") == 1
+    # Without the key the same words are a new decision, as before.
+    other = {**auth, "Idempotency-Key": "revise-2"}
+    answer = await http.post(f"{base}/runs/current/decisions", json=revise, headers=other)
+    assert answer.json()["gate"]["versions"][0]["version"] == 3
+    await http.post(f"{base}/runs/current/cancel", headers=auth)
+
+
 @pytest.mark.parametrize("role", ["viewer"])
 async def test_a_viewer_reads_but_cannot_start(
     http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, role: str

@@ -24,16 +24,27 @@ import pytest
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from api.login_throttle import (
+    ACCOUNT_FAILURES_PER_HOUR,
+    FREE_FAILURES,
+    MAX_WAIT_S,
+    LoginThrottle,
+    wait_after,
+)
+from api.membership import MEMBERSHIP_TTL_S
 from api.state import AppState
 from docflow import admin
 from docflow.auth.tokens import check_auth_settings, issue_access_token
 from docflow.embedded import StackEndpoints
 from docflow.settings import Settings
+from docflow.storage.db import tenant_session
 from docflow.storage.models import Tenant
 from tests.conftest import bearer
+from tests.flow_helpers import run_sql
 
 PASSWORD = "a long enough password"
 MEMBERS = "/api/v1/members"
@@ -293,7 +304,7 @@ async def test_add_member_input_checks(
         answer = await http.post(MEMBERS, json=body, headers=owner)
         assert answer.status_code == 422, (name, answer.text)
     members = await http.get(MEMBERS, headers=owner)
-    assert members.json() == []  # nothing half-written
+    assert len(members.json()) == 1  # the caller alone: nothing half-written
 
 
 async def test_existing_user_joins_without_password_and_keeps_it(
@@ -339,19 +350,47 @@ async def test_remove_members_but_never_the_last_owner(
     last = await http.delete(f"{MEMBERS}/{owner_id}", headers=owner)
     assert last.status_code == 409
     assert "last owner" in last.json()["detail"]
-    second_id, _ = await add_user(engine, tenant.id, "owner")
+    second_id, second_email = await add_user(engine, tenant.id, "owner")
     assert (await http.delete(f"{MEMBERS}/{owner_id}", headers=owner)).status_code == 204
-    listed = await http.get(MEMBERS, headers=owner)  # the token lives until it expires
+    listed = await http.get(MEMBERS, headers=await token_of(http, tenant.slug, second_email))
     assert [m["user_id"] for m in listed.json()] == [str(second_id)]
     assert (await sign_in(http, tenant.slug, owner_email)).status_code == 400
+
+
+async def test_a_removed_member_loses_access_at_once_and_a_demoted_one_their_rights(
+    http: httpx.AsyncClient, engine: AsyncEngine, tenant: Tenant
+) -> None:
+    owner_id, owner_email = await add_user(engine, tenant.id, "owner")
+    editor_id, editor_email = await add_user(engine, tenant.id, "editor")
+    owner = await token_of(http, tenant.slug, owner_email)
+    editor = await token_of(http, tenant.slug, editor_email)
+    assert (await http.get(MEMBERS, headers=editor)).status_code == 200
+
+    assert (await http.delete(f"{MEMBERS}/{editor_id}", headers=owner)).status_code == 204
+    refused = await http.get(MEMBERS, headers=editor)  # its token has 15 minutes to live
+    assert refused.status_code == 401
+    assert "membership of this tenant has ended" in refused.json()["detail"]
+
+    # Demoted behind the API's back (the CLI, another replica): the lower role applies
+    # once the membership is read again, within MEMBERSHIP_TTL_S.
+    async with tenant_session(engine, tenant.id) as session:
+        await run_sql(
+            session, "update memberships set role = 'viewer' where user_id = :u", u=owner_id
+        )
+    body = {"email": "x@example.com", "role": "viewer"}
+    async with asyncio.timeout(MEMBERSHIP_TTL_S + 5):
+        while True:
+            if (await http.post(MEMBERS, json=body, headers=owner)).status_code == 403:
+                break
+            await asyncio.sleep(0.5)
 
 
 async def test_two_owners_removing_each_other_leave_one(
     http: httpx.AsyncClient, engine: AsyncEngine, tenant: Tenant, api_settings: Settings
 ) -> None:
-    first, _ = await add_user(engine, tenant.id, "owner")
+    first, first_email = await add_user(engine, tenant.id, "owner")
     second, _ = await add_user(engine, tenant.id, "owner")
-    owner = bearer(api_settings, tenant.id, "owner")
+    owner = await token_of(http, tenant.slug, first_email)
     answers = await asyncio.gather(
         http.delete(f"{MEMBERS}/{first}", headers=owner),
         http.delete(f"{MEMBERS}/{second}", headers=owner),
@@ -647,3 +686,39 @@ async def test_cli_refuses_bad_input_with_exit_2(stack: StackEndpoints, tenant: 
         assert result.returncode == 2, (name, result.stdout, result.stderr)
         assert result.stderr.strip(), name  # a message, not silence
         assert "Traceback" not in result.stderr, name
+
+
+# --- per-account throttling ---------------------------------------------------------------
+
+
+async def test_wrong_passwords_slow_that_address_down_but_not_the_person_elsewhere(
+    http: httpx.AsyncClient, engine: AsyncEngine, tenant: Tenant, stack: StackEndpoints
+) -> None:
+    _, email = await add_user(engine, tenant.id, "viewer")
+    for _ in range(FREE_FAILURES):
+        assert (await sign_in(http, tenant.slug, email, "wrong password!")).status_code == 400
+    waiting = await sign_in(http, tenant.slug, email)  # even the right password waits
+    assert waiting.status_code == 429, waiting.text
+    assert int(waiting.headers["retry-after"]) >= 1
+    assert "wrong passwords from this address" in waiting.json()["detail"]
+
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        throttle = LoginThrottle(redis)
+        elsewhere = "203.0.113.9"  # the person, from their own address: not slowed
+        assert await throttle.check(tenant.id, email, elsewhere) is None
+        await throttle.succeeded(tenant.id, email, elsewhere)
+        for _ in range(ACCOUNT_FAILURES_PER_HOUR):  # a campaign over many addresses
+            await throttle.failed(tenant.id, email, f"198.51.100.{_ % 250}")
+        capped = await throttle.check(tenant.id, email, elsewhere)
+        assert capped is not None and capped.retry_after_s <= 3600
+        assert "within an hour" in capped.reason
+    finally:
+        await redis.aclose()
+
+
+def test_the_wait_doubles_after_the_free_failures_and_is_capped() -> None:
+    waits = [wait_after(n) for n in range(FREE_FAILURES + 9)]
+    assert waits[:FREE_FAILURES] == [0] * FREE_FAILURES
+    assert waits[FREE_FAILURES : FREE_FAILURES + 4] == [1, 2, 4, 8]
+    assert max(waits) == wait_after(10_000) == MAX_WAIT_S

@@ -60,10 +60,13 @@ def test_every_tenant_table_forces_row_level_security(stack: StackEndpoints) -> 
         cursor.execute(
             "select relname, relrowsecurity, relforcerowsecurity from pg_class "
             "where relname = any(%s)",
-            (list((*TENANT_TABLES, "tenants")),),
+            (list((*TENANT_TABLES, "tenants", "users")),),
         )
         flags = {name: (enabled, forced) for name, enabled, forced in cursor.fetchall()}
-    assert flags == {name: (True, True) for name in (*TENANT_TABLES, "tenants")}
+    assert flags == {
+        **{name: (True, True) for name in (*TENANT_TABLES, "tenants")},
+        "users": (True, False),  # the cross-tenant functions run as its owner (0003)
+    }
 
 
 async def test_app_role_is_not_a_superuser(engine: AsyncEngine) -> None:
@@ -110,3 +113,41 @@ async def test_a_session_without_tenant_sees_nothing(engine: AsyncEngine, projec
     async with engine.connect() as connection:
         count = (await connection.execute(text("select count(*) from projects"))).scalar_one()
     assert count == 0
+
+
+async def test_users_are_seen_only_through_a_membership_of_the_scoped_tenant(
+    engine: AsyncEngine,
+) -> None:
+    first = await admin.ensure_tenant(engine, f"users-a-{uuid4().hex[:8]}", "A")
+    second = await admin.ensure_tenant(engine, f"users-b-{uuid4().hex[:8]}", "B")
+    ada = f"ada-{uuid4().hex[:6]}@example.com"
+    bob = f"bob-{uuid4().hex[:6]}@example.com"
+    ada_id = await admin.add_member(engine, first.id, ada, "correct horse battery", "owner")
+    await admin.add_member(engine, second.id, bob, "correct horse battery", "owner")
+
+    async with engine.connect() as connection:  # no tenant: no user, no hash
+        assert (await connection.execute(text("select count(*) from users"))).scalar_one() == 0
+    async with tenant_session(engine, first.id) as session:
+        rows = (await run_sql(session, "select email, password_hash from users")).all()
+        assert [row[0] for row in rows] == [ada]
+        # Finding a person of another tenant by email answers an id, never a hash.
+        found = (await run_sql(session, "select docflow_user_id(:e)", e=bob)).scalar_one()
+        assert found is not None
+    with pytest.raises(DBAPIError, match="permission denied"):
+        async with tenant_session(engine, first.id) as session:
+            await run_sql(session, "update users set password_hash = 'x' where id = :i", i=ada_id)
+    with pytest.raises(DBAPIError, match="permission denied"):
+        async with tenant_session(engine, first.id) as session:
+            await run_sql(
+                session,
+                "insert into users (id, email, password_hash, created_at) "
+                "values (:i, 'eve@example.com', 'x', now())",
+                i=uuid4(),
+            )
+
+    # Bob joins tenant A as the same person, keeping his password; then A sees him too.
+    again = await admin.add_member(engine, first.id, bob, "another password here", "viewer")
+    async with tenant_session(engine, first.id) as session:
+        emails = {row[0] for row in (await run_sql(session, "select email from users")).all()}
+        assert emails == {ada, bob}
+        assert again == found

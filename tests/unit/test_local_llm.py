@@ -28,7 +28,7 @@ def test_without_the_extra_the_error_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    with pytest.raises(RuntimeError, match=r"docflow\[local-llm\]"):
+    with pytest.raises(RuntimeError, match=r"pip install -e .\.\[local-llm\]."):
         llama_server_command(Settings(), tmp_path / "m.gguf", 8081)
 
 
@@ -41,6 +41,7 @@ def test_the_server_listens_on_loopback_with_the_configured_context(
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == "8099"
     assert argv[argv.index("--n_ctx") + 1] == "4096"
+    assert argv[argv.index("--interrupt_requests") + 1] == "False"  # requests queue
 
 
 def test_the_embedded_server_reaches_the_worker_and_names_the_model(tmp_path: Path) -> None:
