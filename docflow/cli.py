@@ -66,6 +66,13 @@ def _add_admin_parser(commands: Any) -> None:
     user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    actions.add_parser(
+        "rotate-master-key",
+        help="re-wrap every tenant's data key with DOCFLOW_MASTER_KEY (no document rewritten)",
+        description="Run as the schema owner (DOCFLOW_DATABASE_ADMIN_URL) with the new key in "
+        "DOCFLOW_MASTER_KEY and the old one in DOCFLOW_PREVIOUS_MASTER_KEYS; afterwards the "
+        "old key may be dropped.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -120,8 +127,8 @@ def run_migrate(settings: Settings) -> int:
 
 
 def run_dev(settings: Settings) -> int:
-    from docflow.auth.local_secret import local_signing_secret
     from docflow.embedded import EmbeddedStack, export_env
+    from docflow.local_secrets import local_secrets_env
     from docflow.storage import migrate
 
     stop_requested = _stop_flag()
@@ -131,7 +138,7 @@ def run_dev(settings: Settings) -> int:
         endpoints = stack.start()
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
         env = {**os.environ, **export_env(endpoints)}
-        env["DOCFLOW_JWT_SECRET"] = local_signing_secret(settings)  # never the placeholder
+        env |= local_secrets_env(settings)  # never a published placeholder
         for name in ("worker", "api"):
             children[name] = subprocess.Popen([sys.executable, "-m", name], env=env)
         _print_urls(settings, endpoints.temporal_ui_url)
@@ -217,12 +224,14 @@ async def _demo(
     from docflow import temporal
     from docflow.demo import DemoRequest, run_demo
     from docflow.embedded import EmbeddedStack
-    from docflow.storage import migrate
+    from docflow.local_secrets import local_master_key
+    from docflow.storage import crypto, migrate
     from docflow.storage.db import make_engine
     from docflow.telemetry import setup_tracing
     from worker.main import build_worker
 
     setup_tracing(settings, "demo")
+    crypto.configure(local_master_key(settings), settings.previous_master_keys)
     # A failed attempt is retried by Temporal and shown by the run's state; the worker's
     # own warning (with a traceback) stays out of the terminal.
     logging.getLogger("temporalio").setLevel(logging.ERROR)
@@ -254,11 +263,24 @@ class AdminInputError(ValueError):
 
 def run_admin(settings: Settings, arguments: argparse.Namespace) -> int:
     """Against DATABASE_URL, or else the embedded stack of a running `docflow dev`."""
-    command = {"create-tenant": _create_tenant, "create-user": _create_user}
+    from docflow.local_secrets import local_master_key
+    from docflow.storage import crypto
+
+    if settings.environment == "development":  # the data folder's key, as docflow dev's
+        crypto.configure(local_master_key(settings), settings.previous_master_keys)
+    command = {
+        "create-tenant": _create_tenant,
+        "create-user": _create_user,
+        "rotate-master-key": _rotate_master_key,
+    }
+    url = settings.app_database_url
+    if arguments.admin_command == "rotate-master-key":
+        url = settings.database_admin_url or ""
+        if not url:
+            console.print("[red]DOCFLOW_DATABASE_ADMIN_URL is not set[/red]")
+            return 2
     try:
-        asyncio.run(
-            _with_engine(settings.app_database_url, command[arguments.admin_command], arguments)
-        )
+        asyncio.run(_with_engine(url, command[arguments.admin_command], arguments))
     except AdminInputError as error:
         console.print(f"[red]docflow admin {arguments.admin_command}:[/red] {escape(str(error))}")
         return 2
@@ -277,6 +299,22 @@ async def _with_engine(
         await command(engine, arguments)
     finally:
         await engine.dispose()
+
+
+async def _rotate_master_key(engine: AsyncEngine, arguments: argparse.Namespace) -> None:
+    from docflow.storage import crypto
+
+    ring = crypto.keyring()
+    if ring is None:
+        raise AdminInputError("DOCFLOW_MASTER_KEY is not set: it is the key to wrap with")
+    try:
+        changed, unchanged = await crypto.rewrap_data_keys(engine, ring)
+    except crypto.EncryptionError as error:
+        raise AdminInputError(str(error)) from error
+    output.print(
+        f"[green]re-wrapped {changed} tenant key(s)[/green] with master key "
+        f"{crypto.key_id(ring.masters[0])}; {unchanged} already used it"
+    )
 
 
 async def _create_tenant(engine: AsyncEngine, arguments: argparse.Namespace) -> None:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -104,6 +104,12 @@ class Settings(BaseSettings):
 
     # "development" allows the built-in placeholder secrets; anything else refuses them.
     environment: str = Field(default="development", validation_alias=AliasChoices("DOCFLOW_ENV"))
+
+    # Encryption at rest (docflow.storage.crypto): the master key that wraps each tenant's
+    # data key, 32 bytes base64; older ones while a rotation is under way. Without one,
+    # values are stored as given (development only; docflow dev and demo make one).
+    master_key: SecretStr | None = None
+    previous_master_keys: list[str] = Field(default_factory=list)
 
     # Auth: the built-in token issuer (HS256) for local users ...
     jwt_secret: str = "docflow-dev-secret-change-me-0123456789abcdef"

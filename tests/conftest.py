@@ -6,6 +6,7 @@ rows or workflows.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import tempfile
@@ -20,6 +21,9 @@ _PRIVATE_HOME = Path(tempfile.mkdtemp(prefix="docflow-tests-home-"))
 os.environ.update(
     {
         "HOME": str(_PRIVATE_HOME),
+        # Every test stores what people write encrypted, as a deployment does; processes
+        # the tests start (docflow dev, the API in a thread) inherit the key.
+        "DOCFLOW_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "CREWAI_STORAGE_DIR": str(_PRIVATE_HOME / "crewai"),
         "CREWAI_DISABLE_TELEMETRY": "true",
         "CREWAI_TRACING_ENABLED": "false",

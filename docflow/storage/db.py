@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from docflow.storage.crypto import keyring, tenant_data_key
+
 
 def async_url(url: str) -> str:
     for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
@@ -36,7 +38,12 @@ def make_engine(url: str) -> AsyncEngine:
 
 @asynccontextmanager
 async def tenant_session(engine: AsyncEngine, tenant_id: UUID) -> AsyncIterator[AsyncSession]:
-    """One transaction, scoped to ``tenant_id`` by RLS; commits on success."""
+    """One transaction, scoped to ``tenant_id`` by RLS and to its data key for the
+    encrypted columns (``docflow.storage.crypto``); commits on success."""
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
         await session.exec(select(func.set_config("app.tenant_id", str(tenant_id), True)))
-        yield session
+        ring = keyring()
+        data_key = await ring.data_key(session, tenant_id) if ring is not None else None
+        with tenant_data_key(data_key):
+            yield session
+            await session.flush()  # what is still pending is encrypted with this key

@@ -1,5 +1,7 @@
 """SQLModel tables. Every tenant-owned row carries tenant_id (and project_id where it
-belongs); PostgreSQL row-level security (see the first migration) is the second wall."""
+belongs); PostgreSQL row-level security (see the first migration) is the second wall.
+What a person wrote is stored encrypted with the tenant's data key (``Encrypted*``
+columns, ``docflow.storage.crypto``)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from docflow.storage.crypto import EncryptedBytes, EncryptedJSON, EncryptedText
 
 
 def utcnow() -> datetime:
@@ -51,8 +55,8 @@ class Project(SQLModel, table=True):
     tenant_id: UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
     name: str = Field(max_length=200)
     slug: str = Field(max_length=80)
-    idea: str
-    constraints: str = ""
+    idea: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    constraints: str = Field(default="", sa_column=Column(EncryptedText, nullable=False))
     created_by: str = Field(default="system", max_length=320)
     created_at: datetime = _created_at()
 
@@ -82,12 +86,12 @@ class DocumentVersion(SQLModel, table=True):
     project_id: UUID = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
     document_id: UUID = Field(foreign_key="documents.id", ondelete="CASCADE", index=True)
     version: int
-    content_md: str
+    content_md: str = Field(sa_column=Column(EncryptedText, nullable=False))
     source: str = Field(max_length=16)  # agent | edit
     created_by: str = Field(max_length=320)
     writer: str = Field(max_length=200)  # the model, or "docflow-offline-writer/1 ..."
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    quality: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    quality: dict[str, Any] | None = Field(default=None, sa_column=Column(EncryptedJSON))
     readability: float | None = None
     idempotency_key: str = Field(max_length=300)
     accepted: bool = False
@@ -106,7 +110,7 @@ class AgentRun(SQLModel, table=True):
     tokens_in: int = 0
     tokens_out: int = 0
     duration_ms: int = 0
-    error: str | None = None
+    error: str | None = Field(default=None, sa_column=Column(EncryptedText))
     idempotency_key: str = Field(max_length=300)
     created_at: datetime = _created_at()
 
@@ -121,7 +125,7 @@ class SectionDraft(SQLModel, table=True):
     project_id: UUID = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
     write_key: str = Field(max_length=300)  # the write_step activity's idempotency key
     section_key: str = Field(max_length=100)  # "overview", "decision/2"
-    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content: dict[str, Any] = Field(sa_column=Column(EncryptedJSON, nullable=False))
     tokens_in: int = 0
     tokens_out: int = 0
     duration_ms: int = 0
@@ -137,7 +141,7 @@ class Export(SQLModel, table=True):
     manifest: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     sha256: str = Field(max_length=64)
     size: int
-    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    content: bytes = Field(sa_column=Column(EncryptedBytes, nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     idempotency_key: str = Field(max_length=300)
     created_at: datetime = _created_at()

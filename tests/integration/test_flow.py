@@ -34,7 +34,7 @@ from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
 from docflow.storage.repositories import TenantRepository
-from tests.flow_helpers import count_versions, decide, run_sql, start, state_of, wait_for_gate
+from tests.flow_helpers import count_versions, decide, start, state_of, wait_for_gate
 from worker.main import activity_functions, build_worker
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -251,19 +251,9 @@ async def test_a_step_that_cannot_succeed_fails_the_run_with_its_reason(
     assert "DOCFLOW_LLM_PROVIDER=local needs" in state.error
     assert state.events[-1].type == "run_failed"
     async with tenant_session(engine, project.tenant_id) as session:
-        rows = (
-            (
-                await run_sql(
-                    session,
-                    "select status, error from agent_runs where project_id = :p",
-                    p=project.id,
-                )
-            )
-            .mappings()
-            .all()
-        )
-    assert [row["status"] for row in rows] == ["failed"]  # non-retryable: one attempt only
-    assert "DOCFLOW_LLM_MODEL_PATH" in rows[0]["error"]
+        runs = await TenantRepository(project.tenant_id, session).agent_runs(project.id)
+    assert [run.status for run in runs] == ["failed"]  # non-retryable: one attempt only
+    assert "DOCFLOW_LLM_MODEL_PATH" in (runs[0].error or "")
 
 
 async def test_a_database_error_never_reaches_the_reason_a_viewer_reads(

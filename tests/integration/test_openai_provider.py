@@ -26,8 +26,9 @@ from docflow.quality.contracts import ScoreInput, ScoreOutput
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
+from docflow.storage.repositories import TenantRepository
 from tests.fakes.openai_server import FakeOpenAIServer, Fault
-from tests.flow_helpers import decide, run_sql, start, state_of, wait_for_gate
+from tests.flow_helpers import decide, start, state_of, wait_for_gate
 from worker.main import activity_functions, build_worker
 
 pytestmark = [
@@ -75,13 +76,9 @@ async def running_worker(
 
 async def agent_runs(engine: AsyncEngine, project: Project) -> list[dict[str, Any]]:
     async with tenant_session(engine, project.tenant_id) as session:
-        result = await run_sql(
-            session,
-            "select step, status, writer, tokens_in, tokens_out, error from agent_runs "
-            "where project_id = :p order by created_at",
-            p=project.id,
-        )
-        return [dict(row._mapping) for row in result]
+        runs = await TenantRepository(project.tenant_id, session).agent_runs(project.id)
+    fields = ("step", "status", "writer", "tokens_in", "tokens_out", "error")
+    return [{name: getattr(run, name) for name in fields} for run in runs]
 
 
 async def test_happy_path_completes_with_tokens_in_agent_runs(
