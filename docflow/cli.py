@@ -231,7 +231,9 @@ async def _demo(
     from worker.main import build_worker
 
     setup_tracing(settings, "demo")
-    crypto.configure(local_master_key(settings), settings.previous_master_keys)
+    crypto.configure(
+        local_master_key(settings), crypto.previous_keys(settings.previous_master_keys)
+    )
     # A failed attempt is retried by Temporal and shown by the run's state; the worker's
     # own warning (with a traceback) stays out of the terminal.
     logging.getLogger("temporalio").setLevel(logging.ERROR)
@@ -267,7 +269,9 @@ def run_admin(settings: Settings, arguments: argparse.Namespace) -> int:
     from docflow.storage import crypto
 
     if settings.environment == "development":  # the data folder's key, as docflow dev's
-        crypto.configure(local_master_key(settings), settings.previous_master_keys)
+        crypto.configure(
+            local_master_key(settings), crypto.previous_keys(settings.previous_master_keys)
+        )
     command = {
         "create-tenant": _create_tenant,
         "create-user": _create_user,

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     # data key, 32 bytes base64; older ones while a rotation is under way. Without one,
     # values are stored as given (development only; docflow dev and demo make one).
     master_key: SecretStr | None = None
-    previous_master_keys: list[str] = Field(default_factory=list)
+    previous_master_keys: str = ""  # comma-separated
 
     # Auth: the built-in token issuer (HS256) for local users ...
     jwt_secret: str = "docflow-dev-secret-change-me-0123456789abcdef"

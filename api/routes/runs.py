@@ -240,6 +240,12 @@ async def decide(
     except WorkflowUpdateFailedError as error:  # refused by the workflow's validator
         problem = str(error.cause)
         raise HTTPException(_problem_status(problem), detail=problem) from error
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, detail="no run has been started for this project") from error
+        if error.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in error.message:
+            raise HTTPException(409, detail="the run has ended: no gate is open") from error
+        raise
     return result
 
 

@@ -190,7 +190,12 @@ def configure_from(settings: Settings) -> KeyRing | None:
             "documents are stored encrypted with it"
         )
     master = settings.master_key.get_secret_value() if settings.master_key else None
-    return configure(master, settings.previous_master_keys)
+    return configure(master, previous_keys(settings.previous_master_keys))
+
+
+def previous_keys(setting: str) -> list[str]:
+    """``DOCFLOW_PREVIOUS_MASTER_KEYS``: comma-separated master keys."""
+    return [key.strip() for key in setting.split(",") if key.strip()]
 
 
 @contextmanager

@@ -119,17 +119,28 @@ async def _approve_to_the_end(handle: Handle) -> None:
     await handle.result()
 
 
-async def _only_the_data_folders_secret_is_trusted(env: dict[str, str], data_dir: Path) -> None:
+async def _only_the_data_folders_secret_is_trusted(
+    env: dict[str, str], data_dir: Path, settings: Settings
+) -> None:
     """The published placeholder secret signs nothing docflow dev accepts; the secret made
     on first start (0600, in the data folder) does, and survived the restart."""
     secret_file = data_dir / "secrets" / "jwt-secret"
     assert secret_file.stat().st_mode & 0o777 == 0o600
     tenant_id = admin.tenant_id_for("restart-test")
+    engine = make_engine(settings.database_url or "")
+    try:
+        user_id = await admin.add_member(
+            engine, tenant_id, "owner@example.com", "correct horse battery", "owner"
+        )
+    finally:
+        await engine.dispose()
     url = f"http://127.0.0.1:{env['DOCFLOW_PORT']}/api/v1/projects"
     async with httpx.AsyncClient() as http:
         for secret, status in ((None, 401), (secret_file.read_text().strip(), 200)):
             signer = Settings() if secret is None else Settings(jwt_secret=secret)
-            token, _ = issue_access_token(signer, subject="u", tenant_id=tenant_id, role="owner")
+            token, _ = issue_access_token(
+                signer, subject=str(user_id), tenant_id=tenant_id, role="owner"
+            )
             answer = await http.get(url, headers={"Authorization": f"Bearer {token}"})
             assert answer.status_code == status, answer.text
 
@@ -151,7 +162,7 @@ async def test_dev_restart_keeps_a_run_waiting_at_its_gate(tmp_path: Path) -> No
 
     second = await _start_dev(env, log)
     try:
-        await _only_the_data_folders_secret_is_trusted(env, data_dir)
+        await _only_the_data_folders_secret_is_trusted(env, data_dir, settings)
         client = await temporal.connect(settings)
         handle: Handle = client.get_workflow_handle(workflow_id)
         state = await state_of(handle)

@@ -37,6 +37,7 @@ async def test_a_dump_shows_no_idea_or_document_text(
     engine: AsyncEngine, stack: StackEndpoints
 ) -> None:
     marker = f"Kelp-{uuid4().hex[:10]}"
+    write_key, export_key = f"w-{uuid4()}", f"e-{uuid4()}"
     tenant = await admin.ensure_tenant(engine, f"enc-{uuid4().hex[:8]}", "Encrypted")
     project = await admin.create_project(
         engine, tenant.id, name="Harbour", idea=f"A berth app for {marker} harbours.",
@@ -49,19 +50,19 @@ async def test_a_dump_shows_no_idea_or_document_text(
         document = await repo.ensure_document(project.id, "description", rendered)
         version = await repo.add_version(
             document, content_md=f"# About\n\n{marker} berths.\n", source="agent",
-            created_by="test", writer="test", idempotency_key=f"k-{marker}",
+            created_by="test", writer="test", idempotency_key=f"k-{uuid4()}",
         )  # fmt: skip
         await repo.save_section_draft(SectionDraft(
-            tenant_id=tenant.id, project_id=project.id, write_key=f"w-{marker}",
+            tenant_id=tenant.id, project_id=project.id, write_key=write_key,
             section_key="overview", content={"summary": f"{marker} in a section draft"},
         ))  # fmt: skip
         await repo.record_agent_run(AgentRun(
             tenant_id=tenant.id, project_id=project.id, step="description", status="failed",
-            writer="test", error=f"a driver quoted {marker}", idempotency_key=f"r-{marker}",
+            writer="test", error=f"a driver quoted {marker}", idempotency_key=f"r-{uuid4()}",
         ))  # fmt: skip
         await repo.save_export(
             project.id, content=f"PK zip of {marker}".encode(), manifest={"files": []},
-            sha256="0" * 64, expires_at=version.created_at, idempotency_key=f"e-{marker}",
+            sha256="0" * 64, expires_at=version.created_at, idempotency_key=export_key,
         )  # fmt: skip
 
     text = dump(stack.database_admin_url)
@@ -74,11 +75,11 @@ async def test_a_dump_shows_no_idea_or_document_text(
         assert marker in (await repo.get_project(project.id)).idea
         _, stored = await repo.get_version(version.id)
         assert stored.content_md == f"# About\n\n{marker} berths.\n"
-        [draft] = await repo.section_drafts(project.id, f"w-{marker}")
+        [draft] = await repo.section_drafts(project.id, write_key)
         assert draft.content == {"summary": f"{marker} in a section draft"}
         [run] = await repo.agent_runs(project.id)
         assert run.error == f"a driver quoted {marker}"
-        export = await repo.export_by_key(f"e-{marker}")
+        export = await repo.export_by_key(export_key)
         assert export is not None and export.content == f"PK zip of {marker}".encode()
 
 
@@ -111,10 +112,11 @@ async def test_rotating_the_master_key_rewraps_tenant_keys_and_bodies_stay(
         with pytest.raises(crypto.EncryptionError, match="not configured"):
             async with tenant_session(engine, tenant.id) as session:
                 await stale.data_key(session, tenant.id)
-    finally:
-        crypto.configure(new_key, [old_key])  # the rest of the session reads both
-        os.environ["DOCFLOW_MASTER_KEY"] = new_key
-        os.environ["DOCFLOW_PREVIOUS_MASTER_KEYS"] = old_key
+    finally:  # rotate back, so the rest of the session keeps its key
+        back = crypto.configure(old_key, [new_key])
+        assert back is not None
+        await crypto.rewrap_data_keys(admin_engine, back)
+        crypto.configure(old_key)
         await admin_engine.dispose()
 
 
