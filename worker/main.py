@@ -31,7 +31,13 @@ log = logging.getLogger("docflow.worker")
 
 
 def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Callable[..., Any]]:
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # Timeouts: an unresponsive Valkey fails a call in seconds (drafts and usage counts are
+    # best effort; a quota check is retried), instead of stalling an activity.
+    redis = (
+        Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        if settings.redis_url
+        else None
+    )
     quotas = Quotas(redis, settings) if redis is not None else None
     memory = MemoryActivities(engine, settings, quotas=quotas)
     steps = StepActivities(engine, settings, memory=memory.search, quotas=quotas, redis=redis)

@@ -32,8 +32,18 @@ def sync_url(url: str) -> str:
     return url
 
 
+CONNECT_TIMEOUT_S = 10  # a database that does not answer fails a session in seconds ...
+COMMAND_TIMEOUT_S = 60  # ... and a statement that hangs, within a minute; callers retry
+
+
 def make_engine(url: str) -> AsyncEngine:
-    return create_async_engine(async_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_async_engine(
+        async_url(url),
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "command_timeout": COMMAND_TIMEOUT_S},
+    )
 
 
 @asynccontextmanager

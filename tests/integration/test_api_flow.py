@@ -183,13 +183,19 @@ async def _check_export(
     assert answer.status_code == 403
 
 
+async def _project_at_first_gate(http: httpx.AsyncClient, auth: Auth) -> str:
+    """A new project whose run waits at the description gate: its base path."""
+    base = await _create_project(http, auth)
+    await http.post(f"{base}/runs", json={}, headers=auth)
+    await _wait_for_gate(http, base, auth, "description")
+    return base
+
+
 async def test_decisions_answer_409_when_stale_and_422_when_invalid(
     http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
 ) -> None:
     auth = bearer(api_settings, tenant.id, "editor")
-    base = await _create_project(http, auth)
-    await http.post(f"{base}/runs", json={}, headers=auth)
-    await _wait_for_gate(http, base, auth, "description")
+    base = await _project_at_first_gate(http, auth)
     cases = [
         ({"step": "plan", "action": "approve"}, 409, "wrong step"),
         ({"step": "description", "action": "approve", "version": 9}, 409, "stale version"),
@@ -216,9 +222,7 @@ async def test_a_decision_retried_with_its_idempotency_key_is_taken_once(
     http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
 ) -> None:
     auth = bearer(api_settings, tenant.id, "editor")
-    base = await _create_project(http, auth)
-    await http.post(f"{base}/runs", json={}, headers=auth)
-    await _wait_for_gate(http, base, auth, "description")
+    base = await _project_at_first_gate(http, auth)
     revise = {"step": "description", "action": "revise", "feedback": "Name the harbour."}
     keyed = {**auth, "Idempotency-Key": "revise-1"}
     first = await http.post(f"{base}/runs/current/decisions", json=revise, headers=keyed)
