@@ -194,6 +194,8 @@ class FlowState(BaseModel):
     accepted: dict[Step, list[VersionRef]] = Field(default_factory=dict)
     export_id: UUID | None = None
     error: str | None = None
+    # Set by the API while an activity is being tried again ("waiting for the database").
+    retrying: str | None = None
     events: list[FlowEvent] = Field(default_factory=list)
 
 

@@ -68,3 +68,26 @@ def public_reason(
     if timed_out:
         return _sentence(f"Step '{step}' failed: {doing} took too long; {GENERIC_TODO}")
     return _sentence(f"Step '{step}' failed while {doing}; {GENERIC_TODO}")
+
+
+# What an activity's last failure says about the service it waits for (by exception type).
+WAITING_FOR = {
+    "OperationalError": "the database",
+    "InterfaceError": "the database",
+    "ConnectionRefusedError": "the database",
+    "ConnectionDoesNotExistError": "the database",
+    "CannotConnectNowError": "the database",
+    "TimeoutError": "a service",
+    "RedisError": "Valkey (Redis)",
+    "ConnectionError": "Valkey (Redis)",
+    "LLMUnavailable": "the LLM endpoint",
+    "LLMStalled": "the LLM endpoint",
+}
+
+
+def retry_words(activity: str, step: str, attempt: int, failure_type: str | None) -> str:
+    """What a run waits for while an activity is tried again, for the run's state."""
+    doing = DOING.get(activity, "running the {step} step").format(step=step)
+    waiting = WAITING_FOR.get(failure_type or "")
+    why = f"waiting for {waiting}" if waiting else "after an error"
+    return f"Trying again ({why}): {doing}, attempt {attempt}."

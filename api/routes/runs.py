@@ -39,6 +39,7 @@ from docflow.contracts import (
     Step,
     decision_problem,
 )
+from docflow.failures import retry_words
 from docflow.quotas import Quotas
 from workflows.project_flow import ProjectFlow
 
@@ -109,7 +110,7 @@ async def _describe(state: StateDep, access: ProjectAccess) -> WorkflowExecution
 
 async def _current_state(state: StateDep, access: ProjectAccess) -> FlowState:
     try:
-        result: FlowState = await _handle(state, access).query("state", result_type=FlowState)
+        result: FlowState = await _handle(state, access).query(ProjectFlow.state)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(404, detail="no run has been started for this project") from error
@@ -196,7 +197,22 @@ async def estimate(access: ProjectForViewer, state: StateDep) -> RunEstimate:
 
 @router.get("/current", summary="The current run's state and event log")
 async def current_run(access: ProjectForViewer, state: StateDep) -> FlowState:
-    return await _current_state(state, access)
+    current = await _current_state(state, access)
+    if current.status is RunStatus.RUNNING:
+        current.retrying = await _retrying(state, access, current)
+    return current
+
+
+async def _retrying(state: StateDep, access: ProjectAccess, current: FlowState) -> str | None:
+    """What the run waits for while one of its activities is tried again, in words."""
+    description = await _describe(state, access)
+    for pending in description.raw_description.pending_activities:
+        if pending.attempt > 1:
+            failure = pending.last_failure
+            kind = failure.application_failure_info.type if failure.message else None
+            return retry_words(pending.activity_type.name, str(current.step), pending.attempt,
+                               kind or None)  # fmt: skip
+    return None
 
 
 IdempotencyKey = Annotated[

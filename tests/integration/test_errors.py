@@ -16,7 +16,9 @@ from fastapi import APIRouter, HTTPException
 from api.app import create_app
 from api.schemas import RequestModel
 from docflow.settings import Settings
-from tests.servers import serve
+from docflow.storage.models import Tenant
+from tests.conftest import bearer
+from tests.servers import free_port, serve
 
 PROBLEM_JSON = "application/problem+json"
 SECRET = "password=hunter2 in a crash message"
@@ -205,3 +207,18 @@ async def test_an_unhandled_exception_is_a_generic_500(
     assert len(logged) == 1
     assert "req-500" in logged[0].getMessage()
     assert logged[0].exc_info is not None
+
+
+async def test_a_database_that_does_not_answer_is_a_503_with_retry_after(
+    api_settings: Settings, tenant: Tenant
+) -> None:
+    # PostgreSQL gone (nothing listens on the port): the API says so, and when to retry.
+    down = api_settings.model_copy(
+        update={"database_url": f"postgresql+asyncpg://docflow_app:x@127.0.0.1:{free_port()}/d"}
+    )
+    async with serve(create_app(down)) as url, httpx.AsyncClient(base_url=url) as http:
+        answer = await http.get("/api/v1/projects", headers=bearer(api_settings, tenant.id))
+    body = assert_problem(answer, 503)
+    assert body["type"] == "https://docflow.dev/problems/service-unavailable"
+    assert answer.headers["retry-after"] == "5"
+    assert "postgres" not in answer.text.lower() and "asyncpg" not in answer.text.lower()

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from docflow.failures import first_of_next_month, public_reason, quota_reset_words
+from docflow.failures import first_of_next_month, public_reason, quota_reset_words, retry_words
 
 
 def test_a_writer_error_keeps_its_message_and_says_what_to_do() -> None:
@@ -44,3 +44,11 @@ def test_a_quota_says_when_it_resets() -> None:
     message = "quota exceeded: the tenant has used 5000 of its 4000 llm tokens this month"
     reason = public_reason("write_step", "description", "QuotaExceeded", message)
     assert reason == f"{message}."
+
+
+def test_a_retried_activity_says_what_the_run_waits_for() -> None:
+    assert retry_words("accept_step", "plan", 3, "OperationalError") == (
+        "Trying again (waiting for the database): saving the accepted plan, attempt 3."
+    )
+    assert "waiting for the LLM endpoint" in retry_words("write_step", "plan", 2, "LLMStalled")
+    assert "(after an error)" in retry_words("write_step", "plan", 2, "IntegrityError")
