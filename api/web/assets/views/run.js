@@ -176,6 +176,8 @@ function RunSummary({ run, link, projectId, canAct, stale, onRestart, onRegenera
       ${accepted} of 4 steps accepted
       <progress max="4" value=${accepted}></progress>
     </label>
+    ${run.status === "running" && run.retrying &&
+    html`<p class="notice info retrying" role="status">${run.retrying} The run goes on by itself.</p>`}
     ${run.status === "failed" &&
     html`<div class="notice error" role="alert">
       <p>What went wrong: ${endSentence(run.error || "the step did not finish")}</p>
