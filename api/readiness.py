@@ -9,6 +9,9 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from docflow.settings import Settings
@@ -29,6 +32,18 @@ async def check_redis(client: Redis) -> None:
 async def check_temporal(client: Client) -> None:
     if not await client.service_client.check_health():
         raise RuntimeError("Temporal reports not serving")
+
+
+async def check_worker(client: Client, task_queue: str) -> None:
+    """A worker polls the task queue: without one, runs start and never move."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    response = await client.workflow_service.describe_task_queue(request)
+    if not response.pollers:
+        raise RuntimeError(f"no worker polls the task queue {task_queue!r}")
 
 
 async def check_qdrant(settings: Settings) -> None:

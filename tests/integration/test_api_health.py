@@ -5,22 +5,34 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import httpx
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from docflow.settings import Settings
 
 
-def test_healthz_and_readyz(base_settings: Settings) -> None:
-    with TestClient(create_app(base_settings)) as http:
-        assert http.get("/healthz").json() == {"status": "ok"}
-        ready = http.get("/readyz")
-    body = ready.json()
-    assert ready.status_code == 200, body
-    assert body == {
+async def test_readyz_with_a_worker_polling(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {
         "ready": True,
-        "checks": {"postgres": "ok", "temporal": "ok", "qdrant": "ok", "redis": "ok"},
-    }
+        "checks": {"postgres": "ok", "temporal": "ok", "qdrant": "ok", "redis": "ok",
+                   "worker": "ok"},
+    }  # fmt: skip
+
+
+def test_readyz_is_503_while_no_worker_polls(base_settings: Settings) -> None:
+    lonely = base_settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
+    with TestClient(create_app(lonely)) as http:
+        ready = http.get("/readyz")
+    assert ready.status_code == 503
+    checks = ready.json()["checks"]
+    assert checks["worker"].startswith("error:") and "no worker polls" in checks["worker"]
+    assert {name: checks[name] for name in ("postgres", "temporal", "redis")} == {
+        "postgres": "ok", "temporal": "ok", "redis": "ok"
+    }  # fmt: skip
 
 
 def test_readyz_reports_a_dead_dependency(base_settings: Settings) -> None:
