@@ -1,10 +1,12 @@
-"""Infrastructure outages are ridden out: PostgreSQL or Valkey gone for a while in the middle
-of a run, and the run completes by itself once it is back, nothing lost or duplicated.
+"""Infrastructure outages are ridden out: PostgreSQL, Valkey or the Temporal server gone
+for a while in the middle of a run, and the run completes by itself once it is back,
+nothing lost or duplicated.
 
 A stack of its own (the session's is shared by every test), a worker in this process with
 a slow offline writer so the outage falls inside a step. The outage is shorter than the
-issue's 60 s to keep the suite's time; what makes it survivable is time-bounded retries
-(``RIDE_OUT``: 15 minutes), so a longer one is ridden out the same way.
+issue's 60 s to keep the suite's time (``DOCFLOW_TEST_OUTAGE_S=60`` runs that one); what
+makes it survivable is time-bounded retries (``RIDE_OUT``: 15 minutes), so a longer one
+is ridden out the same way.
 """
 
 from __future__ import annotations
@@ -22,21 +24,25 @@ import pytest
 
 from docflow import admin, temporal
 from docflow.contracts import RunStatus, Step
-from docflow.embedded import EmbeddedStack, StackEndpoints, free_port_settings
+from docflow.embedded import EmbeddedStack, StackEndpoints, _wait_ready, free_port_settings
 from docflow.settings import Settings
 from docflow.storage import migrate
 from docflow.storage.db import make_engine, tenant_session
 from docflow.storage.repositories import TenantRepository
 from tests.flow_helpers import Handle, count_versions, start, state_of
+from tests.servers import free_port
 from worker.main import build_worker
 
-OUTAGE_S = 20
+OUTAGE_S = int(os.environ.get("DOCFLOW_TEST_OUTAGE_S", "20"))
+TEMPORAL_PORTS = ("", "_ui", "_http", "_metrics")
 
 
 @pytest.fixture
 async def own_stack() -> AsyncIterator[tuple[EmbeddedStack, StackEndpoints, Settings]]:
     data_dir = Path(tempfile.mkdtemp(prefix="docflow-test-outage-"))
-    stack = EmbeddedStack(free_port_settings(data_dir))
+    # Temporal on fixed ports, so that a restarted server is found where it was.
+    fixed = {f"embedded_temporal{part}_port": free_port() for part in TEMPORAL_PORTS}
+    stack = EmbeddedStack(free_port_settings(data_dir, **fixed))
     try:
         endpoints = await asyncio.to_thread(stack.start)
         await asyncio.to_thread(migrate.upgrade, endpoints.database_admin_url)
@@ -65,7 +71,12 @@ async def _until_step(handle: Handle, step: Step) -> None:
 
 
 def _child_pid(stack: EmbeddedStack, service: str) -> int:
-    return next(c.process.pid for c in stack._children if c.service == service)
+    """The service's running process (a restarted one replaces the one before)."""
+    return next(
+        c.process.pid
+        for c in reversed(stack._children)
+        if c.service == service and c.process.poll() is None
+    )
 
 
 async def _ride_out(own: tuple[EmbeddedStack, StackEndpoints, Settings], fault: str) -> None:
@@ -113,6 +124,13 @@ async def _outage(stack: EmbeddedStack, endpoints: StackEndpoints, fault: str) -
         port = int(endpoints.database_url.rsplit(":", 1)[1].split("/")[0])
         await asyncio.to_thread(postgres.start, port)
         return
+    if fault == "temporal":  # the server stops and starts again, from its database file
+        os.kill(_child_pid(stack, "temporal"), signal.SIGTERM)
+        await asyncio.sleep(OUTAGE_S / 2)
+        restarted = stack._temporal()
+        assert restarted is not None
+        await asyncio.to_thread(_wait_ready, restarted)
+        return
     pid = _child_pid(stack, "valkey")  # Valkey stops answering altogether, then comes back
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -133,3 +151,9 @@ async def test_a_valkey_that_stops_answering_mid_run_fails_no_run(
     await _ride_out(own_stack, "valkey")
     # The outage was met (drafts and usage counts are best effort) and cost no attempt.
     assert any("section drafts of run" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_temporal_server_restarted_mid_run_fails_no_run(
+    own_stack: tuple[EmbeddedStack, StackEndpoints, Settings],
+) -> None:
+    await _ride_out(own_stack, "temporal")
