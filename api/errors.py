@@ -64,6 +64,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Conflicts with the current state (e.g. a stale version or the wrong step)"),
         (422, "Invalid input: the fields are named in `errors`"),
         (429, "Rate limited: see Retry-After and the RateLimit headers"),
+        (503, "A service docflow needs is not answering: retry after Retry-After seconds"),
     )
 }
 
