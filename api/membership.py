@@ -22,6 +22,7 @@ from docflow.storage.accounts import AccountRepository
 from docflow.storage.db import tenant_session
 
 MEMBERSHIP_TTL_S = 5.0
+MAX_KEPT = 10_000  # memberships kept before the expired ones are dropped
 
 
 class Memberships:
@@ -46,7 +47,10 @@ class Memberships:
             return known[0]
         async with tenant_session(self._engine, tenant_id) as session:
             role = await AccountRepository(tenant_id, session).role_of(user_id)
-        self._known[key] = (role, self._clock() + self._ttl_s)
+        now = self._clock()
+        if len(self._known) >= MAX_KEPT:  # forget what has expired: memory stays bounded
+            self._known = {k: v for k, v in self._known.items() if v[1] > now}
+        self._known[key] = (role, now + self._ttl_s)
         return role
 
     def forget(self, tenant_id: UUID, user_id: UUID) -> None:
