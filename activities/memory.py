@@ -97,6 +97,7 @@ class MemoryActivities:
             documents=len(reports),
             chunks=sum(report.indexed for report in reports),
             superseded=sum(1 for report in reports if report.superseded),
+            embedded=sum(report.embedded for report in reports),
         )
 
     @activity.defn(name="search_memory")

@@ -1,12 +1,15 @@
 """Progress of a project's run, fanned out from one poller to every SSE subscriber.
 
 - One poller per run across all API replicas, thanks to a Redis lease (SET NX PX, renewed
-  while polling; a replica that cannot take it only listens). The poller queries the
-  workflow's ``state`` every ``sse_poll_s``, and at once whenever the run's history shows a
-  completed workflow task (a history long-poll: that is when the event log can change),
-  and publishes the events it has not published yet to the run's Redis channel.
+  while polling; a replica that cannot take it only listens). The poller is told when to
+  look: a history long-poll wakes it whenever a workflow task completes (the only moment
+  the event log can change; ``sse_poll_s`` is the safety net should the long-poll fail).
+  It then asks the workflow for the events after the last one published
+  (``ProjectFlow.events_after``: never the whole log again) and publishes them to the run's
+  Redis channel.
 - Each replica listens on that channel once per run and hands the events to its local
-  subscribers. A subscriber replays from the event log first, then follows the channel,
+  subscribers. A subscriber replays from the event log first (subscribers that join
+  together share one read of it), then follows the channel,
   de-duplicating by sequence number: never a repeat, never a skip (a gap is filled from a
   fresh query, the log being the truth).
 - The poller stops when the run ends or when the replica's last subscriber leaves; it then
@@ -42,10 +45,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from docflow.contracts import FlowEvent, FlowState, TenantScope
+from docflow.contracts import FlowEvent, TenantScope
 from docflow.progress import ChannelMessage, SectionProgress, run_channel
 from docflow.settings import Settings
 from docflow.temporal import workflow_id
+from workflows.project_flow import ProjectFlow
 
 log = logging.getLogger(__name__)
 
@@ -184,19 +188,22 @@ class RunReader:
             raise RunUnavailableError(f"the run cannot be described: {error}") from error
         return _end_of(description.status, description.close_time)
 
-    async def events(self, run: RunRef, end: RunEnd | None) -> list[FlowEvent]:
-        """The run's event log; a closed run without a terminal event gets ``run_ended``."""
+    async def events(self, run: RunRef, end: RunEnd | None, after: int = 0) -> list[FlowEvent]:
+        """The run's events numbered above ``after`` (the whole log for 0); a closed run
+        without a terminal event gets ``run_ended``."""
         self._stats.queries += 1
         try:
-            state: FlowState = await self._handle(run.scope, run.run_id).query(
-                "state", result_type=FlowState, rpc_timeout=QUERY_TIMEOUT
+            page = await self._handle(run.scope, run.run_id).query(
+                ProjectFlow.events_after, after, rpc_timeout=QUERY_TIMEOUT
             )
         except (RPCError, WorkflowQueryFailedError) as error:
             raise RunUnavailableError(f"the run's state cannot be read: {error}") from error
-        if state.tenant_id != run.scope.tenant_id:  # the second wall: never another tenant's
+        if page.tenant_id != run.scope.tenant_id:  # the second wall: never another tenant's
             raise NoRunError("no run has been started for this project")
-        events = list(state.events)
+        events = page.events
         if end is not None and not is_ending(events):
+            if not events and after > 0:  # run_ended is numbered after the last event
+                return await self.events(run, end)
             events.append(run_ended(events, end))
         return events
 
@@ -218,6 +225,12 @@ class RunReader:
                 continue
             wake.set()
             return
+
+
+def _retrieve(task: asyncio.Task[list[FlowEvent]]) -> None:
+    """Mark a shared read's failure as seen (its subscribers got it, or left)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _end_of(status: WorkflowExecutionStatus | None, closed: datetime | None) -> RunEnd | None:
@@ -281,7 +294,9 @@ class Poller:
         """Query and publish what is new; True once the run has ended and that is out."""
         try:
             end = await self._hub.reader.end_of(self._run) if closed else None
-            events = await self._hub.reader.events(self._run, end)
+            # Once closed, the last event published is read again: it goes out once more.
+            after = max(0, self._published - 1) if end is not None else self._published
+            events = await self._hub.reader.events(self._run, end, after)
         except RunUnavailableError as error:
             log.warning("polling run %s: %s", self._run.run_id, error)
             return False
@@ -327,6 +342,8 @@ class RunWatch:
         self._listening = asyncio.Event()
         self._released = asyncio.Event()
         self.broken = False
+        self._asked = 0  # subscribers that asked for the event log so far
+        self._log_read: tuple[int, asyncio.Task[list[FlowEvent]]] | None = None
         self._listener = asyncio.create_task(self._listen())
         self._leader = asyncio.create_task(self._lead())
         self.tasks = [self._listener, self._leader]
@@ -342,6 +359,24 @@ class RunWatch:
     def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
+
+    async def log(self) -> list[FlowEvent]:
+        """The run's event log for a subscriber already in ``inboxes``, from one read shared
+        by the subscribers that ask together: a read serves those who asked before it began
+        (so it sees everything published before they joined), later ones wait for the next.
+        """
+        self._asked += 1
+        asked = self._asked
+        while True:
+            current = self._log_read
+            if current is not None and current[0] >= asked:
+                return await asyncio.shield(current[1])
+            if current is not None and not current[1].done():
+                await asyncio.wait([current[1]])
+                continue
+            read = asyncio.create_task(self._hub.reader.log(self.run))
+            read.add_done_callback(_retrieve)
+            self._log_read = (self._asked, read)
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or (task is self._leader and task.exception() is None):
@@ -445,7 +480,7 @@ class EventHub:
         watch.inboxes.add(inbox)
         try:
             await watch.listening()
-            async for event in self._follow(run, inbox, Cursor(after)):
+            async for event in self._follow(watch, inbox, Cursor(after)):
                 yield event
         finally:
             self._leave(watch, inbox)
@@ -474,9 +509,9 @@ class EventHub:
             task.add_done_callback(self._stopping.discard)
 
     async def _follow(
-        self, run: RunRef, inbox: Inbox, cursor: Cursor
+        self, watch: RunWatch, inbox: Inbox, cursor: Cursor
     ) -> AsyncIterator[FlowEvent | SectionProgress]:
-        for event in cursor.take_log(await self.reader.log(run)):
+        for event in cursor.take_log(await watch.log()):
             yield event
         while not cursor.done:
             item = await inbox.get()
@@ -486,7 +521,7 @@ class EventHub:
                 yield item  # ephemeral: no sequence number, nothing to de-duplicate
                 continue
             if item.seq > cursor.last + 1:  # a gap: the log is the truth
-                for event in cursor.take_log(await self.reader.log(run)):
+                for event in cursor.take_log(await watch.log()):
                     yield event
             for event in cursor.take([item]):
                 yield event

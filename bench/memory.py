@@ -1,13 +1,16 @@
 """Benchmark: project memory. Embedding throughput of the packaged MiniLM on ~800-char
-chunks, index_version on real Markdown, and search p50/p95 with 100k chunks across 100
-tenants in Qdrant local mode (the embedded default).
+chunks, index_version on real Markdown, and, at each size, search p50/p95, an index step
+and the store's open time and RSS in Qdrant local mode (the embedded default), for the
+per-project layout docflow uses and, as the anchor, the shared collection it replaced.
 
-    .venv/bin/python -m bench.memory [--chunks 128] [--points 100000] [--tenants 100]
-                                     [--queries 100] [--location path|memory]
+    .venv/bin/python -m bench.memory [--chunks 128] [--points 10000,100000,300000]
+                                     [--tenants 100] [--queries 100]
+                                     [--layouts project,shared] [--location path|memory]
 
-The 100k bulk is precomputed random unit vectors (embedding 100k chunks on 2 cores would
-take about an hour); the queries are real sentences embedded by the model. Prints figures;
-asserts nothing.
+Each (layout, size) runs in a process of its own, so its RSS is its own. The bulk is
+precomputed random unit vectors (embedding 100k chunks on 2 cores would take about an
+hour) with real payloads, spread over tenants x 2 projects; the queries are real sentences
+embedded by the model. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -162,7 +166,7 @@ def bulk_load(store: MemoryStore, tenants: int, points: int, dims: int) -> list[
         batch = [
             _point(scope, i, texts[(number + i) % len(texts)], vectors[i]) for i in range(per_scope)
         ]
-        store.client.upsert(store.collection, points=batch, wait=True)
+        store.client.upsert(store.ensure_collection(scope), points=batch, wait=True)
     return scopes
 
 
@@ -188,62 +192,129 @@ def timed(calls: int, call: Callable[[int], object]) -> list[float]:
     return samples
 
 
-def bench_search(store: MemoryStore, scopes: list[TenantScope], queries: int) -> None:
-    pick = random.Random(11)
-    chosen = [pick.choice(scopes) for _ in range(queries)]
-    texts = [QUERIES[i % len(QUERIES)] for i in range(queries)]
-    vectors = store.embedder.embed(list(QUERIES))
-    store.search(chosen[0], texts[0], 10)  # warm-up
-    only_qdrant = timed(
-        queries, lambda i: store.search_vector(chosen[i], vectors[i % len(QUERIES)], 10)
-    )
-    end_to_end = timed(queries, lambda i: store.search(chosen[i], texts[i], 10))
-    embed_only = timed(queries, lambda i: store.embedder.embed([texts[i]]))
-    hits = store.search(chosen[0], texts[0], 10)
-    out(f"search, Qdrant query only (filtered, top 10): {percentiles(only_qdrant)}")
-    out(f"search, end to end (embed query + query):     {percentiles(end_to_end)}")
-    out(f"query embedding alone:                        {percentiles(embed_only)}")
-    leaked = [hit for hit in hits if hit.path and not hit.path.startswith("docs/plans/")]
-    out(f"sanity: {len(hits)} hits for one query, {len(leaked)} from outside the bench documents")
+class SharedLayoutStore(MemoryStore):
+    """The anchor: every tenant's points in one local collection (docflow before
+    ADR-014), so each scan reads all of them."""
+
+    def collection_of(self, scope: TenantScope) -> str:
+        return self.collection
+
+    def _move_shared_points(self) -> None:
+        return None
 
 
-def open_store(location: str, folder: Path, embedder: OnnxMiniLM) -> MemoryStore:
-    client = QdrantClient(":memory:") if location == "memory" else QdrantClient(path=str(folder))
-    return MemoryStore(client, embedder)
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def main(chunks: int, points: int, tenants: int, queries: int, location: str) -> None:
+def bench_scale(layout: str, points: int, tenants: int, queries: int, location: str) -> None:
+    """One layout at one size, in this process: load, search, index, reopen."""
     embedder = OnnxMiniLM()
-    out("== embedding (all-MiniLM-L6-v2 int8 ONNX, onnxruntime CPU) ==")
-    bench_embedding(embedder, chunks)
+    embedder.load()
+    kind = SharedLayoutStore if layout == "shared" else MemoryStore
     folder = Path(tempfile.mkdtemp(prefix="docflow-bench-memory-"))
-    store = open_store(location, folder / "qdrant", embedder)
+    store = open_store(location, folder / "qdrant", embedder, kind)
     try:
-        bench_index_version(store)
-        out()
-        out(f"== search: {points:,} chunks, {tenants} tenants x 2 projects ==")
-        out(f"Qdrant local mode ({location}), the embedded default.")
-        out("bulk: precomputed random unit vectors (384 dims) with real payloads; queries: real")
-        out("sentences embedded by the model. Local mode is exact (brute-force) search.")
         started = time.perf_counter()
         with warnings.catch_warnings():
             # The bench knowingly exceeds local mode's 20k-point recommendation.
             warnings.filterwarnings("ignore", message="Local mode is not recommended")
             scopes = bulk_load(store, tenants, points, embedder.dims)
-        total = store.client.count(store.collection).count
-        out(f"bulk load: {time.perf_counter() - started:.1f} s, {total:,} points")
-        bench_search(store, scopes, queries)
+        loaded_s = time.perf_counter() - started
+        searches = search_samples(store, scopes, queries)
+        index = index_samples(store, scopes)
+        rss = rss_mb()
+        reopen = reopen_s(store, location, folder / "qdrant", embedder, kind)
+        out(f"{layout:<8} {points:>8,}  load {loaded_s:6.1f} s  search {percentiles(searches)}"
+            f"  index step p50 {statistics.median(index) * 1000:7.1f} ms"
+            f"  open {reopen:5.1f} s  RSS {rss:6.0f} MB")  # fmt: skip
     finally:
         store.client.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def search_samples(store: MemoryStore, scopes: list[TenantScope], queries: int) -> list[float]:
+    """Qdrant query only (filtered, top 10), query vectors embedded beforehand."""
+    pick = random.Random(11)
+    chosen = [pick.choice(scopes) for _ in range(queries)]
+    vectors = store.embedder.embed(list(QUERIES))
+    store.search_vector(chosen[0], vectors[0], 10)  # warm-up
+    hits = store.search_vector(chosen[0], vectors[0], 10)
+    if not hits or any(not hit.path.startswith("docs/plans/") for hit in hits):
+        raise SystemExit(f"sanity: {len(hits)} hits, some from outside the bench documents")
+    return timed(queries, lambda i: store.search_vector(chosen[i], vectors[i % len(QUERIES)], 10))
+
+
+def index_samples(store: MemoryStore, scopes: list[TenantScope]) -> list[float]:
+    """index_version of one real document (the store's part and the embedding) into
+    projects that already hold their share of the bulk."""
+    markdown = (ROOT / "docs" / "adr" / "ADR-009-project-memory-held-by-the-worker.md").read_text()
+    samples = []
+    for number in range(5):
+        scope = scopes[number * 7 % len(scopes)]
+        document = MemoryDocument(uuid4(), "adr", "docs/adr/bench.md")
+        started = time.perf_counter()
+        index_version(store, scope, document, MemoryVersion(uuid4(), 1), markdown)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def reopen_s(
+    store: MemoryStore, location: str, folder: Path, embedder: OnnxMiniLM, kind: type[MemoryStore]
+) -> float:
+    """Seconds to open the folder again (local mode reads every point into memory)."""
+    if location == "memory":
+        return 0.0
+    store.client.close()
+    started = time.perf_counter()
+    reopened = open_store(location, folder, embedder, kind)
+    elapsed = time.perf_counter() - started
+    store.client = reopened.client
+    return elapsed
+
+
+def open_store(
+    location: str, folder: Path, embedder: OnnxMiniLM, kind: type[MemoryStore] = MemoryStore
+) -> MemoryStore:
+    client = QdrantClient(":memory:") if location == "memory" else QdrantClient(path=str(folder))
+    return kind(client, embedder)
+
+
+def main(args: argparse.Namespace) -> None:
+    if args.one:
+        layout, points = args.one.split(":")
+        bench_scale(layout, int(points), args.tenants, args.queries, args.location)
+        return
+    embedder = OnnxMiniLM()
+    out("== embedding (all-MiniLM-L6-v2 int8 ONNX, onnxruntime CPU) ==")
+    bench_embedding(embedder, args.chunks)
+    folder = Path(tempfile.mkdtemp(prefix="docflow-bench-memory-"))
+    store = open_store(args.location, folder / "qdrant", embedder)
+    try:
+        bench_index_version(store)
+    finally:
+        store.client.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    out()
+    out(f"== scale: {args.tenants} tenants x 2 projects, Qdrant local mode ({args.location}) ==")
+    for points in (int(n) for n in args.points.split(",")):
+        for layout in args.layouts.split(","):
+            command = [sys.executable, "-m", "bench.memory", "--one", f"{layout}:{points}",
+                       "--tenants", str(args.tenants), "--queries", str(args.queries),
+                       "--location", args.location]  # fmt: skip
+            subprocess.run(command, check=True, cwd=ROOT)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--chunks", type=int, default=128)
-    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--points", default="10000,100000,300000")
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--layouts", default="project,shared")
     parser.add_argument("--location", choices=("path", "memory"), default="path")
-    args = parser.parse_args()
-    main(args.chunks, args.points, args.tenants, args.queries, args.location)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # layout:points, in a child process
+    main(parser.parse_args())

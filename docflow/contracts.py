@@ -199,6 +199,15 @@ class FlowState(BaseModel):
     events: list[FlowEvent] = Field(default_factory=list)
 
 
+class EventPage(BaseModel):
+    """A run's events after a sequence number (``ProjectFlow.events_after``): what a
+    follower has not seen yet, without the rest of the state."""
+
+    tenant_id: UUID
+    project_id: UUID
+    events: list[FlowEvent] = Field(default_factory=list)
+
+
 class FlowResult(BaseModel):
     export_id: UUID
     accepted: dict[Step, list[VersionRef]]

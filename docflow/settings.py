@@ -131,9 +131,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_000_000
 
     # Progress over SSE: keep-alive ping interval, and how often the one poller of a run
-    # queries its state (it also wakes at once when the run's history changes).
+    # looks without being told (a history long-poll wakes it whenever the run changes).
     sse_ping_s: float = 15.0
-    sse_poll_s: float = 0.2
+    sse_poll_s: float = 5.0
 
     # Quality gate (docflow.quality): readability of a document's prose (textstat, offline)
     # is held to these limits once it has at least quality_readability_min_words words; a

@@ -35,7 +35,6 @@ import httpx  # noqa: E402
 import psycopg2  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from temporalio.client import Client  # noqa: E402
-from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from docflow import admin, temporal  # noqa: E402
@@ -50,7 +49,7 @@ from docflow.storage import migrate  # noqa: E402
 from docflow.storage.db import make_engine, sync_url  # noqa: E402
 from docflow.storage.models import Project, Tenant  # noqa: E402
 from tests.servers import serve  # noqa: E402
-from worker.main import build_worker  # noqa: E402
+from worker.main import Workers, build_worker  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +96,7 @@ async def client(base_settings: Settings) -> Client:
 
 
 @pytest.fixture
-async def worker(client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[Worker]:
+async def worker(client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[Workers]:
     async with build_worker(client, engine, settings) as running:
         yield running
 
@@ -144,13 +143,13 @@ def api_settings(base_settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 async def api_worker(
     client: Client, engine: AsyncEngine, api_settings: Settings
-) -> AsyncIterator[Worker]:
+) -> AsyncIterator[Workers]:
     async with build_worker(client, engine, api_settings) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-async def api_url(api_settings: Settings, api_worker: Worker) -> AsyncIterator[str]:
+async def api_url(api_settings: Settings, api_worker: Workers) -> AsyncIterator[str]:
     async with serve(create_app(api_settings)) as url:
         yield url
 

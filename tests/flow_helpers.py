@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 from docflow import temporal
 from docflow.contracts import (
     Decision,
+    FlowEvent,
     FlowInput,
     FlowOptions,
     FlowResult,
@@ -24,6 +25,7 @@ from docflow.contracts import (
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
+from workflows.project_flow import ProjectFlow
 
 Handle = WorkflowHandle[Any, FlowResult]
 
@@ -41,8 +43,7 @@ async def start(
 
 
 async def state_of(handle: Handle) -> FlowState:
-    state: FlowState = await handle.query("state", result_type=FlowState)
-    return state
+    return await handle.query(ProjectFlow.state)
 
 
 GATE_TIMEOUT_S = 60.0
@@ -59,9 +60,21 @@ async def wait_for_gate(handle: Handle, step: Step) -> FlowState:
             await asyncio.sleep(0.05)
 
 
+async def wait_for_event(handle: Handle, event_type: str, step: Step) -> FlowEvent:
+    """The run's first ``event_type`` event of ``step``, once it has happened."""
+    async with asyncio.timeout(GATE_TIMEOUT_S):
+        while True:
+            state = await state_of(handle)
+            found = [e for e in state.events if e.type == event_type and e.step is step]
+            if found:
+                return found[0]
+            if state.status is RunStatus.FAILED:
+                raise AssertionError(f"flow failed: {state.error}")
+            await asyncio.sleep(0.05)
+
+
 async def decide(handle: Handle, decision: Decision) -> FlowState:
-    state: FlowState = await handle.execute_update("decide", decision, result_type=FlowState)
-    return state
+    return await handle.execute_update(ProjectFlow.decide, decision)
 
 
 async def run_sql(session: AsyncSession, sql: str, **params: object) -> Result[Any]:

@@ -1,4 +1,6 @@
-"""Worker: one process polling the task queue for ProjectFlow and its activities."""
+"""Worker: one process polling two task queues: the workflows and their agent, scoring and
+export activities on ``settings.task_queue``; project memory's activities on its own queue
+(``workflows.memory.memory_task_queue``) with slots of their own."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from typing import Any
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, Self
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,7 +28,7 @@ from docflow.quotas import Quotas
 from docflow.settings import Settings, get_settings
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
-from workflows.memory import IndexVersions, PurgeMemory, SearchMemory
+from workflows.memory import IndexVersions, PurgeMemory, SearchMemory, memory_task_queue
 from workflows.project_flow import ExportPackage, ProjectFlow
 
 log = logging.getLogger("docflow.worker")
@@ -55,24 +59,63 @@ def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Call
     ]
 
 
+# Activity slots per kind of work, from bench/speed.py's load run: agent steps wait on an
+# LLM (I/O), so many share the process; memory embeds on the CPU, two at a time at most.
+AGENT_SLOTS = 8
+MEMORY_SLOTS = 2
+
+
+def is_memory_activity(function: Callable[..., Any]) -> bool:
+    return isinstance(getattr(function, "__self__", None), MemoryActivities)
+
+
+class Workers:
+    """The process's two workers, started and stopped together (``async with``)."""
+
+    def __init__(self, workers: Sequence[Worker]) -> None:
+        self.workers = list(workers)
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> Self:
+        for worker in self.workers:
+            await self._stack.enter_async_context(worker)
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self._stack.__aexit__(kind, error, trace)
+
+
 def build_worker(
     client: Client,
     engine: AsyncEngine,
     settings: Settings,
     activities: Sequence[Callable[..., Any]] | None = None,
-) -> Worker:
-    return Worker(
+) -> Workers:
+    functions = activities or activity_functions(engine, settings)
+    flows = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ProjectFlow, ExportPackage, SearchMemory, PurgeMemory, IndexVersions],
-        activities=activities or activity_functions(engine, settings),
-        max_concurrent_activities=8,
+        activities=[function for function in functions if not is_memory_activity(function)],
+        max_concurrent_activities=AGENT_SLOTS,
         # OpenTelemetry is loaded by the tracing interceptor: pass it through the sandbox
         # instead of re-importing it per workflow run.
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
         ),
     )
+    memory = Worker(
+        client,
+        task_queue=memory_task_queue(settings.task_queue),
+        activities=[function for function in functions if is_memory_activity(function)],
+        max_concurrent_activities=MEMORY_SLOTS,
+    )
+    return Workers([flows, memory])
 
 
 async def run_worker(settings: Settings) -> None:

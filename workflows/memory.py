@@ -13,6 +13,22 @@ with workflow.unsafe.imports_passed_through():
 
 SEARCH_RETRY = RetryPolicy(maximum_attempts=2, non_retryable_error_types=["InvalidInput"])
 UNTIL_DONE = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Runs started before memory had a task queue of its own replay on the workflow's queue.
+MEMORY_QUEUE_PATCH = "memory-task-queue-1"
+
+
+def memory_task_queue(task_queue: str) -> str:
+    """Project memory's activities have a queue of their own next to the workflow's, with
+    its own worker slots: a burst of indexing never holds the slots agent steps need."""
+    return f"{task_queue}-memory"
+
+
+def memory_queue() -> str | None:
+    """The memory queue of the running workflow (None: its own, for histories from before
+    ``MEMORY_QUEUE_PATCH``)."""
+    if not workflow.patched(MEMORY_QUEUE_PATCH):
+        return None
+    return memory_task_queue(workflow.info().task_queue)
 
 
 async def index_versions(index: IndexInput, retry_policy: RetryPolicy) -> IndexOutput:
@@ -20,6 +36,7 @@ async def index_versions(index: IndexInput, retry_policy: RetryPolicy) -> IndexO
     result: IndexOutput = await workflow.execute_activity(
         "index_versions",
         index,
+        task_queue=memory_queue(),
         result_type=IndexOutput,
         start_to_close_timeout=timedelta(minutes=10),
         schedule_to_close_timeout=timedelta(minutes=25),  # ten minutes' work, ridden out
@@ -36,6 +53,7 @@ class SearchMemory:
         result: SearchOutput = await workflow.execute_activity(
             "search_memory",
             search,
+            task_queue=memory_queue(),
             result_type=SearchOutput,
             start_to_close_timeout=timedelta(seconds=20),
             retry_policy=SEARCH_RETRY,
@@ -52,6 +70,7 @@ class PurgeMemory:
         removed: int = await workflow.execute_activity(
             "purge_memory",
             scope,
+            task_queue=memory_queue(),
             result_type=int,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=UNTIL_DONE,

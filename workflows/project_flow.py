@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         AcceptInput,
         Action,
         Decision,
+        EventPage,
         ExportInput,
         ExportOutput,
         FlowEvent,
@@ -69,6 +70,8 @@ QUALITY_PATCH = "quality-gate-1"
 MEMORY_PATCH = "project-memory-1"
 # A failed automatic quality revision opens the gate on the last valid version.
 KEEP_VALID_PATCH = "keep-valid-version-1"
+# Accepted documents are indexed into memory beside the next step, not before it.
+MEMORY_BESIDE_PATCH = "memory-beside-next-step-1"
 
 
 @workflow.defn(name="ProjectFlow")
@@ -88,12 +91,20 @@ class ProjectFlow:
         self._events: list[FlowEvent] = []
         self._export_id: Any = None
         self._error: str | None = None
+        self._indexing: asyncio.Task[None] | None = None  # the latest accepted step's
 
     # --- messages ---------------------------------------------------------------------
 
     @workflow.query
     def state(self) -> FlowState:
         return self._snapshot(with_events=True)
+
+    @workflow.query
+    def events_after(self, after: int) -> EventPage:
+        """The events numbered above ``after`` (numbers run on from ``first_seq``)."""
+        start = max(0, after + 1 - self._flow.first_seq)
+        return EventPage(tenant_id=self._flow.tenant_id, project_id=self._flow.project_id,
+                         events=self._events[start:])  # fmt: skip
 
     @workflow.update
     async def decide(self, decision: Decision) -> FlowState:
@@ -127,6 +138,8 @@ class ProjectFlow:
             for step in STEPS:
                 await self._run_step(step)
             export = await self._export()
+            if self._indexing is not None:
+                await self._indexing
         except ActivityError as error:
             await self._fail(error)
             raise ApplicationError(self._error or "the run failed") from error
@@ -307,15 +320,38 @@ class ProjectFlow:
         )
         self._accepted[step] = versions
         self._emit("step_accepted", step, versions=[ref.version for ref in versions])
-        if workflow.patched(MEMORY_PATCH):
+        if not workflow.patched(MEMORY_PATCH):
+            return
+        if workflow.patched(MEMORY_BESIDE_PATCH):
+            self._remember_beside(step, versions)
+        else:
             await self._remember(step, versions)
+
+    def _remember_beside(self, step: Step, versions: list[VersionRef]) -> None:
+        """Index the accepted versions while the flow goes on: the next agent reads the
+        upstream documents in full, not through memory. Indexings run one after another,
+        in the order the steps were accepted; the run completes once the last has."""
+        earlier = self._indexing
+
+        async def remember() -> None:
+            if earlier is not None:
+                await earlier
+            self._emit("memory_indexing", step, documents=len(versions))
+            try:
+                await self._remember(step, versions)
+            except ActivityError as error:
+                # Memory helps the agents; the package does not depend on it.
+                self._emit("memory_failed", step, reason=_reason(error, step))
+
+        self._indexing = asyncio.create_task(remember())
 
     async def _remember(self, step: Step, versions: list[VersionRef]) -> None:
         """Accepted versions go into project memory, replacing their earlier versions."""
         indexed = await index_versions(
             IndexInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]), RETRY
         )
-        self._emit("memory_indexed", step, documents=indexed.documents, chunks=indexed.chunks)
+        self._emit("memory_indexed", step, documents=indexed.documents, chunks=indexed.chunks,
+                   embedded=indexed.embedded)  # fmt: skip
 
     async def _export(self) -> ExportOutput:
         self._set_status(RunStatus.EXPORTING, "export")

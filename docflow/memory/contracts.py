@@ -17,8 +17,9 @@ class IndexInput(BaseModel):
 
 class IndexOutput(BaseModel):
     documents: int
-    chunks: int
+    chunks: int  # points now in memory for these versions
     superseded: int
+    embedded: int = 0  # of the chunks, those the embedder computed (the rest were held)
 
 
 class SearchInput(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,6 +121,12 @@ def verify_sha256(path: Path, expected: str) -> None:
         )
 
 
+def default_threads() -> int:
+    """Intra-op threads of the local model: two (measured fastest on 2 cores, quiet or
+    loaded, in bench/memory.py), fewer on a one-core machine."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 class _Loaded:
     """The tokenizer and the onnxruntime session, loaded together."""
 
@@ -134,8 +141,11 @@ class _Loaded:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads or default_threads()
+        # Threads that spin while they wait for work burn the CPU the agent steps need:
+        # spinning off measured faster on a loaded 2-core machine (ADR-014).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.tokenizer = tokenizer
         self.session: Any = ort.InferenceSession(
             str(files.model), sess_options=options, providers=["CPUExecutionProvider"]

@@ -1,16 +1,22 @@
-"""Project memory in Qdrant: one collection, every point tagged with its tenant and project.
+"""Project memory in Qdrant, every point tagged with its tenant and project.
 
 Every read and every delete is filtered by ``scope_filter`` (the one place that builds the
-tenant+project filter). Only accepted versions live here: ``replace_document`` puts a
-version's chunks in and takes the document's other versions out.
+tenant+project filter), and goes to ``collection_of`` the scope: on a Qdrant server one
+collection for all (HNSW, ``tenant_id`` an ``is_tenant`` payload index); in local mode, a
+brute-force scan in Python, one collection per project, so a query or an index step reads
+the project's own points only (ADR-014). Only accepted versions live here:
+``replace_document`` puts a version's chunks in and takes the document's other versions out.
+Each point carries its chunk's ``content_hash``: a chunk already in the project's memory is
+never embedded again (``vectors_for``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
-import warnings
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +24,7 @@ from uuid import UUID
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
+from qdrant_client.conversions.common_types import PointId
 
 from docflow.contracts import TenantScope, VersionRef
 from docflow.memory.embedding import Embedder
@@ -27,7 +34,6 @@ UPSERT_BATCH = 256
 MAX_LIMIT = 100
 # Namespace of the deterministic point ids (uuid5): a retried upsert overwrites itself.
 POINT_NAMESPACE = UUID("5f0c7a7e-4d7b-5b8e-9a51-6d6f63666c6f")
-_LOCAL_INDEX_WARNING = "Payload indexes have no effect in the local Qdrant"
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,11 @@ def point_id(scope: TenantScope, document_id: UUID, version: int, chunk_index: i
     return str(uuid.uuid5(POINT_NAMESPACE, name))
 
 
+def content_hash(text: str) -> str:
+    """The key of a chunk's vector: the same text always embeds to the same vector."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _match(key: str, value: str | int) -> qm.FieldCondition:
     return qm.FieldCondition(key=key, match=qm.MatchValue(value=value))
 
@@ -121,6 +132,7 @@ def point_payload(
         "chunk_index": chunk.index,
         "heading": chunk.heading,
         "text": chunk.text,
+        "content_hash": content_hash(chunk.text),
     }
 
 
@@ -144,6 +156,16 @@ def _batches(points: Sequence[qm.PointStruct], size: int) -> Iterator[Sequence[q
         yield points[start : start + size]
 
 
+_LOCAL_LOCKS: weakref.WeakKeyDictionary[QdrantClient, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCAL_LOCKS_GUARD = threading.Lock()
+
+
+def local_lock(client: QdrantClient) -> threading.RLock:
+    """The one lock of a local-mode client, shared by every store on it."""
+    with _LOCAL_LOCKS_GUARD:
+        return _LOCAL_LOCKS.setdefault(client, threading.RLock())
+
+
 def is_local(client: QdrantClient) -> bool:
     """Local mode (``path=`` or ``":memory:"``), as opposed to a Qdrant server."""
     options = client.init_options
@@ -151,10 +173,11 @@ def is_local(client: QdrantClient) -> bool:
 
 
 class MemoryStore:
-    """Project memory on one Qdrant collection, with the embedder that writes and queries it.
+    """Project memory on Qdrant, with the embedder that writes and queries it.
 
     In local mode every call is serialised (the local engine is plain Python, not
-    thread-safe); a server takes concurrent calls.
+    thread-safe) and each project has a collection of its own; a server takes concurrent
+    calls on one shared collection.
     """
 
     def __init__(
@@ -163,61 +186,118 @@ class MemoryStore:
         self.client = client
         self.embedder = embedder
         self.collection = collection
-        self._ready = False
+        self._ready: set[str] = set()  # collections created or checked by this store
         self._ready_lock = threading.Lock()
-        self._local_lock = threading.RLock() if is_local(client) else None
+        self._local_lock = local_lock(client) if is_local(client) else None
 
     def _serialised(self) -> AbstractContextManager[object]:
         return self._local_lock if self._local_lock is not None else nullcontext()
 
-    # --- collection ---------------------------------------------------------------------
+    # --- collections --------------------------------------------------------------------
 
-    def ensure_collection(self) -> None:
-        """Create the collection (cosine, embedder dims) and its tenant/project payload
-        indexes if missing; refuse one whose vector size differs from the embedder's."""
-        if self._ready:
-            return
-        with self._ready_lock, self._serialised():
-            if not self._ready:
-                self._create_or_check()
-                self._ready = True
+    def collection_of(self, scope: TenantScope) -> str:
+        """The collection holding ``scope``'s points: the shared one on a server, the
+        project's own in local mode."""
+        if self._local_lock is None:
+            return self.collection
+        return f"{self.collection}-{scope.tenant_id.hex}-{scope.project_id.hex}"
 
-    def _create_or_check(self) -> None:
+    def ensure_collection(self, scope: TenantScope) -> str:
+        """Create ``scope``'s collection (cosine, embedder dims; on a server with its
+        tenant/project payload indexes) if missing; refuse one whose vector size differs
+        from the embedder's. Returns its name."""
+        name = self.collection_of(scope)
+        if self._local_lock is None:
+            if name not in self._ready:
+                with self._ready_lock:
+                    if name not in self._ready:
+                        self._create_or_check(name)
+                        self._ready.add(name)
+            return name
+        with self._local_lock:  # another store on this client may have dropped it
+            self._move_shared_points()
+            if name not in self._ready or not self.client.collection_exists(name):
+                self._create_or_check(name)
+                self._ready.add(name)
+        return name
+
+    def _readable(self, scope: TenantScope) -> str | None:
+        """``scope``'s collection for a read, or None when local mode has none (a read
+        never creates one). The caller holds ``_serialised()`` around this and the read."""
+        if self._local_lock is None:
+            return self.ensure_collection(scope)
+        self._move_shared_points()
+        name = self.collection_of(scope)
+        return name if self.client.collection_exists(name) else None
+
+    def _create_or_check(self, name: str) -> None:
         dims = self.embedder.dims
-        if self.client.collection_exists(self.collection):
-            self._check_size(dims)
+        if self.client.collection_exists(name):
+            self._check_size(name, dims)
             return
         self.client.create_collection(
-            self.collection,
-            vectors_config=qm.VectorParams(size=dims, distance=qm.Distance.COSINE),
+            name, vectors_config=qm.VectorParams(size=dims, distance=qm.Distance.COSINE)
         )
-        self._create_payload_indexes()
+        if self._local_lock is None:  # local mode ignores payload indexes
+            self._create_payload_indexes(name)
 
-    def _check_size(self, dims: int) -> None:
-        vectors = self.client.get_collection(self.collection).config.params.vectors
+    def _check_size(self, name: str, dims: int) -> None:
+        vectors = self.client.get_collection(name).config.params.vectors
         size = vectors.size if isinstance(vectors, qm.VectorParams) else None
         if size != dims:
             raise MemoryConfigError(
-                f"collection '{self.collection}' holds vectors of size {size}, the embedder "
+                f"collection '{name}' holds vectors of size {size}, the embedder "
                 f"makes {dims}: re-index into a new collection after changing the model"
             )
 
-    def _create_payload_indexes(self) -> None:
-        # Local mode ignores payload indexes and says so once per process; a server honours
-        # them. Silence exactly that warning, here only (collection creation, under lock).
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_LOCAL_INDEX_WARNING, category=UserWarning)
-            self.client.create_payload_index(
-                self.collection,
-                "tenant_id",
-                field_schema=qm.KeywordIndexParams(
-                    type=qm.KeywordIndexType.KEYWORD, is_tenant=True
-                ),
+    def _create_payload_indexes(self, name: str) -> None:
+        self.client.create_payload_index(
+            name,
+            "tenant_id",
+            field_schema=qm.KeywordIndexParams(type=qm.KeywordIndexType.KEYWORD, is_tenant=True),
+        )
+        for field in ("project_id", "document_id", "content_hash"):
+            self.client.create_payload_index(name, field, field_schema=qm.PayloadSchemaType.KEYWORD)
+
+    def _move_shared_points(self) -> None:
+        """Local mode, once: points of the single shared collection that earlier releases
+        kept move to their projects' collections (vectors and payloads as they are), then
+        the shared collection is dropped."""
+        if self._local_lock is None or "" in self._ready:
+            return  # a server, or moved already (by this store; else found missing)
+        if self.client.collection_exists(self.collection):
+            dims = self.embedder.dims
+            self._check_size(self.collection, dims)
+            offset: PointId | None = None
+            while True:
+                points, offset = self.client.scroll(
+                    self.collection, limit=UPSERT_BATCH, offset=offset,
+                    with_payload=True, with_vectors=True,
+                )  # fmt: skip
+                self._copy_to_projects(points, dims)
+                if offset is None:
+                    break
+            self.client.delete_collection(self.collection)
+        self._ready.add("")
+
+    def _copy_to_projects(self, points: Sequence[qm.Record], dims: int) -> None:
+        by_project: dict[str, list[qm.PointStruct]] = {}
+        for point in points:
+            payload = point.payload or {}
+            scope = TenantScope(
+                tenant_id=UUID(str(payload["tenant_id"])),
+                project_id=UUID(str(payload["project_id"])),
             )
-            for field in ("project_id", "document_id"):
-                self.client.create_payload_index(
-                    self.collection, field, field_schema=qm.PayloadSchemaType.KEYWORD
+            vector = point.vector if isinstance(point.vector, list) else []
+            by_project.setdefault(self.collection_of(scope), []).append(
+                qm.PointStruct(id=point.id, vector=vector, payload=payload)
+            )
+        for name, moved in by_project.items():
+            if not self.client.collection_exists(name):
+                self.client.create_collection(
+                    name, vectors_config=qm.VectorParams(size=dims, distance=qm.Distance.COSINE)
                 )
+            self.client.upsert(name, points=moved, wait=True)
 
     # --- writes -------------------------------------------------------------------------
 
@@ -232,9 +312,36 @@ class MemoryStore:
                 qm.FieldCondition(key="version", range=qm.Range(gt=version.version)),
             ],
         )
-        self.ensure_collection()
         with self._serialised():
-            return self.client.count(self.collection, count_filter=newer, exact=True).count > 0
+            name = self._readable(scope)
+            return name is not None and (
+                self.client.count(name, count_filter=newer, exact=True).count > 0
+            )
+
+    def vectors_for(self, scope: TenantScope, hashes: Collection[str]) -> dict[str, list[float]]:
+        """The vectors the project's memory already holds for chunks of these
+        ``content_hash`` values (those it has; a missing hash is simply absent)."""
+        if not hashes:
+            return {}
+        wanted = scope_filter(
+            scope,
+            must=[qm.FieldCondition(key="content_hash", match=qm.MatchAny(any=sorted(hashes)))],
+        )
+        found: dict[str, list[float]] = {}
+        offset: PointId | None = None
+        with self._serialised():
+            name = self._readable(scope)
+            while name is not None:
+                points, offset = self.client.scroll(
+                    name, scroll_filter=wanted, limit=UPSERT_BATCH, offset=offset,
+                    with_payload=["content_hash"], with_vectors=True,
+                )  # fmt: skip
+                for point in points:
+                    if isinstance(point.vector, list) and point.payload:
+                        found.setdefault(str(point.payload["content_hash"]), point.vector)  # type: ignore[arg-type]
+                if offset is None:
+                    break
+        return found
 
     def replace_document(
         self,
@@ -263,9 +370,10 @@ class MemoryStore:
             for chunk in chunks
         ]
         with self._serialised():
+            name = self.ensure_collection(scope)
             for batch in _batches(points, UPSERT_BATCH):
-                self.client.upsert(self.collection, points=list(batch), wait=True)
-            self._delete(self._others_of(scope, document, version, len(points)))
+                self.client.upsert(name, points=list(batch), wait=True)
+            self._delete(name, self._others_of(scope, document, version, len(points)))
         return ReplaceResult(upserted=len(points), superseded=False)
 
     @staticmethod
@@ -284,24 +392,28 @@ class MemoryStore:
 
     def purge_project(self, scope: TenantScope) -> int:
         """Remove every point of the project; returns how many there were."""
-        removed = self.count(scope)
         with self._serialised():
-            self._delete(scope_filter(scope))
+            removed = self.count(scope)
+            name = self._readable(scope)
+            if name is None:
+                return removed
+            self._delete(name, scope_filter(scope))
+            if self._local_lock is not None:  # the project's own collection goes too
+                self.client.delete_collection(name)
+                self._ready.discard(name)
         return removed
 
-    def _delete(self, selector: qm.Filter) -> None:
-        self.client.delete(
-            self.collection, points_selector=qm.FilterSelector(filter=selector), wait=True
-        )
+    def _delete(self, name: str, selector: qm.Filter) -> None:
+        self.client.delete(name, points_selector=qm.FilterSelector(filter=selector), wait=True)
 
     # --- reads --------------------------------------------------------------------------
 
     def count(self, scope: TenantScope) -> int:
-        self.ensure_collection()
         with self._serialised():
-            return self.client.count(
-                self.collection, count_filter=scope_filter(scope), exact=True
-            ).count
+            name = self._readable(scope)
+            if name is None:
+                return 0
+            return self.client.count(name, count_filter=scope_filter(scope), exact=True).count
 
     def search(self, scope: TenantScope, query: str, limit: int = 5) -> list[Hit]:
         """The ``limit`` chunks of the project's accepted documents closest to ``query``."""
@@ -314,10 +426,12 @@ class MemoryStore:
     ) -> list[Hit]:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-        self.ensure_collection()
         with self._serialised():
+            name = self._readable(scope)
+            if name is None:
+                return []
             response = self.client.query_points(
-                self.collection,
+                name,
                 query=list(vector),
                 query_filter=scope_filter(scope),
                 limit=limit,

@@ -18,7 +18,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.worker import Worker
 
 from api.app import create_app
 from api.events import Cursor, EventHub
@@ -30,6 +29,8 @@ from docflow.storage.models import Project
 from tests.conftest import bearer
 from tests.flow_helpers import Handle, decide, wait_for_gate
 from tests.servers import free_port, serve
+from worker.main import Workers
+from workflows.project_flow import ProjectFlow
 
 READ_TIMEOUT_S = 60.0
 
@@ -209,7 +210,7 @@ StartReplica = Callable[..., Awaitable[Replica]]
 
 
 @pytest.fixture
-async def replicas(api_settings: Settings, api_worker: Worker) -> AsyncIterator[StartReplica]:
+async def replicas(api_settings: Settings, api_worker: Workers) -> AsyncIterator[StartReplica]:
     """Start API replicas (same settings as the session's server, plus overrides)."""
     async with contextlib.AsyncExitStack() as stack:
 
@@ -295,6 +296,49 @@ async def test_subscribers_on_two_replicas_share_one_poller(
     assert run_id is not None
     assert a.hub.stats.poller_starts[run_id] + b.hub.stats.poller_starts[run_id] == 1
     assert a.hub.watched_runs == b.hub.watched_runs == 0
+
+
+async def test_subscribers_joining_together_share_reads_and_the_poller_is_told(
+    replicas: StartReplica, start_flow: StartFlow, events_url: str, owner: dict[str, str]
+) -> None:
+    """Twenty streams opened at once cost a few reads of the log, not twenty; with the
+    fallback poll an hour away, events still arrive: the history long-poll tells."""
+    replica = await replicas(sse_poll_s=3600.0)
+    handle = await start_flow()
+    await wait_for_gate(handle, Step.DESCRIPTION)
+    joined: set[int] = set()
+
+    def note(number: int) -> Callable[[Stream], None]:
+        return lambda stream: joined.add(number) if after_gate()(stream) else None
+
+    readers = [
+        read_stream(replica.http, events_url, owner, stop=after_gate(2), on_item=note(number))
+        for number in range(20)
+    ]
+    reading = asyncio.gather(*readers)
+    async with asyncio.timeout(READ_TIMEOUT_S):
+        while len(joined) < 20:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    reads_to_join = replica.hub.stats.queries
+    await approve_gates(handle, [Step.DESCRIPTION])
+    streams = await reading
+
+    assert reads_to_join <= 6, reads_to_join
+    assert all(stream.seqs == streams[0].seqs for stream in streams)
+    assert streams[0].types.count("awaiting_approval") == 2
+    assert streams[0].seqs == list(range(1, len(streams[0].seqs) + 1))
+
+
+async def test_the_event_log_is_read_from_a_sequence_number(
+    client: Client, start_flow: StartFlow
+) -> None:
+    handle = await start_flow()
+    state = await wait_for_gate(handle, Step.DESCRIPTION)
+    last = state.events[-1].seq
+    page = await handle.query(ProjectFlow.events_after, last - 2)
+    assert [event.seq for event in page.events] == [last - 1, last]
+    assert (await handle.query(ProjectFlow.events_after, last)).events == []
+    assert (await handle.query(ProjectFlow.events_after, 0)).events == state.events
 
 
 async def test_another_replica_takes_over_polling_when_the_leader_s_subscribers_leave(

@@ -16,7 +16,6 @@ from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.worker import Worker
 
 from activities.steps import StepActivities
 from docflow.contracts import (
@@ -34,14 +33,21 @@ from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
 from docflow.storage.repositories import TenantRepository
-from tests.flow_helpers import count_versions, decide, start, state_of, wait_for_gate
-from worker.main import activity_functions, build_worker
+from tests.flow_helpers import (
+    count_versions,
+    decide,
+    start,
+    state_of,
+    wait_for_event,
+    wait_for_gate,
+)
+from worker.main import Workers, activity_functions, build_worker
 
 pytestmark = pytest.mark.usefixtures("stack")
 
 
 async def test_happy_path_through_four_gates(
-    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+    client: Client, worker: Workers, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
     handle = await start(client, settings, project)
     for index, step in enumerate(STEPS):
@@ -64,7 +70,7 @@ async def test_happy_path_through_four_gates(
 
 
 async def test_revise_and_edit_make_new_versions_and_gates(
-    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+    client: Client, worker: Workers, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
     handle = await start(client, settings, project)
     first = await wait_for_gate(handle, Step.DESCRIPTION)
@@ -118,7 +124,7 @@ async def test_revise_and_edit_make_new_versions_and_gates(
 )
 async def test_validator_rejects_before_history(
     client: Client,
-    worker: Worker,
+    worker: Workers,
     settings: Settings,
     project: Project,
     decision: Decision,
@@ -169,7 +175,7 @@ async def test_retried_activity_does_not_duplicate_versions(
 
 
 async def test_auto_approve_exports_a_package(
-    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+    client: Client, worker: Workers, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
     handle = await start(client, settings, project, auto_approve=True)
     result = await handle.result()
@@ -201,7 +207,7 @@ async def test_auto_approve_exports_a_package(
 
 
 async def test_a_second_start_is_rejected_while_running(
-    client: Client, worker: Worker, settings: Settings, project: Project
+    client: Client, worker: Workers, settings: Settings, project: Project
 ) -> None:
     handle = await start(client, settings, project)
     with pytest.raises(WorkflowAlreadyStartedError):
@@ -216,7 +222,7 @@ async def _content(engine: AsyncEngine, project: Project, version_id: UUID) -> s
 
 
 async def test_a_waiting_run_is_visible_by_search_attributes(
-    client: Client, worker: Worker, settings: Settings, project: Project
+    client: Client, worker: Workers, settings: Settings, project: Project
 ) -> None:
     handle = await start(client, settings, project)
     await wait_for_gate(handle, Step.DESCRIPTION)
@@ -286,7 +292,7 @@ async def test_a_database_error_never_reaches_the_reason_a_viewer_reads(
 
 
 async def test_gates_show_quality_and_later_agents_get_project_memory(
-    client: Client, worker: Worker, settings: Settings, project: Project, engine: AsyncEngine
+    client: Client, worker: Workers, settings: Settings, project: Project, engine: AsyncEngine
 ) -> None:
     handle = await start(client, settings, project)
     first = await wait_for_gate(handle, Step.DESCRIPTION)
@@ -298,11 +304,17 @@ async def test_gates_show_quality_and_later_agents_get_project_memory(
 
     await decide(handle, Decision(step=Step.DESCRIPTION, action=Action.APPROVE))
     second = await wait_for_gate(handle, Step.ARCHITECTURE)
-    assert any(event.type == "memory_indexed" for event in second.events)
-    assert second.gate is not None
-    _, architecture = await _version(engine, project, second.gate.versions[0].version_id)
-    used = architecture.meta["memory_used"]
-    assert used and all(item["path"] == "docs/about.md" for item in used)
+    # The accepted description is indexed beside the architecture step, not before it.
+    indexed = await wait_for_event(handle, "memory_indexed", Step.DESCRIPTION)
+    assert indexed.data["chunks"] > 0 and indexed.data["embedded"] > 0
+    started = next(e for e in second.events if e.type == "step_started" and e.step is second.step)
+    assert started.seq < indexed.seq
+    await decide(handle, Decision(step=Step.ARCHITECTURE, action=Action.APPROVE))
+    third = await wait_for_gate(handle, Step.PLAN)
+    assert third.gate is not None
+    _, plan = await _version(engine, project, third.gate.versions[0].version_id)
+    used = plan.meta["memory_used"]
+    assert used and "docs/about.md" in {item["path"] for item in used}
     await handle.terminate("test done")
 
 

@@ -3,7 +3,7 @@ index pipeline. Tenancy, superseded versions, purge, idempotent re-index, restar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from uuid import uuid4
 
@@ -162,3 +162,40 @@ def test_memory_survives_a_restart_in_local_mode(tmp_path: Path) -> None:
     assert reopened.search(scope, "raised beds", limit=1)[0].path == "docs/about.md"
     assert (tmp_path / "qdrant").is_dir()
     close_client(settings)
+
+
+class CountingEmbedder:
+    """The packaged model, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.model = shared_local_embedder()
+        self.texts: list[str] = []
+
+    @property
+    def dims(self) -> int:
+        return self.model.dims
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        return self.model.embed(texts)
+
+
+def test_a_revision_embeds_only_the_chunks_that_changed(tmp_path: Path) -> None:
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    embedder = CountingEmbedder()
+    store = MemoryStore(client, embedder)
+    scope, doc = new_scope(), about_doc()
+    first = index_version(store, scope, doc, MemoryVersion(uuid4(), 1), ABOUT_V1 + ARCHITECTURE)
+    assert first.embedded == first.indexed == len(embedder.texts) > 1
+    embedder.texts.clear()
+    revised = ABOUT_V1 + ARCHITECTURE.replace("nightly backups", "hourly backups")
+    second = index_version(store, scope, doc, MemoryVersion(uuid4(), 2), revised)
+    assert second.indexed == first.indexed and second.embedded == len(embedder.texts) == 1
+    assert "hourly backups" in embedder.texts[0]
+    assert second.chars == len(embedder.texts[0])
+    hits = store.search(scope, "how often are backups made?", limit=1)
+    assert "hourly backups" in hits[0].text and hits[0].version == 2
+    other = new_scope()  # another project's identical text is embedded for it, not shared
+    third = index_version(store, other, about_doc(), MemoryVersion(uuid4(), 1), revised)
+    assert third.embedded == third.indexed
+    client.close()

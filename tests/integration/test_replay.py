@@ -12,12 +12,13 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from docflow.contracts import STEPS, Action, Decision, Step
 from docflow.settings import Settings
 from docflow.storage.models import Project
 from tests.flow_helpers import decide, start, wait_for_gate
+from worker.main import Workers
 from workflows.project_flow import ProjectFlow
 
 RECORDED = Path(__file__).resolve().parents[1] / "histories" / "project_flow.json"
@@ -54,7 +55,7 @@ async def _run_with_every_kind_of_decision(
 
 
 async def test_a_fresh_history_replays(
-    client: Client, worker: Worker, settings: Settings, project: Project
+    client: Client, worker: Workers, settings: Settings, project: Project
 ) -> None:
     history = await _run_with_every_kind_of_decision(client, settings, project)
     if os.environ.get("DOCFLOW_RECORD_HISTORY") == "1":

@@ -5,16 +5,16 @@ from __future__ import annotations
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from docflow.settings import Settings
 from docflow.storage.models import Project
 from docflow.telemetry import setup_tracing
 from tests.flow_helpers import start
+from worker.main import Workers
 
 
 async def test_a_flow_leaves_spans_with_tenant_project_and_documents(
-    client: Client, worker: Worker, settings: Settings, project: Project
+    client: Client, worker: Workers, settings: Settings, project: Project
 ) -> None:
     exporter = InMemorySpanExporter()
     setup_tracing(settings, "tests").add_span_processor(SimpleSpanProcessor(exporter))

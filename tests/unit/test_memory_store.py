@@ -21,8 +21,10 @@ from docflow.memory.store import (
     MemoryDocument,
     MemoryStore,
     MemoryVersion,
+    content_hash,
     describe,
     point_id,
+    point_payload,
     scope_filter,
 )
 
@@ -112,7 +114,11 @@ def test_every_read_and_delete_carries_the_scope(
     s = scope()
     seen: list[str] = []
     client = store.client
-    for name, key in (("query_points", "query_filter"), ("count", "count_filter")):
+    for name, key in (
+        ("query_points", "query_filter"),
+        ("count", "count_filter"),
+        ("scroll", "scroll_filter"),
+    ):
         original = getattr(client, name)
 
         def spy(
@@ -134,29 +140,31 @@ def test_every_read_and_delete_carries_the_scope(
     doc = MemoryDocument(uuid4(), "about", "docs/about.md")
     store.replace_document(s, doc, MemoryVersion(uuid4(), 1), chunks("a", "b"))
     store.search(s, "a", 3)
+    assert set(store.vectors_for(s, {content_hash("a")})) == {content_hash("a")}
     store.purge_project(s)
-    assert set(seen) == {"query_points", "count", "delete"}
+    assert set(seen) == {"query_points", "count", "scroll", "delete"}
 
 
 def test_the_collection_has_cosine_vectors_and_no_index_warning_escapes(store: MemoryStore) -> None:
     client_warnings.SEEN_MESSAGES.discard("create-local-payload-indexes")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        store.ensure_collection()
+        name = store.ensure_collection(scope())
     assert not [w for w in caught if "Payload indexes" in str(w.message)]
-    params = store.client.get_collection(store.collection).config.params.vectors
+    params = store.client.get_collection(name).config.params.vectors
     assert isinstance(params, qm.VectorParams)
     assert (params.size, params.distance) == (8, qm.Distance.COSINE)
 
 
 def test_a_collection_of_another_size_is_refused(store: MemoryStore) -> None:
-    store.ensure_collection()
+    s = scope()
+    store.ensure_collection(s)
 
     class Wider(HashEmbedder):
         dims = 16
 
     with pytest.raises(MemoryConfigError, match="size 8"):
-        MemoryStore(store.client, Wider()).ensure_collection()
+        MemoryStore(store.client, Wider()).ensure_collection(s)
 
 
 def test_search_limits_and_blank_queries(store: MemoryStore) -> None:
@@ -184,3 +192,71 @@ def test_an_empty_version_removes_the_document(store: MemoryStore) -> None:
     store.replace_document(s, doc, MemoryVersion(uuid4(), 1), chunks("a", "b"))
     store.replace_document(s, doc, MemoryVersion(uuid4(), 2), [])
     assert store.count(s) == 0
+
+
+def test_local_mode_gives_each_project_a_collection_of_its_own(store: MemoryStore) -> None:
+    a, b = scope(), scope()
+    doc = MemoryDocument(uuid4(), "about", "docs/about.md")
+    store.replace_document(a, doc, MemoryVersion(uuid4(), 1), chunks("alpha", "beta"))
+    store.replace_document(b, doc, MemoryVersion(uuid4(), 1), chunks("gamma"))
+    names = {c.name for c in store.client.get_collections().collections}
+    assert names == {store.collection_of(a), store.collection_of(b)}
+    assert (store.client.count(store.collection_of(a)).count, store.count(b)) == (2, 1)
+    assert store.purge_project(a) == 2
+    assert not store.client.collection_exists(store.collection_of(a))
+    assert (store.count(a), store.search(a, "alpha"), store.count(b)) == (0, [], 1)
+
+
+def test_a_read_never_creates_a_collection(store: MemoryStore) -> None:
+    s = scope()
+    assert (store.count(s), store.search(s, "q"), store.vectors_for(s, {"h"})) == (0, [], {})
+    doc = MemoryDocument(uuid4(), "about", "docs/about.md")
+    assert not store.is_superseded(s, doc, MemoryVersion(uuid4(), 1))
+    assert store.client.get_collections().collections == []
+
+
+def test_a_server_keeps_one_shared_collection() -> None:
+    client = QdrantClient(url="http://127.0.0.1:9", check_compatibility=False)  # not called
+    server = MemoryStore(client, HashEmbedder())
+    assert server.collection_of(scope()) == server.collection_of(scope()) == "docflow_memory"
+
+
+def test_points_of_the_shared_local_collection_move_to_their_projects(
+    store: MemoryStore,
+) -> None:
+    """Local folders written before per-project collections keep their memory."""
+    a, b = scope(), scope()
+    store.client.create_collection(
+        "docflow_memory", vectors_config=qm.VectorParams(size=8, distance=qm.Distance.COSINE)
+    )
+    doc, version = MemoryDocument(uuid4(), "about", "docs/about.md"), MemoryVersion(uuid4(), 1)
+    for s, texts in ((a, ("alpha", "beta")), (b, ("gamma",))):
+        store.client.upsert(
+            "docflow_memory",
+            points=[
+                qm.PointStruct(
+                    id=point_id(s, doc.document_id, 1, c.index),
+                    vector=c.vector,
+                    payload=point_payload(s, doc, version, c),
+                )
+                for c in chunks(*texts)
+            ],
+        )
+    fresh = MemoryStore(store.client, HashEmbedder())
+    assert [hit.text for hit in fresh.search(a, "alpha", 5)] == ["alpha", "beta"]
+    assert fresh.count(b) == 1
+    assert not store.client.collection_exists("docflow_memory")
+
+
+def test_vectors_are_found_by_content_hash_within_the_scope_only(store: MemoryStore) -> None:
+    a, b = scope(), scope()
+    doc = MemoryDocument(uuid4(), "about", "docs/about.md")
+    store.replace_document(a, doc, MemoryVersion(uuid4(), 1), chunks("shared", "mine"))
+    store.replace_document(b, doc, MemoryVersion(uuid4(), 1), chunks("shared"))
+    wanted = {content_hash("shared"), content_hash("mine"), content_hash("absent")}
+    found = store.vectors_for(a, wanted)
+    assert set(found) == {content_hash("shared"), content_hash("mine")}
+    raw = chunks("mine")[0].vector  # a cosine collection keeps the unit vector
+    norm = sum(x * x for x in raw) ** 0.5
+    assert found[content_hash("mine")] == pytest.approx([x / norm for x in raw], rel=1e-5)
+    assert set(store.vectors_for(b, wanted)) == {content_hash("shared")}

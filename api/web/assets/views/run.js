@@ -308,8 +308,12 @@ export function describeEvent(event) {
       return `${step.title} accepted.`;
     case "step_skipped":
       return `${step.title} kept from an earlier run.`;
+    case "memory_indexing":
+      return `Adding the accepted ${step.title.toLowerCase()} to project memory.`;
     case "memory_indexed":
       return `Project memory updated: ${data.chunks} passages.`;
+    case "memory_failed":
+      return `Project memory could not be updated: ${endSentence(data.reason || "no reason given")}`;
     case "export_started":
       return "Packaging the documents.";
     case "export_finished":
