@@ -6,7 +6,7 @@ Route signatures read like sentences: ``async def get(project: ProjectForViewer)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,7 +60,9 @@ bearer = OAuth2PasswordBearer(
 )
 
 
-def app_state(request: Request) -> AppState:
+# Dependencies are ``async def`` even where they do not await: FastAPI runs a plain
+# ``def`` dependency in a thread pool, a thread hop on every request.
+async def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.docflow
     return state
 
@@ -91,8 +93,8 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(needed: Role) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentPrincipal) -> Principal:
+def require_role(needed: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.role.allows(needed):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -276,7 +276,7 @@ async def rate_limited(request: Request, principal: CurrentPrincipal) -> None:
 
     Fails open (with a logged warning) when Redis is unavailable.
     """
-    state = app_state(request)
+    state = await app_state(request)
     limits = tenant_and_project_limits(
         state.settings, principal.tenant_id, _path_project_id(request)
     )

@@ -212,8 +212,9 @@ async def api_processes(
     env = {**os.environ, **export_env(endpoints), "DOCFLOW_PORT": str(api_port),
            "DOCFLOW_TASK_QUEUE": settings.task_queue, **limits,
            "BENCH_ANCHOR_DSN": endpoints.database_admin_url.replace("+asyncpg", "")}  # fmt: skip
+    # The anchor logs like the API (uvicorn at info: one access line per request).
     anchor = ["uvicorn", "bench.anchor_api:app", "--port", str(anchor_port), "--log-level",
-              "warning"]  # fmt: skip
+              "info"]  # fmt: skip
     children = [spawn(["worker"], env), spawn(["api"], env), spawn(anchor, env)]
     try:
         yield f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{anchor_port}", children[1].pid

@@ -25,7 +25,7 @@ router = APIRouter(
 NO_RUN = "no run has been started for this project"
 
 
-def event_hub(request: Request) -> EventHub:
+async def event_hub(request: Request) -> EventHub:
     hub: EventHub = request.app.state.events
     return hub
 
