@@ -88,6 +88,7 @@ class MemoryActivities:
                     )
                 )
                 activity.heartbeat()
+            await self._forget_if_deleted(task.scope)
         if self._quotas is not None:  # ~4 characters a token, as the embedder's tokenizer
             characters = sum(report.chars for report in reports)
             await self._quotas.record(
@@ -99,6 +100,18 @@ class MemoryActivities:
             superseded=sum(1 for report in reports if report.superseded),
             embedded=sum(report.embedded for report in reports),
         )
+
+    async def _forget_if_deleted(self, scope: TenantScope) -> None:
+        """A project deleted while its versions were being indexed has been purged already,
+        perhaps before these points were written: purge again, so none outlive it."""
+        async with tenant_session(self._engine, scope.tenant_id) as session:
+            try:
+                await TenantRepository(scope.tenant_id, session).get_project(scope.project_id)
+                return
+            except NotFoundError as error:
+                gone = error
+        await asyncio.to_thread(self.store.purge_project, scope)
+        raise not_found(gone)
 
     @activity.defn(name="search_memory")
     @heartbeats

@@ -36,6 +36,7 @@ from docflow.embedded import EmbeddedStack, export_env, free_port_settings
 from docflow.settings import Settings
 from docflow.storage import migrate
 from docflow.storage.db import make_engine
+from workflows.project_flow import ProjectFlow
 
 Handle = WorkflowHandle[Any, Any]
 
@@ -165,7 +166,7 @@ async def _bench_sse(
 
 
 async def _state(flow: Handle) -> FlowState:
-    state: FlowState = await flow.query("state", result_type=FlowState)
+    state = await flow.query(ProjectFlow.state)
     return state
 
 

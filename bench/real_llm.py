@@ -46,6 +46,7 @@ from docflow.storage import migrate
 from docflow.storage.db import make_engine, tenant_session
 from docflow.storage.repositories import TenantRepository
 from worker.main import build_worker
+from workflows.project_flow import ProjectFlow
 
 log = logging.getLogger("bench.real_llm")
 
@@ -204,7 +205,7 @@ async def run_flow(settings: Settings, limit_s: float, sections: SectionLog) -> 
             await handle.terminate("benchmark time limit")
         except WorkflowFailureError:
             outcome = "failed"
-        state: FlowState = await handle.query("state", result_type=FlowState)
+        state = await handle.query(ProjectFlow.state)
     drafts.cancel()
     total = time.monotonic() - clock0
     async with tenant_session(engine, tenant.id) as session:

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -135,6 +137,7 @@ class Flows:
         self.client, self.settings, self.tenant_id = client, settings, tenant_id
         self.engine = make_engine(settings.database_url or "")
         self.bare_queue = f"bench-bare-{uuid4().hex[:8]}"
+        self.handles: list[WorkflowHandle[Any, Any]] = []
 
     async def docflow_flow(self) -> float:
         project = await admin.create_project(self.engine, self.tenant_id, name="Bench", idea=IDEA)
@@ -143,7 +146,24 @@ class Flows:
         started = time.perf_counter()
         handle = await temporal.start_flow(self.client, self.settings, flow)
         await handle.result()
+        self.handles.append(handle)
         return time.perf_counter() - started
+
+    async def retried_activities(self) -> Counter[str]:
+        """Activity attempts beyond the first, by activity and cause, in the flows run
+        since the last call (a timed-out or failed attempt is retried)."""
+        retried: Counter[str] = Counter()
+        for handle in self.handles:
+            async for event in handle.fetch_history_events():
+                if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+                    retried["timed out"] += 1
+                started = event.activity_task_started_event_attributes
+                if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED and (
+                    started.attempt > 1
+                ):
+                    retried[f"attempt {started.attempt}"] += 1
+        self.handles.clear()
+        return retried
 
     async def bare_flow(self) -> float:
         started = time.perf_counter()
@@ -190,7 +210,10 @@ async def flow_rows(client: Client, settings: Settings, tenant_id: UUID, repeats
                 row_values.append(median)
                 cpu_values.append(cpu_per_flow)
             for count, row in throughput.items():
+                await flows.retried_activities()
                 row.docflow.append(await concurrent(flows.docflow_flow, count))
+                say(f"  {count} concurrent flows: retried activities "
+                    f"{dict(await flows.retried_activities()) or 'none'}")  # fmt: skip
                 row.anchor.append(await concurrent(flows.bare_flow, count))
     await flows.engine.dispose()
     close_clients()  # the API section's worker process opens the same Qdrant folder

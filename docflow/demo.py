@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from redis.exceptions import RedisError
@@ -33,6 +34,7 @@ from docflow.progress import section_drafts
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import TenantRepository
+from workflows.project_flow import ProjectFlow
 
 POLL_S = 0.2
 console = Console(stderr=True)
@@ -105,7 +107,7 @@ async def _print_usage(engine: AsyncEngine, tenant_id: UUID, project_id: UUID) -
 
 
 async def _follow(
-    handle: WorkflowHandle[object, object], redis_url: str | None, scope: TenantScope
+    handle: WorkflowHandle[Any, Any], redis_url: str | None, scope: TenantScope
 ) -> FlowState:
     columns = (TextColumn("{task.description:<60}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
@@ -114,7 +116,7 @@ async def _follow(
         drafts = asyncio.create_task(_show_drafts(redis_url, scope, progress, tasks))
         try:
             while True:
-                state: FlowState = await handle.query("state", result_type=FlowState)
+                state = await handle.query(ProjectFlow.state)
                 _update_bars(progress, tasks, export_task, state)
                 if state.status in (RunStatus.COMPLETED, RunStatus.FAILED):
                     return state

@@ -80,7 +80,8 @@ class PurgeMemory:
 
 @workflow.defn(name="IndexVersions")
 class IndexVersions:
-    """Versions made accepted outside a run (a rollback) replace theirs in memory."""
+    """Accepted versions replace theirs in memory: a run's accepted step (a child of
+    ProjectFlow that outlives it) or a version made accepted again (a rollback)."""
 
     @workflow.run
     async def run(self, index: IndexInput) -> IndexOutput:

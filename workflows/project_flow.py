@@ -11,8 +11,15 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    TimeoutError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from docflow.contracts import (
@@ -43,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from docflow.memory.contracts import IndexInput
     from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
     from workflows import search_attributes
-    from workflows.memory import index_versions
+    from workflows.memory import IndexVersions, index_versions
 
 NON_RETRYABLE = ["NotFound", "InvalidInput"]
 # Retries are bounded by time, not by count: a transient fault (PostgreSQL, Valkey or the
@@ -70,7 +77,8 @@ QUALITY_PATCH = "quality-gate-1"
 MEMORY_PATCH = "project-memory-1"
 # A failed automatic quality revision opens the gate on the last valid version.
 KEEP_VALID_PATCH = "keep-valid-version-1"
-# Accepted documents are indexed into memory beside the next step, not before it.
+# Accepted documents are indexed into memory beside the next step, not before it, by an
+# IndexVersions child workflow that outlives the run.
 MEMORY_BESIDE_PATCH = "memory-beside-next-step-1"
 
 
@@ -91,7 +99,7 @@ class ProjectFlow:
         self._events: list[FlowEvent] = []
         self._export_id: Any = None
         self._error: str | None = None
-        self._indexing: asyncio.Task[None] | None = None  # the latest accepted step's
+        self._indexings: set[asyncio.Task[None]] = set()  # watching IndexVersions children
 
     # --- messages ---------------------------------------------------------------------
 
@@ -138,8 +146,6 @@ class ProjectFlow:
             for step in STEPS:
                 await self._run_step(step)
             export = await self._export()
-            if self._indexing is not None:
-                await self._indexing
         except ActivityError as error:
             await self._fail(error)
             raise ApplicationError(self._error or "the run failed") from error
@@ -328,22 +334,37 @@ class ProjectFlow:
             await self._remember(step, versions)
 
     def _remember_beside(self, step: Step, versions: list[VersionRef]) -> None:
-        """Index the accepted versions while the flow goes on: the next agent reads the
-        upstream documents in full, not through memory. Indexings run one after another,
-        in the order the steps were accepted; the run completes once the last has."""
-        earlier = self._indexing
+        """Index the accepted versions in an ``IndexVersions`` child workflow while the flow
+        goes on: the next agent reads the upstream documents in full, not through memory.
+        The child outlives the run (``ParentClosePolicy.ABANDON``): the run completes once
+        its package is exported, and memory catches up on its own, retried until done.
+        ``memory_indexed`` follows while the run is still open to see it."""
+        task = asyncio.create_task(self._index_in_child(step, versions))
+        self._indexings.add(task)
+        task.add_done_callback(self._indexings.discard)
 
-        async def remember() -> None:
-            if earlier is not None:
-                await earlier
-            self._emit("memory_indexing", step, documents=len(versions))
-            try:
-                await self._remember(step, versions)
-            except ActivityError as error:
-                # Memory helps the agents; the package does not depend on it.
-                self._emit("memory_failed", step, reason=_reason(error, step))
-
-        self._indexing = asyncio.create_task(remember())
+    async def _index_in_child(self, step: Step, versions: list[VersionRef]) -> None:
+        info = workflow.info()
+        self._emit("memory_indexing", step, documents=len(versions))
+        attributes = TypedSearchAttributes([
+            SearchAttributePair(search_attributes.TENANT_ID, str(self._flow.tenant_id)),
+            SearchAttributePair(search_attributes.PROJECT_ID, str(self._flow.project_id)),
+        ])  # fmt: skip
+        try:
+            indexed = await workflow.execute_child_workflow(
+                IndexVersions.run,
+                IndexInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]),
+                id=f"{info.workflow_id}-memory-{info.run_id[:8]}-{step.value}-{self._gates_opened}",
+                task_queue=info.task_queue,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=attributes,
+            )
+        except (ChildWorkflowError, WorkflowAlreadyStartedError) as error:
+            # Memory helps the agents; the package does not depend on it.
+            self._emit("memory_failed", step, reason=_child_reason(error, step))
+            return
+        self._emit("memory_indexed", step, documents=indexed.documents, chunks=indexed.chunks,
+                   embedded=indexed.embedded)  # fmt: skip
 
     async def _remember(self, step: Step, versions: list[VersionRef]) -> None:
         """Accepted versions go into project memory, replacing their earlier versions."""
@@ -449,6 +470,14 @@ def _gate_quality(score: VersionScore) -> VersionQuality:
 
 def _terminal_step(step: str) -> Any:
     return step if step in ("export", "done") else Step(step)
+
+
+def _child_reason(error: ChildWorkflowError | WorkflowAlreadyStartedError, step: Step) -> str:
+    """Why indexing failed, as a viewer may read it (the activity's own reason if any)."""
+    cause = error.cause if isinstance(error, ChildWorkflowError) else None
+    if isinstance(cause, ActivityError):
+        return _reason(cause, step)
+    return public_reason("index_versions", str(step), None, "", timed_out=False)
 
 
 def _reason(error: ActivityError, step: Step | str) -> str:

@@ -21,6 +21,7 @@ from docflow.storage.db import tenant_session
 from docflow.storage.models import Export
 from docflow.storage.repositories import NotFoundError, TenantRepository
 from workflows import search_attributes
+from workflows.project_flow import ExportPackage
 
 router = APIRouter(tags=["exports"])
 PROJECT_EXPORTS = "/api/v1/projects/{project_id}/exports"
@@ -58,7 +59,7 @@ async def create_export(access: ProjectForEditor, state: StateDep) -> ExportStat
         export_id=export_id,
     )
     await state.temporal.start_workflow(
-        "ExportPackage",
+        ExportPackage.run,
         task,
         id=_workflow_id(access.project.id, export_id),
         task_queue=state.settings.task_queue,

@@ -17,8 +17,9 @@ from api.ratelimit import RateLimited
 from api.schemas import refuse_unstorable
 from api.state import AppState
 from docflow.contracts import MemoryChunk
-from docflow.memory.contracts import IndexInput, SearchInput, SearchOutput
+from docflow.memory.contracts import IndexInput, SearchInput
 from workflows import search_attributes
+from workflows.memory import IndexVersions, PurgeMemory, SearchMemory
 
 router = APIRouter(
     prefix="/api/v1/projects/{project_id}", tags=["memory"], dependencies=[RateLimited]
@@ -49,12 +50,11 @@ async def search(
     # Project memory lives with the worker (Qdrant's local mode admits one process), so the
     # search runs there, as a short workflow.
     try:
-        result: SearchOutput = await state.temporal.execute_workflow(
-            "SearchMemory",
+        result = await state.temporal.execute_workflow(
+            SearchMemory.run,
             SearchInput(scope=access.scope, query=q, limit=limit),
             id=f"docflow-search-{access.project.id}-{uuid4()}",
             task_queue=state.settings.task_queue,
-            result_type=SearchOutput,
             execution_timeout=SEARCH_TIMEOUT,
             search_attributes=_attributes(access),
         )
@@ -68,7 +68,7 @@ async def search(
 async def forget_project(state: AppState, access: ProjectAccess) -> None:
     """Start removing the project's passages from memory (Temporal retries until done)."""
     await state.temporal.start_workflow(
-        "PurgeMemory",
+        PurgeMemory.run,
         access.scope,
         id=f"docflow-purge-{access.project.id}",
         task_queue=state.settings.task_queue,
@@ -79,7 +79,7 @@ async def forget_project(state: AppState, access: ProjectAccess) -> None:
 async def remember_rollback(state: AppState, access: ProjectAccess, version_id: UUID) -> None:
     """A rolled-back document's accepted version replaces the newer one in memory."""
     await state.temporal.start_workflow(
-        "IndexVersions",
+        IndexVersions.run,
         IndexInput(scope=access.scope, version_ids=[version_id], rollback=True),
         id=f"docflow-reindex-{access.project.id}-{uuid4()}",
         task_queue=state.settings.task_queue,

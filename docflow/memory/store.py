@@ -359,8 +359,6 @@ class MemoryStore:
         than the one in memory (a late retry) changes nothing, unless it is a ``rollback``
         (a person made that older version the accepted one again).
         """
-        if not rollback and self.is_superseded(scope, document, version):
-            return ReplaceResult(upserted=0, superseded=True)
         points = [
             qm.PointStruct(
                 id=point_id(scope, document.document_id, version.version, chunk.index),
@@ -369,7 +367,9 @@ class MemoryStore:
             )
             for chunk in chunks
         ]
-        with self._serialised():
+        with self._serialised():  # in local mode, the check and the writes as one
+            if not rollback and self.is_superseded(scope, document, version):
+                return ReplaceResult(upserted=0, superseded=True)
             name = self.ensure_collection(scope)
             for batch in _batches(points, UPSERT_BATCH):
                 self.client.upsert(name, points=list(batch), wait=True)

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import httpx
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from docflow import admin
 from docflow.contracts import TenantScope
@@ -62,7 +63,7 @@ async def test_accepted_documents_are_searchable_within_their_project(
 
 
 async def test_deleting_a_project_purges_its_memory(
-    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, client: Client
 ) -> None:
     owner = bearer(api_settings, tenant.id, "owner")
     base = await _finished_project(http, owner)
@@ -72,6 +73,20 @@ async def test_deleting_a_project_purges_its_memory(
     assert (await http.delete(base, headers=owner)).status_code == 204
     for _ in range(150):
         if await asyncio.to_thread(store.count, scope) == 0:
-            return
+            break
         await asyncio.sleep(0.2)
-    raise AssertionError("the deleted project's memory was not purged within 30 s")
+    else:
+        raise AssertionError("the deleted project's memory was not purged within 30 s")
+    # Indexing that outlived the run (IndexVersions children) leaves nothing behind either.
+    await _indexing_settled(client, scope)
+    assert await asyncio.to_thread(store.count, scope) == 0
+
+
+async def _indexing_settled(client: Client, scope: TenantScope) -> None:
+    query = f"WorkflowType = 'IndexVersions' AND ProjectId = '{scope.project_id}'"
+    async with asyncio.timeout(60):
+        while True:
+            statuses = [w.status async for w in client.list_workflows(query)]
+            if statuses and WorkflowExecutionStatus.RUNNING not in statuses:
+                return
+            await asyncio.sleep(0.2)
