@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -228,7 +229,10 @@ async def _demo(
     from docflow.storage import crypto, migrate
     from docflow.storage.db import make_engine
     from docflow.telemetry import setup_tracing
-    from worker.main import build_worker
+
+    # The worker's imports (CrewAI, onnxruntime, qdrant-client) and warm-up take seconds:
+    # done in a thread while the embedded servers start.
+    worker_ready = asyncio.get_running_loop().run_in_executor(None, _worker_module, settings)
 
     setup_tracing(settings, "demo")
     crypto.configure(
@@ -248,12 +252,20 @@ async def _demo(
         )
         client = await temporal.connect(run_settings, endpoints.temporal_address)
         engine = make_engine(endpoints.database_url)
+        worker = await worker_ready
         try:
-            async with build_worker(client, engine, run_settings):
+            async with worker.build_worker(client, engine, run_settings):
                 request = DemoRequest(name=name, idea=idea, constraints=constraints, out=out)
                 return await run_demo(request, run_settings, client, engine)
         finally:
             await engine.dispose()
+
+
+def _worker_module(settings: Settings) -> ModuleType:
+    import worker.main
+
+    worker.main.warm_up(settings)
+    return worker.main
 
 
 # --- admin ----------------------------------------------------------------------------

@@ -23,7 +23,9 @@ from activities.memory import MemoryActivities
 from activities.quality import QualityActivities
 from activities.steps import StepActivities
 from docflow import temporal
+from docflow.memory.embedding import shared_local_embedder
 from docflow.memory.runtime import close_clients
+from docflow.quality import readability
 from docflow.quotas import Quotas
 from docflow.settings import Settings, get_settings
 from docflow.storage.db import make_engine
@@ -118,6 +120,18 @@ def build_worker(
     return Workers([flows, memory])
 
 
+def warm_up(settings: Settings) -> None:
+    """Load, in the calling thread, what the first activities would otherwise load while a
+    person waits: the readability dictionary and the local embedding model. A failure
+    is logged: the activity that needs the part reports it properly."""
+    try:
+        readability.warm_up()
+        if settings.embedding_provider == "local":
+            shared_local_embedder().load()
+    except Exception as error:
+        log.warning("warm-up failed (the first activity will retry): %s", error)
+
+
 async def run_worker(settings: Settings) -> None:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set: start the stack with `docflow dev`")
@@ -128,12 +142,14 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stop.set)
+    warming = asyncio.create_task(asyncio.to_thread(warm_up, settings))
     try:
         async with build_worker(client, engine, settings):
             log.info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     finally:
+        await warming
         close_clients()  # releases Qdrant's local folder for the next worker
         await engine.dispose()
 

@@ -20,6 +20,12 @@ _SENTENCE_END = (".", "!", "?")
 _INNER_DOT = re.compile(r"(?<=\w)\.(?=\w)")
 
 
+def warm_up() -> None:
+    """Load the pronunciation dictionary now (about a second, once per process) rather
+    than in the first scoring."""
+    textstat.syllable_count("warm")
+
+
 def prose_of(document: ParsedDocument) -> str:
     """The document's prose as plain text, one sentence at least per block."""
     sentences = []
