@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "DATABASE_URL and REDIS_URL must be set: start the stack with `docflow dev`"
             )
         setup_tracing(config, "api")
-        engine = make_engine(config.database_url)
+        engine = make_engine(config.database_url, config.db_pool_size)
         client = await temporal.connect(config)
         redis = Redis.from_url(config.redis_url)
         app.state.docflow = AppState(settings=config, engine=engine, temporal=client, redis=redis)

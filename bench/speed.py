@@ -41,7 +41,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import httpx
@@ -95,13 +96,13 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if value >= 100 else f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
-def print_table(rows: Sequence[Row], repeats: int) -> None:
+def print_table(rows: Sequence[Row], repeats: int, out: TextIO) -> None:
     head = ["figure", f"docflow min / median of {repeats}", "anchor min / median", "ratio",
             "goal"]  # fmt: skip
     lines = [head, ["---"] * len(head), *[row.cells() for row in rows]]
     for cells in lines:
-        sys.stdout.write("| " + " | ".join(cells) + " |\n")
-    sys.stdout.flush()
+        out.write("| " + " | ".join(cells) + " |\n")
+    out.flush()
 
 
 def say(line: str) -> None:
@@ -258,6 +259,7 @@ async def api_processes(
     api_port, anchor_port = free_ports(2)
     limits = {f"DOCFLOW_RATE_LIMIT_{name}_PER_MIN": "0"
               for name in ("GLOBAL", "TENANT", "PROJECT", "AUTH")}  # fmt: skip
+    limits["DOCFLOW_MAX_CONCURRENT_RUNS_PER_TENANT"] = "0"  # 100 runs watched at once
     env = {**os.environ, **export_env(endpoints), "DOCFLOW_PORT": str(api_port),
            "DOCFLOW_TASK_QUEUE": settings.task_queue, **limits,
            "BENCH_ANCHOR_DSN": endpoints.database_admin_url.replace("+asyncpg", "")}  # fmt: skip
@@ -311,21 +313,41 @@ async def wait_ready(url: str, path: str) -> None:
 
 
 async def get_p95(url: str, headers: dict[str, str], clients: int, requests: int) -> float:
-    """p95 of ``clients`` clients sending ``requests`` GETs each, back to back."""
+    """p95 of ``clients`` keep-alive connections sending ``requests`` GETs each, back to
+    back. A plain-socket client: an HTTP library's own CPU would weigh on the 2 cores the
+    servers run on, and blur the figure."""
+    split = urlsplit(url)
+    host, port = split.hostname or "127.0.0.1", split.port or 80
+    lines = [f"GET {split.path} HTTP/1.1", f"Host: {host}:{port}",
+             *(f"{name}: {value}" for name, value in headers.items())]  # fmt: skip
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     samples: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
 
-        async def one_client() -> None:
-            for _ in range(requests):
+    async def one_client(count: int, record: bool) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for _ in range(count):
                 started = time.perf_counter()
-                (await http.get(url, headers=headers)).raise_for_status()
-                samples.append(time.perf_counter() - started)
+                writer.write(request)
+                await _read_response(reader)
+                if record:
+                    samples.append(time.perf_counter() - started)
+        finally:
+            writer.close()
 
-        for _ in range(5):  # warm-up
-            (await http.get(url, headers=headers)).raise_for_status()
-        await asyncio.gather(*(one_client() for _ in range(clients)))
+    await one_client(5, record=False)  # warm-up
+    await asyncio.gather(*(one_client(requests, record=True) for _ in range(clients)))
     return p95(samples)
+
+
+async def _read_response(reader: asyncio.StreamReader) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = head.split(b" ", 2)[1]
+    if status != b"200":
+        raise RuntimeError(f"GET answered {status.decode()}")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))  # fmt: skip
+    await reader.readexactly(length)
 
 
 class Subscriber:
@@ -575,13 +597,15 @@ async def main(args: argparse.Namespace) -> None:
             client = await temporal.connect(run_settings)
             if "flows" in sections:
                 rows += await flow_rows(client, run_settings, tenant.id, args.repeats)
+                print_table(rows, args.repeats, sys.stderr)  # so far, should a later part fail
             if "api" in sections:
                 rows += await api_rows(endpoints, run_settings, tenant.id, user_id, args)
+                print_table(rows, args.repeats, sys.stderr)
         if "memory" in sections:
             rows += memory_rows(args.repeats, args.tenants)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    print_table(rows, args.repeats)
+    print_table(rows, args.repeats, sys.stdout)
 
 
 if __name__ == "__main__":

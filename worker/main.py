@@ -137,7 +137,7 @@ async def run_worker(settings: Settings) -> None:
         raise RuntimeError("DATABASE_URL is not set: start the stack with `docflow dev`")
     setup_tracing(settings, "worker")
     client = await temporal.connect(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.db_pool_size)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):

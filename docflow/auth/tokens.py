@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from uuid import UUID, uuid4
 
 from joserfc import jwt
@@ -44,7 +45,13 @@ class TokenClaims:
 
 
 def _key(settings: Settings) -> OctKey:
-    return OctKey.import_key(settings.jwt_secret.encode())
+    return _oct_key(settings.jwt_secret)
+
+
+@lru_cache(maxsize=4)
+def _oct_key(secret: str) -> OctKey:
+    """The signing key, imported once per secret (not on every request)."""
+    return OctKey.import_key(secret.encode())
 
 
 def issue_access_token(
