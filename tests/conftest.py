@@ -44,12 +44,21 @@ from docflow.embedded import (  # noqa: E402
     StackEndpoints,
     free_port_settings,
 )
+from docflow.memory.runtime import close_clients  # noqa: E402
 from docflow.settings import Settings  # noqa: E402
 from docflow.storage import migrate  # noqa: E402
 from docflow.storage.db import make_engine, sync_url  # noqa: E402
 from docflow.storage.models import Project, Tenant  # noqa: E402
 from tests.servers import serve  # noqa: E402
 from worker.main import Workers, build_worker  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def memory_clients_closed() -> Iterator[None]:
+    """The process's shared Qdrant clients are closed before Python shuts down (their own
+    finaliser would run too late to close cleanly)."""
+    yield
+    close_clients()
 
 
 @pytest.fixture(scope="session")

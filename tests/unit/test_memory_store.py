@@ -219,6 +219,7 @@ def test_a_server_keeps_one_shared_collection() -> None:
     client = QdrantClient(url="http://127.0.0.1:9", check_compatibility=False)  # not called
     server = MemoryStore(client, HashEmbedder())
     assert server.collection_of(scope()) == server.collection_of(scope()) == "docflow_memory"
+    client.close()
 
 
 def test_points_of_the_shared_local_collection_move_to_their_projects(
