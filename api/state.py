@@ -15,9 +15,9 @@ from docflow.auth.tokens import (
     EXTERNAL_ALGORITHMS,
     InvalidTokenError,
     TokenClaims,
+    VerifiedTokens,
     check_auth_settings,
     unverified_header,
-    verify_built_in,
 )
 from docflow.settings import Settings
 
@@ -30,12 +30,14 @@ class AppState:
     redis: Redis
     external_issuer: ExternalIssuer | None = field(default=None, init=False)
     memberships: Memberships = field(init=False)
+    verified: VerifiedTokens = field(init=False)
 
     def __post_init__(self) -> None:
         # Built during app start-up: unsafe auth settings stop the API from starting.
         check_auth_settings(self.settings)
         self.external_issuer = ExternalIssuer.from_settings(self.settings)
         self.memberships = Memberships(self.engine)
+        self.verified = VerifiedTokens(self.settings)
 
     async def verify_token(self, token: str) -> TokenClaims:
         """Verify a bearer token: the built-in issuer's HS256, or RS256/ES256 of the external
@@ -43,7 +45,7 @@ class AppState:
         verifiers, each of which accepts its own algorithms alone."""
         algorithm = unverified_header(token)["alg"]
         if algorithm in BUILT_IN_ALGORITHMS:
-            return await self.memberships.checked(verify_built_in(self.settings, token))
+            return await self.memberships.checked(self.verified.verify(token))
         if self.external_issuer is not None and algorithm in EXTERNAL_ALGORITHMS:
             return await self.external_issuer.verify(token)
         raise InvalidTokenError("invalid access token: its algorithm is not accepted")

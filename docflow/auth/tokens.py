@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -126,6 +126,34 @@ def verify_built_in(settings: Settings, token: str) -> TokenClaims:
     with _invalid_token_on_error():
         decoded = jwt.decode(token, _key(settings), algorithms=BUILT_IN_ALGORITHMS)
         return _claims(decoded, settings.jwt_issuer, settings.jwt_audience)
+
+
+class VerifiedTokens:
+    """Built-in tokens whose signature and claims were checked, kept until they expire: a
+    token is verified once, not on every request. Keyed by the whole token, signature
+    included; what a token's holder may do now is still checked per request (memberships).
+    """
+
+    def __init__(
+        self, settings: Settings, max_kept: int = 10_000, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._settings = settings
+        self._max_kept = max_kept
+        self._clock = clock
+        self._known: dict[str, TokenClaims] = {}
+
+    def verify(self, token: str) -> TokenClaims:
+        """``verify_built_in``, from memory while the token has not expired."""
+        now = self._clock()
+        known = self._known.get(token)
+        if known is not None and known.expires_at > now:
+            return known
+        claims = verify_built_in(self._settings, token)
+        if len(self._known) >= self._max_kept:  # drop the expired; if none, start afresh
+            kept = {key: value for key, value in self._known.items() if value.expires_at > now}
+            self._known = kept if len(kept) < self._max_kept else {}
+        self._known[token] = claims
+        return claims
 
 
 def verify_external(token: str, keys: KeySet, *, issuer: str, audience: str) -> TokenClaims:
