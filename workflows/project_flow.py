@@ -337,7 +337,8 @@ class ProjectFlow:
         """Index the accepted versions in an ``IndexVersions`` child workflow while the flow
         goes on: the next agent reads the upstream documents in full, not through memory.
         The child outlives the run (``ParentClosePolicy.ABANDON``): the run completes once
-        its package is exported, and memory catches up on its own, retried until done.
+        its package is exported, and memory catches up on its own (its activity retried for
+        up to 25 minutes, ``workflows.memory.index_versions``).
         ``memory_indexed`` follows while the run is still open to see it."""
         task = asyncio.create_task(self._index_in_child(step, versions))
         self._indexings.add(task)
