@@ -14,7 +14,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from uuid import UUID
 import httpx
 from temporalio.client import WorkflowHandle
 
+from bench.measure import free_ports, p95
 from docflow import admin, temporal
 from docflow.auth.tokens import issue_access_token
 from docflow.contracts import FlowState
@@ -41,17 +41,10 @@ from workflows.project_flow import ProjectFlow
 Handle = WorkflowHandle[Any, Any]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return (
-        f"p50 {statistics.median(ordered) * 1000:6.1f} ms   p95 {p95 * 1000:6.1f} ms   "
+        f"p50 {statistics.median(ordered) * 1000:6.1f} ms   p95 {p95(ordered) * 1000:6.1f} ms   "
         f"max {ordered[-1] * 1000:6.1f} ms   (n={len(ordered)})"
     )
 
@@ -69,7 +62,7 @@ def _spawn(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 async def services(settings: Settings, with_limits: bool) -> AsyncIterator[tuple[str, Settings]]:
     with EmbeddedStack(settings) as endpoints:
         migrate.upgrade(endpoints.database_admin_url, settings.db_app_role)
-        port = _free_port()
+        (port,) = free_ports(1)
         # Latency, not refusals, is measured: limits are off, or so high they never refuse
         # (--with-limits: the Redis checks still run on every request).
         limit = "1000000" if with_limits else "0"

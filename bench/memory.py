@@ -32,6 +32,7 @@ import numpy as np
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
+from bench.measure import p95, rss_mb
 from docflow.contracts import TenantScope
 from docflow.memory.chunking import chunk_markdown, dedupe
 from docflow.memory.embedding import OnnxMiniLM
@@ -68,9 +69,8 @@ def out(line: str = "") -> None:
 
 def percentiles(samples: Sequence[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return (
-        f"p50 {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   "
+        f"p50 {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95(ordered) * 1000:7.1f} ms   "
         f"max {ordered[-1] * 1000:7.1f} ms   (n={len(ordered)})"
     )
 
@@ -201,13 +201,6 @@ class SharedLayoutStore(MemoryStore):
 
     def _move_shared_points(self) -> None:
         return None
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def bench_scale(layout: str, points: int, tenants: int, queries: int, location: str) -> None:

@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         decision_problem,
     )
     from docflow.failures import public_reason
-    from docflow.memory.contracts import IndexInput
+    from docflow.memory.contracts import IndexInput, IndexOutput
     from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
     from workflows import search_attributes
     from workflows.memory import IndexVersions, index_versions
@@ -364,14 +364,16 @@ class ProjectFlow:
             # Memory helps the agents; the package does not depend on it.
             self._emit("memory_failed", step, reason=_child_reason(error, step))
             return
-        self._emit("memory_indexed", step, documents=indexed.documents, chunks=indexed.chunks,
-                   embedded=indexed.embedded)  # fmt: skip
+        self._emit_indexed(step, indexed)
 
     async def _remember(self, step: Step, versions: list[VersionRef]) -> None:
         """Accepted versions go into project memory, replacing their earlier versions."""
         indexed = await index_versions(
             IndexInput(scope=self._scope, version_ids=[ref.version_id for ref in versions]), RETRY
         )
+        self._emit_indexed(step, indexed)
+
+    def _emit_indexed(self, step: Step, indexed: IndexOutput) -> None:
         self._emit("memory_indexed", step, documents=indexed.documents, chunks=indexed.chunks,
                    embedded=indexed.embedded)  # fmt: skip
 
