@@ -21,7 +21,7 @@ from docflow.auth.tokens import InvalidTokenError
 from docflow.contracts import TenantScope
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
-from docflow.storage.repositories import NotFoundError, TenantRepository
+from docflow.storage.repositories import NotFoundError, TenantRepository, find_project
 
 
 class Role(StrEnum):
@@ -130,12 +130,11 @@ async def tenant_repository(state: AppState, tenant_id: UUID) -> AsyncIterator[T
 
 
 async def _project_for(state: AppState, principal: Principal, project_id: UUID) -> ProjectAccess:
-    async with tenant_session(state.engine, principal.tenant_id) as session:
-        try:
-            project = await TenantRepository(principal.tenant_id, session).get_project(project_id)
-        except NotFoundError as error:
-            # Another tenant's project and a missing one answer alike: no existence leak.
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="project not found") from error
+    try:
+        project = await find_project(state.engine, principal.tenant_id, project_id)
+    except NotFoundError as error:
+        # Another tenant's project and a missing one answer alike: no existence leak.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="project not found") from error
     return ProjectAccess(principal=principal, project=project)
 
 

@@ -305,7 +305,8 @@ async def get_p95(url: str, headers: dict[str, str], clients: int, requests: int
         finally:
             writer.close()
 
-    await one_client(5, record=False)  # warm-up
+    # Warm-up on every connection at once: the server's pools fill as they will stay.
+    await asyncio.gather(*(one_client(5, record=False) for _ in range(clients)))
     await asyncio.gather(*(one_client(requests, record=True) for _ in range(clients)))
     return p95(samples)
 

@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     rate_limit_auth_per_min: int = 20
     max_request_bytes: int = 1_000_000
     # PostgreSQL connections each API or worker process keeps (as many again when busy).
-    db_pool_size: int = Field(default=10, ge=1, le=100)
+    db_pool_size: int = Field(default=20, ge=1, le=100)
 
     # Progress over SSE: keep-alive ping interval, and how often the one poller of a run
     # looks without being told (a history long-poll wakes it whenever the run changes).

@@ -118,10 +118,14 @@ class KeyRing:
             "configured (DOCFLOW_MASTER_KEY, DOCFLOW_PREVIOUS_MASTER_KEYS)"
         )
 
+    def known_data_key(self, tenant_id: UUID) -> DataKey | None:
+        """The tenant's data key if this process has used it already, else None."""
+        return self._data_keys.get(tenant_id)
+
     async def data_key(self, session: AsyncSession, tenant_id: UUID) -> DataKey | None:
         """The tenant's data key, made and stored on first use (race-safe); None while
         the tenant does not exist (nothing of it can be stored or read yet)."""
-        known = self._data_keys.get(tenant_id)
+        known = self.known_data_key(tenant_id)
         if known is not None:
             return known
         kek_id, wrapped = self.wrap(tenant_id, os.urandom(KEY_BYTES))

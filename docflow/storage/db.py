@@ -36,7 +36,7 @@ CONNECT_TIMEOUT_S = 10  # a database that does not answer fails a session in sec
 COMMAND_TIMEOUT_S = 60  # ... and a statement that hangs, within a minute; callers retry
 
 
-DEFAULT_POOL_SIZE = 10
+DEFAULT_POOL_SIZE = 20
 
 
 def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:

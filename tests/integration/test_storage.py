@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from docflow import admin
 from docflow.embedded import StackEndpoints
 from docflow.storage import migrate
-from docflow.storage.db import sync_url, tenant_session
+from docflow.storage.db import make_engine, sync_url, tenant_session
 from docflow.storage.models import TENANT_TABLES, Project
+from docflow.storage.repositories import NotFoundError, find_project
 from tests.flow_helpers import run_sql
 
 
@@ -113,6 +114,41 @@ async def test_a_session_without_tenant_sees_nothing(engine: AsyncEngine, projec
     async with engine.connect() as connection:
         count = (await connection.execute(text("select count(*) from projects"))).scalar_one()
     assert count == 0
+
+
+async def test_find_project_reads_one_tenants_project_and_leaves_no_tenant_behind(
+    stack: StackEndpoints, project: Project
+) -> None:
+    # One pooled connection: the lookup's tenant setting must end with its statement.
+    engine = make_engine(stack.database_url, pool_size=1)
+    try:
+        for _ in range(2):  # the first read learns the data key through a session
+            found = await find_project(engine, project.tenant_id, project.id)
+            assert (found.id, found.idea, found.constraints) == (
+                project.id,
+                project.idea,
+                project.constraints,
+            )
+        other = await admin.ensure_tenant(engine, f"other-{uuid4().hex[:8]}", "Other")
+        for _ in range(2):
+            with pytest.raises(NotFoundError):
+                await find_project(engine, other.id, project.id)
+        async with engine.connect() as connection:
+            left = await connection.execute(text("select current_setting('app.tenant_id', true)"))
+            assert left.scalar_one() in (None, "")
+            count = (await connection.execute(text("select count(*) from projects"))).scalar_one()
+        assert count == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_project_in_tenant_runs_as_its_caller(engine: AsyncEngine) -> None:
+    # SECURITY DEFINER would run it as the schema owner; as its caller, RLS binds it.
+    async with engine.connect() as connection:
+        definer = await connection.execute(
+            text("select prosecdef from pg_proc where proname = 'project_in_tenant'")
+        )
+        assert definer.scalar_one() is False
 
 
 async def test_users_are_seen_only_through_a_membership_of_the_scoped_tenant(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,3 +24,29 @@ def test_spans_are_recorded_from_the_first_span_processor_on() -> None:
     assert [(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()] == [
         ("after", {"tenant_id": "t"})
     ]
+
+
+# In a process of its own: the global tracer provider can be set once per process.
+GLOBAL_ONLY_WHEN_EXPORTED = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from docflow.settings import Settings
+from docflow.telemetry import setup_tracing
+
+provider = setup_tracing(Settings(otel_traces_exporter="none"), "tests")
+assert type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider"
+provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+assert trace.get_tracer_provider() is provider
+print("ok")
+"""
+
+
+def test_the_global_provider_is_set_only_once_something_exports() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", GLOBAL_ONLY_WHEN_EXPORTED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "ok", done.stderr
