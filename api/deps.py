@@ -15,9 +15,12 @@ from uuid import UUID
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from api.state import AppState
-from docflow.auth.tokens import InvalidTokenError
+from docflow.auth.tokens import InvalidTokenError, TokenClaims
 from docflow.contracts import TenantScope
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Project
@@ -69,6 +72,8 @@ async def app_state(request: Request) -> AppState:
 
 StateDep = Annotated[AppState, Depends(app_state)]
 
+CLAIMS_SCOPE_KEY = "docflow.verified_claims"  # (token, its claims), once verified
+
 
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(
@@ -76,7 +81,26 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
+def bearer_token(scope: Scope) -> str | None:
+    """The request's ``Authorization: Bearer`` token, as ``bearer`` reads it."""
+    scheme, token = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def verified_once(state: AppState, scope: Scope, token: str) -> TokenClaims:
+    """The token's claims, verified once per request: the rate-limit middleware needs the
+    tenant before any route runs, and ``current_principal`` reuses what it found."""
+    known = scope.get(CLAIMS_SCOPE_KEY)
+    if known is not None and known[0] == token:
+        claims: TokenClaims = known[1]
+        return claims
+    claims = await state.verify_token(token)
+    scope[CLAIMS_SCOPE_KEY] = (token, claims)
+    return claims
+
+
 async def current_principal(
+    request: Request,
     state: StateDep,
     token: Annotated[str | None, Depends(bearer)],
 ) -> Principal:
@@ -84,7 +108,7 @@ async def current_principal(
     if not token:
         raise _unauthorized("missing bearer token")
     try:
-        claims = await state.verify_token(token)
+        claims = await verified_once(state, request.scope, token)
     except InvalidTokenError as error:
         raise _unauthorized(str(error)) from error
     return Principal(subject=claims.subject, tenant_id=claims.tenant_id, role=Role(claims.role))

@@ -2,8 +2,9 @@
 
 1. :class:`RequestContextMiddleware`: a request id (``X-Request-ID``) on every response, and
    any unhandled exception turned into a generic 500 problem (logged with the request id).
-2. :class:`RateLimitMiddleware`: the global limit on every request and the per-IP limit on
-   ``POST /api/v1/auth/token``; adds RateLimit-* headers to responses.
+2. :class:`RateLimitMiddleware`: every bucket of a request (``api.ratelimit``: global, the
+   per-IP one on ``POST /api/v1/auth/token``, the tenant and project of a verified bearer
+   token) in one Redis script call; adds RateLimit-* headers to responses.
 3. :class:`BodySizeLimitMiddleware`: 413 for bodies over ``max_request_bytes``, announced or
    streamed, counted chunk by chunk.
 
@@ -14,14 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
-from uuid import uuid4
+from collections.abc import Callable
+from uuid import UUID, uuid4
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import bearer_token, verified_once
 from api.errors import (
     CONTENT_TOO_LARGE,
     LIMITER_UNAVAILABLE,
@@ -34,15 +36,16 @@ from api.errors import (
     unavailable_response,
 )
 from api.ratelimit import (
-    DECISIONS_SCOPE_KEY,
     Decision,
     Limit,
     RateLimiterUnavailable,
     auth_limit,
     global_limit,
     limiter_for,
-    most_restrictive,
+    project_id_in_path,
+    tenant_and_project_limits,
 )
+from docflow.auth.tokens import InvalidTokenError
 from docflow.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -119,7 +122,7 @@ class RequestContextMiddleware:
             await answer(scope, receive, send)
 
 
-# --- rate limits: global and auth ----------------------------------------------------------
+# --- rate limits ---------------------------------------------------------------------------
 
 
 def client_ip(scope: Scope) -> str:
@@ -128,11 +131,8 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _add_rate_limit_headers(decisions: Sequence[Decision]) -> HeaderEditor:
+def _add_rate_limit_headers(decision: Decision) -> HeaderEditor:
     def add(headers: MutableHeaders) -> None:
-        decision = most_restrictive(decisions)
-        if decision is None or "ratelimit-limit" in headers:
-            return
         for name, value in decision.headers().items():
             headers[name] = value
 
@@ -144,21 +144,38 @@ class RateLimitMiddleware:
         self.app = app
         self.settings = settings
 
-    def limits(self, scope: Scope) -> tuple[list[Limit], bool]:
-        """The buckets for this request, and whether it is a token request."""
-        limits = [global_limit(self.settings)]
-        is_auth = scope["method"] == "POST" and scope["path"] == AUTH_TOKEN_PATH
-        if is_auth:
-            limits.append(auth_limit(self.settings, client_ip(scope)))
-        return limits, is_auth and self.settings.rate_limit_auth_per_min > 0
+    async def limits(self, scope: Scope) -> tuple[list[Limit], bool]:
+        """The buckets of this request, and whether it fails closed (a token request)."""
+        settings = self.settings
+        if scope["method"] == "POST" and scope["path"] == AUTH_TOKEN_PATH:
+            limits = [global_limit(settings), auth_limit(settings, client_ip(scope))]
+            return limits, settings.rate_limit_auth_per_min > 0
+        limits = [global_limit(settings)]
+        tenant_limited = settings.rate_limit_tenant_per_min > 0
+        if tenant_limited or settings.rate_limit_project_per_min > 0:
+            tenant_id = await self.tenant_of(scope)
+            if tenant_id is not None:
+                project_id = project_id_in_path(scope["path"])
+                limits += tenant_and_project_limits(settings, tenant_id, project_id)
+        return limits, False
+
+    async def tenant_of(self, scope: Scope) -> UUID | None:
+        """The tenant of the request's bearer token, if it verifies (the route answers 401
+        to one that does not, counted in the global bucket alone)."""
+        token = bearer_token(scope)
+        if token is None:
+            return None
+        try:
+            claims = await verified_once(scope["app"].state.docflow, scope, token)
+        except InvalidTokenError:
+            return None
+        return claims.tenant_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        decisions: list[Decision] = []
-        scope[DECISIONS_SCOPE_KEY] = decisions
-        limits, fail_closed = self.limits(scope)
+        limits, fail_closed = await self.limits(scope)
         try:
             decision = await limiter_for(scope["app"]).hit(limits)
         except RateLimiterUnavailable:
@@ -171,8 +188,7 @@ class RateLimitMiddleware:
             await problem_for(refusal, scope["path"])(scope, receive, send)
             return
         if decision is not None:
-            decisions.append(decision)
-        send, _ = _on_response_start(send, _add_rate_limit_headers(decisions))
+            send, _ = _on_response_start(send, _add_rate_limit_headers(decision))
         await self.app(scope, receive, send)
 
 

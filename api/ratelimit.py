@@ -2,19 +2,18 @@
 
 Buckets, each a Redis key with the tenant and project ids inside it:
 
-- global: ``docflow:rl:global``, ``rate_limit_global_per_min`` (middleware, every request);
-- auth: ``docflow:rl:auth:<client ip>``, ``rate_limit_auth_per_min`` (middleware, on
-  ``POST /api/v1/auth/token``);
-- tenant: ``docflow:rl:tenant:<tenant_id>``, ``rate_limit_tenant_per_min`` (dependency);
-- project: ``docflow:rl:project:<tenant_id>:<project_id>``, ``rate_limit_project_per_min``
-  (dependency, when the path has a ``{project_id}``).
+- global: ``docflow:rl:global``, ``rate_limit_global_per_min``: every request;
+- auth: ``docflow:rl:auth:<client ip>``, ``rate_limit_auth_per_min``: ``POST
+  /api/v1/auth/token``;
+- tenant: ``docflow:rl:tenant:<tenant_id>``, ``rate_limit_tenant_per_min``: every request
+  whose bearer token verifies;
+- project: ``docflow:rl:project:<tenant_id>:<project_id>``, ``rate_limit_project_per_min``:
+  those of them under ``/api/v1/projects/{project_id}``.
 
-A limit of 0 or less switches that bucket off. When Redis does not answer, the limiter
-fails open, except on the token endpoint, which fails closed (ADR-007).
-
-Routes opt in to the tenant and project limits with the dependency::
-
-    router = APIRouter(prefix="/api/v1/projects", dependencies=[RateLimited])
+``api.middleware.RateLimitMiddleware`` counts a request in all of its buckets with one
+script call, before any route runs. A limit of 0 or less switches that bucket off. When
+Redis does not answer, the limiter fails open, except on the token endpoint, which fails
+closed (ADR-007).
 """
 
 from __future__ import annotations
@@ -22,17 +21,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from fastapi import Depends, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.deps import CurrentPrincipal, app_state
 from api.errors import RATE_LIMITED, ProblemError
 from docflow.settings import Settings
 
@@ -42,7 +40,7 @@ KEY_PREFIX = "docflow:rl:"
 PERIOD_MS = 60_000
 REDIS_TIMEOUT_S = 0.5  # a slow Redis must not stall every request
 COOLDOWN_S = 5.0  # after a failure, skip Redis this long (no per-request connect attempts)
-DECISIONS_SCOPE_KEY = "docflow.rate_limit.decisions"
+_PROJECT_PATH = re.compile(r"/api/v1/projects/([0-9A-Fa-f-]{32,36})(?:/|$)")
 
 # GCRA over one or more buckets, all or nothing: a refusal consumes no bucket.
 # KEYS[i]: a bucket; ARGV[1]: the period in ms; ARGV[i + 1]: the limit of KEYS[i] per period.
@@ -114,6 +112,26 @@ def project_limit(settings: Settings, tenant_id: UUID, project_id: UUID) -> Limi
     return Limit("project", key, settings.rate_limit_project_per_min)
 
 
+def project_id_in_path(path: str) -> UUID | None:
+    """The project of a ``/api/v1/projects/{project_id}/...`` path, if it names one."""
+    match = _PROJECT_PATH.match(path)
+    if match is None:
+        return None
+    try:
+        return UUID(match.group(1))
+    except ValueError:
+        return None  # the route's own validation answers 422
+
+
+def tenant_and_project_limits(
+    settings: Settings, tenant_id: UUID, project_id: UUID | None
+) -> list[Limit]:
+    limits = [tenant_limit(settings, tenant_id)]
+    if project_id is not None:
+        limits.append(project_limit(settings, tenant_id, project_id))
+    return limits
+
+
 def _seconds(milliseconds: int) -> int:
     return max(1, math.ceil(milliseconds / 1000))
 
@@ -161,15 +179,6 @@ class Decision:
             kind=RATE_LIMITED,
             headers=self.headers(),
         )
-
-
-def most_restrictive(decisions: Iterable[Decision]) -> Decision | None:
-    """A refusal (longest wait first), else the decision with the fewest requests left."""
-    return min(
-        decisions,
-        key=lambda d: (d.allowed, -d.retry_after_s, d.remaining),
-        default=None,
-    )
 
 
 # --- the limiter --------------------------------------------------------------------------
@@ -239,56 +248,3 @@ def limiter_for(app: Any) -> RateLimiter:
         limiter = RateLimiter(redis)
         app.state.docflow_rate_limiter = limiter
     return limiter
-
-
-def record(scope: MutableMapping[str, Any], decision: Decision) -> None:
-    """Keep a decision for the RateLimit-* headers the middleware adds to the response."""
-    decisions = scope.get(DECISIONS_SCOPE_KEY)
-    if isinstance(decisions, list):
-        decisions.append(decision)
-
-
-# --- the dependency -----------------------------------------------------------------------
-
-
-def _path_project_id(request: Request) -> UUID | None:
-    value = request.path_params.get("project_id")
-    if value is None:
-        return None
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except ValueError:
-        return None  # the route's own validation answers 422
-
-
-def tenant_and_project_limits(
-    settings: Settings, tenant_id: UUID, project_id: UUID | None
-) -> list[Limit]:
-    limits = [tenant_limit(settings, tenant_id)]
-    if project_id is not None:
-        limits.append(project_limit(settings, tenant_id, project_id))
-    return limits
-
-
-async def rate_limited(request: Request, principal: CurrentPrincipal) -> None:
-    """Count the request against the caller's tenant and, with a ``{project_id}`` in the
-    path, against that project: 429 with Retry-After when a bucket is empty.
-
-    Fails open (with a logged warning) when Redis is unavailable.
-    """
-    state = await app_state(request)
-    limits = tenant_and_project_limits(
-        state.settings, principal.tenant_id, _path_project_id(request)
-    )
-    try:
-        decision = await limiter_for(request.app).hit(limits)
-    except RateLimiterUnavailable:
-        return
-    if decision is None:
-        return
-    record(request.scope, decision)
-    if not decision.allowed:
-        raise decision.refusal()
-
-
-RateLimited = Depends(rate_limited)

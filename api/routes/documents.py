@@ -16,15 +16,12 @@ from api.deps import (
     StateDep,
     tenant_repository,
 )
-from api.ratelimit import RateLimited
 from api.routes.memory import remember_rollback
 from api.schemas import MAX_INT, ResponseModel, VersionNumber
 from docflow.storage.models import Document, DocumentVersion
 from docflow.storage.repositories import NotFoundError, TenantRepository
 
-router = APIRouter(
-    prefix="/api/v1/projects/{project_id}/documents", tags=["documents"], dependencies=[RateLimited]
-)
+router = APIRouter(prefix="/api/v1/projects/{project_id}/documents", tags=["documents"])
 
 
 class VersionSummary(ResponseModel):

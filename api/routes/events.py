@@ -11,16 +11,13 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import ProjectForViewer
 from api.events import EventHub, NoRunError, RunEnd, RunRef, RunUnavailableError
-from api.ratelimit import RateLimited
 from api.schemas import MAX_INT
 from docflow.contracts import FlowEvent, TenantScope
 from docflow.progress import SectionProgress
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(
-    prefix="/api/v1/projects/{project_id}", tags=["events"], dependencies=[RateLimited]
-)
+router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["events"])
 
 NO_RUN = "no run has been started for this project"
 

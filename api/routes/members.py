@@ -13,7 +13,6 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import Field, field_validator
 
 from api.deps import Owner, Role, StateDep, Viewer
-from api.ratelimit import RateLimited
 from api.schemas import RequestModel, ResponseModel
 from docflow.auth.passwords import MAX_PASSWORD_LENGTH, check_password_policy, hash_password
 from docflow.storage.accounts import (
@@ -26,7 +25,7 @@ from docflow.storage.accounts import (
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import NotFoundError
 
-router = APIRouter(prefix="/api/v1/members", tags=["members"], dependencies=[RateLimited])
+router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
 
 class MemberOut(ResponseModel):

@@ -13,7 +13,6 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
 from api.deps import ProjectAccess, ProjectForViewer, StateDep
-from api.ratelimit import RateLimited
 from api.schemas import refuse_unstorable
 from api.state import AppState
 from docflow.contracts import MemoryChunk
@@ -21,9 +20,7 @@ from docflow.memory.contracts import IndexInput, SearchInput
 from workflows import search_attributes
 from workflows.memory import IndexVersions, PurgeMemory, SearchMemory
 
-router = APIRouter(
-    prefix="/api/v1/projects/{project_id}", tags=["memory"], dependencies=[RateLimited]
-)
+router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["memory"])
 SEARCH_TIMEOUT = timedelta(seconds=30)
 
 

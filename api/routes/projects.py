@@ -20,14 +20,13 @@ from api.deps import (
     Viewer,
     tenant_repository,
 )
-from api.ratelimit import RateLimited
 from api.routes.memory import forget_project
 from api.schemas import RequestModel, ResponseModel
 from docflow import temporal
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import TenantRepository
 
-router = APIRouter(prefix="/api/v1/projects", tags=["projects"], dependencies=[RateLimited])
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 Name = Annotated[str, Field(min_length=1, max_length=200, examples=["GardenShare"])]
 Idea = Annotated[

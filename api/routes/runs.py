@@ -25,7 +25,6 @@ from api.deps import (
     tenant_repository,
 )
 from api.events import is_ending
-from api.ratelimit import RateLimited
 from api.schemas import MAX_INT, RequestModel, refuse_unstorable
 from docflow import temporal
 from docflow.agents.estimate import RunEstimate, estimate_run
@@ -43,9 +42,7 @@ from docflow.failures import retry_words
 from docflow.quotas import Quotas
 from workflows.project_flow import ProjectFlow
 
-router = APIRouter(
-    prefix="/api/v1/projects/{project_id}/runs", tags=["runs"], dependencies=[RateLimited]
-)
+router = APIRouter(prefix="/api/v1/projects/{project_id}/runs", tags=["runs"])
 
 RESTARTABLE = {
     WorkflowExecutionStatus.FAILED,

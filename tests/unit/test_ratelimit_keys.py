@@ -9,7 +9,7 @@ from api.ratelimit import (
     Limit,
     auth_limit,
     global_limit,
-    most_restrictive,
+    project_id_in_path,
     tenant_and_project_limits,
 )
 from docflow.settings import Settings
@@ -50,13 +50,14 @@ def test_a_refusal_is_a_429_problem_with_retry_after() -> None:
     assert "tenant limit of 5" in str(refusal.detail)
 
 
-def test_the_most_restrictive_decision_is_reported() -> None:
-    loose, tight = decision(remaining=40), decision(remaining=2)
-    refused_soon = decision(allowed=False, remaining=0, retry=2)
-    refused_late = decision(allowed=False, remaining=0, retry=30)
-    assert most_restrictive([loose, tight]) is tight
-    assert most_restrictive([loose, refused_soon, refused_late]) is refused_late
-    assert most_restrictive([]) is None
+def test_the_project_bucket_is_named_by_a_project_path() -> None:
+    assert project_id_in_path(f"/api/v1/projects/{PROJECT}") == PROJECT
+    assert project_id_in_path(f"/api/v1/projects/{PROJECT}/runs/current") == PROJECT
+    assert project_id_in_path(f"/api/v1/projects/{PROJECT.hex}/documents") == PROJECT
+    assert project_id_in_path("/api/v1/projects") is None
+    assert project_id_in_path(f"/api/v1/projects/{PROJECT}x/runs") is None
+    assert project_id_in_path("/api/v1/projects/zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz") is None
+    assert project_id_in_path(f"/web/projects/{PROJECT}") is None
 
 
 def test_a_reply_is_read_in_whole_seconds() -> None:
