@@ -13,9 +13,10 @@ the min and the median of the repeats, and the ratio of the medians.
   CPU per flow is this process's CPU time (the worker's threads; the client's share is
   negligible) over the sequential flows; RSS is this process's after one flow.
 - api: the worker and the API as processes of their own (as `docflow dev` runs them);
-  GET p95 over 20 clients; SSE delivery from the moment the workflow's state shows an
-  event to its arrival at every subscriber, with the API process's CPU; export from the
-  request to the last byte of the ZIP.
+  GET p95 over 20 clients, with rate limits off and again on a second API process that
+  checks every bucket (limits too high to refuse); SSE delivery from the moment the
+  workflow's state shows an event to its arrival at every subscriber, with the API
+  process's CPU; export from the request to the last byte of the ZIP.
 - memory: search p95 (Qdrant query, top 10, query vector embedded beforehand) in the
   embedded default, over tenants x 2 projects of random unit vectors with real payloads.
 
@@ -233,25 +234,37 @@ async def flow_rows(client: Client, settings: Settings, tenant_id: UUID, repeats
 # --- api: GET, SSE, export --------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Servers:
+    api: str  # rate limits off: latency, not refusals
+    limited_api: str  # every bucket checked, none ever refusing
+    anchor: str
+    api_pid: int
+
+
+def _rate_limits(per_minute: str) -> dict[str, str]:
+    names = ("GLOBAL", "TENANT", "PROJECT", "AUTH")
+    return {f"DOCFLOW_RATE_LIMIT_{name}_PER_MIN": per_minute for name in names}
+
+
 @contextlib.asynccontextmanager
-async def api_processes(
-    endpoints: StackEndpoints, settings: Settings
-) -> AsyncIterator[tuple[str, str, int]]:
-    """The worker and the API as processes (rate limits off: latency, not refusals), and
-    the anchor app; yields the API's and the anchor's URL and the API's pid."""
-    api_port, anchor_port = free_ports(2)
-    limits = {f"DOCFLOW_RATE_LIMIT_{name}_PER_MIN": "0"
-              for name in ("GLOBAL", "TENANT", "PROJECT", "AUTH")}  # fmt: skip
-    limits["DOCFLOW_MAX_CONCURRENT_RUNS_PER_TENANT"] = "0"  # 100 runs watched at once
-    env = {**os.environ, **export_env(endpoints), "DOCFLOW_PORT": str(api_port),
-           "DOCFLOW_TASK_QUEUE": settings.task_queue, **limits,
+async def api_processes(endpoints: StackEndpoints, settings: Settings) -> AsyncIterator[Servers]:
+    """The worker, the API (twice: rate limits off, and on but never refusing) as
+    processes, and the anchor app."""
+    api_port, limited_port, anchor_port = free_ports(3)
+    env = {**os.environ, **export_env(endpoints), "DOCFLOW_TASK_QUEUE": settings.task_queue,
+           "DOCFLOW_MAX_CONCURRENT_RUNS_PER_TENANT": "0",  # 100 runs watched at once
            "BENCH_ANCHOR_DSN": endpoints.database_admin_url.replace("+asyncpg", "")}  # fmt: skip
+    api_env = {**env, **_rate_limits("0"), "DOCFLOW_PORT": str(api_port)}
+    limited_env = {**env, **_rate_limits("100000000"), "DOCFLOW_PORT": str(limited_port)}
     # The anchor logs like the API (uvicorn at info: one access line per request).
     anchor = ["uvicorn", "bench.anchor_api:app", "--port", str(anchor_port), "--log-level",
               "info"]  # fmt: skip
-    children = [spawn(["worker"], env), spawn(["api"], env), spawn(anchor, env)]
+    children = [spawn(["worker"], api_env), spawn(["api"], api_env),
+                spawn(["api"], limited_env), spawn(anchor, env)]  # fmt: skip
     try:
-        yield f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{anchor_port}", children[1].pid
+        yield Servers(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{limited_port}",
+                      f"http://127.0.0.1:{anchor_port}", children[1].pid)  # fmt: skip
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
@@ -480,14 +493,17 @@ async def api_rows(
     token, _ = issue_access_token(settings, subject=str(user_id), tenant_id=tenant_id,
                                   role="owner", ttl_s=24 * 3600)  # fmt: skip
     get = Row("GET /projects/{id}, 20 clients, p95", "ms", goal="docflow <= 50 ms, ratio <= 2")
+    limited_get = Row("the same GET with every rate-limit bucket checked, p95", "ms")
     sse = Row(f"SSE delivery, {args.subscribers} subscribers on one run, p95", "ms",
               goal="<= 100 ms")  # fmt: skip
     sse_cpu = Row(f"API CPU while {args.subscribers} subscribers follow one run", "%")
     watched = Row(f"SSE delivery, {args.watched_runs} runs watched at once, p95", "ms",
                   goal="<= 100 ms")  # fmt: skip
     export = Row("export, request -> downloaded", "ms", goal="< 1000 ms")
-    async with api_processes(endpoints, settings) as (api_url, anchor_url, api_pid):
+    async with api_processes(endpoints, settings) as servers:
+        api_url, anchor_url, api_pid = servers.api, servers.anchor, servers.api_pid
         await wait_ready(api_url, "/readyz")
+        await wait_ready(servers.limited_api, "/readyz")
         await wait_ready(anchor_url, "/docs")
         client = await temporal.connect(settings)
         api = Api(api_url, token, client)
@@ -499,6 +515,9 @@ async def api_rows(
                     f"{api_url}/api/v1/projects/{project_id}", api.headers, 20, 25))  # fmt: skip
                 get.anchor.append(1000 * await get_p95(
                     f"{anchor_url}/projects/{project_id}", {}, 20, 25))  # fmt: skip
+                limited_url = f"{servers.limited_api}/api/v1/projects/{project_id}"
+                limited_get.docflow.append(1000 * await get_p95(limited_url, api.headers, 20, 25))
+                limited_get.anchor.append(get.anchor[-1])
             for repeat in range(args.repeats):
                 say(f"api: SSE with {args.subscribers} subscribers, repeat {repeat + 1}")
                 followed = await api.project(run=True)
@@ -515,7 +534,7 @@ async def api_rows(
                 export.docflow.append(1000 * await api.export(finished))
         finally:
             await api.http.aclose()
-    return [get, sse, sse_cpu, watched, export]
+    return [get, limited_get, sse, sse_cpu, watched, export]
 
 
 # --- memory ---------------------------------------------------------------------------------
