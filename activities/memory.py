@@ -4,7 +4,11 @@ local mode allows one client per folder, and the worker process holds it)."""
 from __future__ import annotations
 
 import asyncio
-from functools import partial
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
@@ -23,6 +27,26 @@ from docflow.storage.repositories import NotFoundError, TenantRepository, versio
 from docflow.telemetry import tracer
 
 CHARS_PER_TOKEN = 4
+INDEX_THREADS = 2  # as many as the worker's memory slots
+BACKGROUND_NICENESS = 10  # added to the process's: the next agent step comes first
+
+
+def _lower_this_threads_priority() -> None:
+    """Linux schedules threads one by one: a thread's niceness is its own."""
+    if sys.platform == "linux":
+        here = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, here, os.getpriority(os.PRIO_PROCESS, here) + BACKGROUND_NICENESS
+        )
+
+
+@cache
+def background_executor() -> ThreadPoolExecutor:
+    """The threads that index project memory, at a lower CPU priority than the rest of the
+    worker: memory catches up beside the next agent step without slowing it (ADR-014)."""
+    return ThreadPoolExecutor(
+        INDEX_THREADS, "docflow-memory-index", initializer=_lower_this_threads_priority
+    )
 
 
 def memory_chunk(hit: Hit) -> MemoryChunk:
@@ -75,18 +99,19 @@ class MemoryActivities:
                     except NotFoundError as error:
                         raise not_found(error) from error
             reports = []
+            loop = asyncio.get_running_loop()
             for document, version in rows:
                 memory_document, memory_version = describe(version_ref(document, version))
-                reports.append(
-                    await asyncio.to_thread(
-                        partial(index_version, rollback=task.rollback),
-                        self.store,
-                        task.scope,
-                        memory_document,
-                        memory_version,
-                        version.content_md,
-                    )
+                index = partial(
+                    index_version,
+                    self.store,
+                    task.scope,
+                    memory_document,
+                    memory_version,
+                    version.content_md,
+                    rollback=task.rollback,
                 )
+                reports.append(await loop.run_in_executor(background_executor(), index))
                 activity.heartbeat()
             await self._forget_if_deleted(task.scope)
         if self._quotas is not None:  # ~4 characters a token, as the embedder's tokenizer

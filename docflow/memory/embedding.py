@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,9 +121,12 @@ def verify_sha256(path: Path, expected: str) -> None:
 
 
 def default_threads() -> int:
-    """Intra-op threads of the local model: two (measured fastest on 2 cores, quiet or
-    loaded, in bench/memory.py), fewer on a one-core machine."""
-    return max(1, min(2, os.cpu_count() or 1))
+    """Intra-op threads of the local model: one, so the calling thread does all the work,
+    at its own priority: indexing runs in low-priority threads (``activities.memory``)
+    and a query in an agent step's normal one. Two threads embedded a lone batch faster
+    on 2 cores (bench/memory.py), but their pool ran at normal priority beside the next
+    agent step: a flow took ~30% longer and ~13% more CPU (bench/speed.py, ADR-014)."""
+    return 1
 
 
 class _Loaded:
