@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Literal
 
@@ -118,6 +119,12 @@ def render_html(content_md: str) -> str:
     return html
 
 
+# Scoring a step parses the project's other accepted documents again as context: each is
+# parsed once while it stays among the last PARSED_KEPT (a ParsedDocument is immutable).
+PARSED_KEPT = 128
+
+
+@lru_cache(maxsize=PARSED_KEPT)
 def parse(content_md: str) -> ParsedDocument:
     """Parse ``content_md``; raises whatever python-markdown raises on input it rejects."""
     reader = _BlockReader()
