@@ -601,6 +601,7 @@ def test_markdown_that_does_not_render_is_an_error(monkeypatch: pytest.MonkeyPat
         raise ValueError("unbalanced input")
 
     monkeypatch.setattr("docflow.quality.parse.markdown.markdown", broken)
+    parse.cache_clear()  # parses of this document made with the working renderer
     report = score_document(rendered({ABOUT_PATH: ABOUT})[0], THRESHOLDS)
 
     assert [finding.check for finding in report.findings] == [CheckId.MARKDOWN_RENDER]
