@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.errors import PROBLEM_RESPONSES, install_error_handlers
 from api.events import EventHub
@@ -19,6 +19,18 @@ from docflow import __version__, temporal
 from docflow.settings import Settings, get_settings
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
+
+REDIS_CONNECTIONS = 100  # per API process; pub/sub holds one for all its channels (api.events)
+REDIS_WAIT_S = 5.0
+
+
+def redis_client(url: str) -> Redis:
+    """Redis with a bounded pool that makes a burst of commands (every watched run's poller
+    handing over at once) wait for a free connection, instead of failing past the limit."""
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+    )
+    return Redis.from_pool(pool)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         setup_tracing(config, "api")
         engine = make_engine(config.database_url, config.db_pool_size)
         client = await temporal.connect(config)
-        redis = Redis.from_url(config.redis_url)
+        redis = redis_client(config.redis_url)
         app.state.docflow = AppState(settings=config, engine=engine, temporal=client, redis=redis)
         app.state.events = EventHub(config, client, redis)
         try:

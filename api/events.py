@@ -7,11 +7,11 @@
   It then asks the workflow for the events after the last one published
   (``ProjectFlow.events_after``: never the whole log again) and publishes them to the run's
   Redis channel.
-- Each replica listens on that channel once per run and hands the events to its local
-  subscribers. A subscriber replays from the event log first (subscribers that join
-  together share one read of it), then follows the channel,
-  de-duplicating by sequence number: never a repeat, never a skip (a gap is filled from a
-  fresh query, the log being the truth).
+- Each replica listens on that channel once per run, every channel on one Redis connection
+  (``Channels``), and hands the events to its local subscribers. A subscriber replays
+  from the event log first (subscribers that join together share one read of it), then
+  follows the channel, de-duplicating by sequence number: never a repeat, never a skip
+  (a gap is filled from a fresh query, the log being the truth).
 - The poller stops when the run ends or when the replica's last subscriber leaves; it then
   releases the lease and says so on the channel, so another replica takes over at once.
 - A run that closes without a terminal event (terminated, timed out) ends with a synthetic
@@ -35,6 +35,7 @@ from typing import Any
 from uuid import uuid4
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
@@ -325,6 +326,95 @@ class Poller:
         self._published = published
 
 
+# --- the replica's channels -----------------------------------------------------------------
+
+
+class Channels:
+    """Every channel this replica listens on, on one Redis connection: one connection per
+    watched run would stop at redis-py's pool limit (100), before Redis's own."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._watches: dict[str, set[RunWatch]] = {}
+        self._live: dict[str, asyncio.Event] = {}  # set once Redis confirms the subscription
+        self._lock = asyncio.Lock()
+
+    async def join(self, watch: RunWatch) -> None:
+        """Listen on the watch's channel; returns once the subscription is live."""
+        channel = watch.run.channel
+        async with self._lock:
+            watches = self._watches.setdefault(channel, set())
+            watches.add(watch)
+            if channel not in self._live:
+                self._live[channel] = asyncio.Event()
+                if self._pubsub is None:
+                    self._pubsub = self._redis.pubsub()
+                await self._pubsub.subscribe(channel)
+                if self._reader is None or self._reader.done():
+                    self._reader = asyncio.create_task(self._read(self._pubsub))
+            live = self._live[channel]
+        await live.wait()
+
+    async def leave(self, watch: RunWatch) -> None:
+        channel = watch.run.channel
+        async with self._lock:
+            watches = self._watches.get(channel, set())
+            watches.discard(watch)
+            if watches or channel not in self._live:
+                return
+            del self._watches[channel], self._live[channel]
+            if self._pubsub is not None:
+                with suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(channel)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._reader
+        if self._pubsub is not None:
+            with suppress(Exception):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _read(self, pubsub: PubSub) -> None:
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=None)
+                if message is not None:
+                    self._dispatch(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the connection is gone: every watch on it breaks
+            log.warning("the event channels' Redis connection failed: %s", error)
+            await self._lost(pubsub)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        channel = message["channel"]
+        channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+        if message["type"] == "subscribe" and channel in self._live:
+            self._live[channel].set()
+        if message["type"] == "message":
+            for watch in list(self._watches.get(channel, ())):
+                watch.on_message(message)
+
+    async def _lost(self, pubsub: PubSub) -> None:
+        async with self._lock:
+            watches = [watch for group in self._watches.values() for watch in group]
+            live = list(self._live.values())
+            self._watches.clear()
+            self._live.clear()
+            if self._pubsub is pubsub:
+                self._pubsub = None
+        with suppress(Exception):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+        for watch in watches:
+            watch.channel_lost()
+        for event in live:
+            event.set()  # joins waiting for a confirmation see the watch broken
+
+
 # --- one run in one replica -----------------------------------------------------------------
 
 # None: the channel is gone, the stream must end
@@ -359,6 +449,8 @@ class RunWatch:
     def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
+        leaving = asyncio.create_task(self._hub.channels.leave(self))
+        self.tasks.append(leaving)
 
     async def log(self) -> list[FlowEvent]:
         """The run's event log for a subscriber already in ``inboxes``, from one read shared
@@ -379,9 +471,18 @@ class RunWatch:
             self._log_read = (self._asked, read)
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or (task is self._leader and task.exception() is None):
-            return  # stopped, or the poller saw the run end
+        if task.cancelled() or task.exception() is None:
+            return  # stopped, subscribed, or the poller saw the run end
         log.error("event watch of run %s broke", self.run.run_id, exc_info=task.exception())
+        self._break()
+
+    def channel_lost(self) -> None:
+        log.error("event watch of run %s broke: its channel was lost", self.run.run_id)
+        self._break()
+
+    def _break(self) -> None:
+        if self.broken:
+            return
         self.broken = True
         self._listening.set()
         self.stop()
@@ -389,20 +490,10 @@ class RunWatch:
             inbox.put_nowait(None)  # their streams end; clients resume with Last-Event-ID
 
     async def _listen(self) -> None:
-        pubsub = self._hub.redis.pubsub()
-        try:
-            await pubsub.subscribe(self.run.channel)
-            async for message in pubsub.listen():
-                self._on_message(message)
-        finally:
-            with suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._hub.channels.join(self)
+        self._listening.set()
 
-    def _on_message(self, message: dict[str, Any]) -> None:
-        if message["type"] == "subscribe":
-            self._listening.set()
-        if message["type"] != "message":
-            return
+    def on_message(self, message: dict[str, Any]) -> None:
         parsed = ChannelMessage.model_validate_json(message["data"])
         if parsed.run_id != self.run.run_id:
             return  # an earlier or later run of the same project
@@ -455,6 +546,7 @@ class EventHub:
         self.settings, self.redis = settings, redis
         self.stats = HubStats()
         self.reader = RunReader(client, self.stats)
+        self.channels = Channels(redis)
         self._watches: dict[str, RunWatch] = {}
         self._stopping: set[asyncio.Task[None]] = set()
 
@@ -491,6 +583,7 @@ class EventHub:
             self._stopping.update(watch.tasks)
         self._watches.clear()
         await asyncio.gather(*self._stopping, return_exceptions=True)
+        await self.channels.close()
 
     def _watch(self, run: RunRef) -> RunWatch:
         watch = RunWatch(self, run)

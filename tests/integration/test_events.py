@@ -16,13 +16,15 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.app import create_app
-from api.events import Cursor, EventHub
+from api.events import Channels, Cursor, EventHub
 from docflow import admin, temporal
 from docflow.contracts import Action, Decision, FlowEvent, FlowInput, FlowOptions, Step
+from docflow.embedded import StackEndpoints
 from docflow.progress import SectionProgress
 from docflow.settings import Settings
 from docflow.storage.models import Project
@@ -535,3 +537,70 @@ def test_the_cursor_passes_each_event_once_and_never_across_a_gap() -> None:
     resuming = Cursor(last=3)
     assert [event.seq for event in resuming.take_log(events(12, 10, 11))] == [10, 11, 12]
     assert Cursor(last=11).take_log(events(10, 11, 12))[0].seq == 12
+
+
+@dataclass
+class _FakeRun:
+    channel: str
+
+
+@dataclass(eq=False)
+class _Listener:
+    run: _FakeRun
+    received: list[dict[str, Any]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    lost: bool = False
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        self.received.append(message)
+        self.arrived.set()
+
+    def channel_lost(self) -> None:
+        self.lost = True
+
+
+async def test_every_watched_channel_shares_one_redis_connection(stack: StackEndpoints) -> None:
+    # redis-py's pool stops at 100 connections: one per watched run failed past ~100 runs.
+    redis = Redis.from_url(stack.redis_url)
+    channels = Channels(redis)
+    prefix = f"docflow:test-channels:{uuid4().hex}"
+    listeners = [_Listener(_FakeRun(f"{prefix}:{n}")) for n in range(150)]
+    try:
+        for listener in listeners:
+            await channels.join(listener)  # type: ignore[arg-type]
+        assert await redis.publish(listeners[149].run.channel, "hello") == 1
+        await asyncio.wait_for(listeners[149].arrived.wait(), 10)
+        assert listeners[149].received[0]["data"] == b"hello"
+        assert not any(listener.received for listener in listeners[:149])
+        await channels.leave(listeners[0])  # type: ignore[arg-type]
+        assert await redis.publish(listeners[0].run.channel, "gone") == 0
+        assert not any(listener.lost for listener in listeners)
+    finally:
+        await channels.close()
+        await redis.aclose()
+
+
+async def test_a_lost_channel_connection_ends_every_watch_on_it_and_the_next_join_reconnects(
+    stack: StackEndpoints,
+) -> None:
+    name = f"test-channels-{uuid4().hex[:8]}"
+    redis = Redis.from_url(stack.redis_url, client_name=name)
+    channels = Channels(redis)
+    prefix = f"docflow:test-channels:{uuid4().hex}"
+    first, second = (_Listener(_FakeRun(f"{prefix}:{n}")) for n in range(2))
+    try:
+        await channels.join(first)  # type: ignore[arg-type]
+        await channels.join(second)  # type: ignore[arg-type]
+        clients = await redis.client_list(_type="pubsub")
+        (ours,) = [client for client in clients if client["name"] == name]
+        await redis.client_kill_filter(_id=ours["id"])
+        async with asyncio.timeout(10):
+            while not (first.lost and second.lost):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        again = _Listener(_FakeRun(f"{prefix}:again"))
+        await asyncio.wait_for(channels.join(again), 10)  # type: ignore[arg-type]
+        assert await redis.publish(again.run.channel, "back") == 1
+        await asyncio.wait_for(again.arrived.wait(), 10)
+    finally:
+        await channels.close()
+        await redis.aclose()
