@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -20,6 +21,28 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["events"])
 
 NO_RUN = "no run has been started for this project"
+
+# The SSE bytes of the latest events, made once: one event object reaches every subscriber
+# of its run in this replica (``RunWatch.on_message``). Kept with the event itself, so an
+# id reused after the event is gone never matches.
+ENCODED_KEPT = 4096
+_encoded: OrderedDict[int, tuple[FlowEvent | SectionProgress, bytes]] = OrderedDict()
+
+
+def sse_bytes(item: FlowEvent | SectionProgress) -> bytes:
+    known = _encoded.get(id(item))
+    if known is not None and known[0] is item:
+        return known[1]
+    if isinstance(item, SectionProgress):  # a draft: no id, never replayed
+        encoded = ServerSentEvent(data=item.model_dump_json(), event=item.type).encode()
+    else:
+        encoded = ServerSentEvent(
+            data=item.model_dump_json(), event=item.type, id=str(item.seq)
+        ).encode()
+    _encoded[id(item)] = (item, encoded)
+    if len(_encoded) > ENCODED_KEPT:
+        _encoded.popitem(last=False)
+    return encoded
 
 
 async def event_hub(request: Request) -> EventHub:
@@ -118,13 +141,10 @@ async def _iterate(events: list[FlowEvent]) -> AsyncIterator[FlowEvent]:
 
 async def _encode(
     events: AsyncIterator[FlowEvent | SectionProgress], run: RunRef
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[bytes]:
     try:
         async for event in events:
-            if isinstance(event, SectionProgress):  # a draft: no id, never replayed
-                yield ServerSentEvent(data=event.model_dump_json(), event=event.type)
-                continue
-            yield ServerSentEvent(data=event.model_dump_json(), event=event.type, id=str(event.seq))
+            yield sse_bytes(event)
     except (RunUnavailableError, NoRunError) as error:
         # The stream ends early; the client resumes with Last-Event-ID.
         log.warning("event stream of run %s ended early: %s", run.run_id, error)
