@@ -3,8 +3,10 @@ free local ports."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +27,17 @@ def cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def quiet(pid: int, *, busy_below: float = 0.1, within_s: float = 90.0) -> None:
+    """Wait until process ``pid`` uses under ``busy_below`` of a core over half a second
+    (a worker warming up, say), for at most ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        before = cpu_s(pid)
+        await asyncio.sleep(0.5)
+        if cpu_s(pid) - before < busy_below * 0.5:
+            return
 
 
 def free_ports(count: int) -> list[int]:

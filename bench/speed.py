@@ -52,7 +52,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.flow import SHAPE, BareFlow, noop
-from bench.measure import cpu_s, free_ports, p95, rss_mb
+from bench.measure import cpu_s, free_ports, p95, quiet, rss_mb
 from docflow import admin, temporal
 from docflow.auth.tokens import issue_access_token
 from docflow.contracts import FlowInput, FlowOptions, FlowState
@@ -240,6 +240,7 @@ class Servers:
     limited_api: str  # every bucket checked, none ever refusing
     anchor: str
     api_pid: int
+    worker_pid: int
 
 
 def _rate_limits(per_minute: str) -> dict[str, str]:
@@ -264,7 +265,8 @@ async def api_processes(endpoints: StackEndpoints, settings: Settings) -> AsyncI
                 spawn(["api"], limited_env), spawn(anchor, env)]  # fmt: skip
     try:
         yield Servers(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{limited_port}",
-                      f"http://127.0.0.1:{anchor_port}", children[1].pid)  # fmt: skip
+                      f"http://127.0.0.1:{anchor_port}", children[1].pid,
+                      children[0].pid)  # fmt: skip
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
@@ -509,6 +511,7 @@ async def api_rows(
         api = Api(api_url, token, client)
         try:
             project_id = await api.project(run=False)
+            await quiet(servers.worker_pid)  # its warm-up would weigh on the first repeats
             for repeat in range(args.repeats):
                 say(f"api: GET, repeat {repeat + 1} of {args.repeats}")
                 get.docflow.append(1000 * await get_p95(
