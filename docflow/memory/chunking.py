@@ -2,6 +2,10 @@
 
 normalise_markdown -> split_sections (by ATX headings, outside code fences) -> chunk_markdown
 (size cap with overlap; tiny sections packed together) -> dedupe (exact and near duplicates).
+
+A fenced block (a Mermaid diagram, code) is never cut: it stays whole in one chunk, over the
+size cap if it must, and no overlap carries a piece of it into the next chunk, so every
+passage renders as the Markdown it came from.
 """
 
 from __future__ import annotations
@@ -94,7 +98,8 @@ def _append_section(
 def split_text(text: str, budget: int, overlap: int) -> list[str]:
     """Pieces of at most ``budget`` characters, cut at paragraph, then line, then sentence,
     then word boundaries; each piece after the first starts with the tail (<= ``overlap``
-    chars, whole words) of the one before it, when that still fits."""
+    chars, whole words) of the one before it, when that still fits. A fenced block is one
+    unit, whatever its length, and never part of a tail."""
     if len(text) <= budget:
         return [text] if text.strip() else []
     pieces: list[str] = []
@@ -105,7 +110,7 @@ def split_text(text: str, budget: int, overlap: int) -> list[str]:
             current = joined
             continue
         pieces.append(current)
-        seed = _tail(current, overlap)
+        seed = "" if _is_fenced(unit) else _tail(current, overlap)
         fits = bool(seed) and len(seed) + len(separator) + len(unit) <= budget
         current = f"{seed}{separator}{unit}" if fits else unit
     if current:
@@ -118,7 +123,28 @@ def _split_lines(text: str) -> list[str]:
 
 
 def _split_paragraphs(text: str) -> list[str]:
-    return text.split("\n\n")
+    """Blocks separated by blank lines; a fenced block is one, blank lines inside it too."""
+    paragraphs: list[list[str]] = [[]]
+    in_fence = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            if not in_fence and paragraphs[-1]:
+                paragraphs.append([])  # the fence opens a block of its own
+            in_fence = not in_fence
+            paragraphs[-1].append(line)
+            if not in_fence:
+                paragraphs.append([])  # and closes it
+            continue
+        if not line.strip() and not in_fence:
+            if paragraphs[-1]:
+                paragraphs.append([])
+            continue
+        paragraphs[-1].append(line)
+    return ["\n".join(lines) for lines in paragraphs if lines]
+
+
+def _is_fenced(unit: str) -> bool:
+    return bool(_FENCE.match(unit))
 
 
 # (how to cut a unit that is too long, the separator that joins its parts again)
@@ -130,8 +156,9 @@ _LEVELS: tuple[tuple[Callable[[str], list[str]], str], ...] = (
 
 
 def _units(text: str, budget: int, level: int = 0, separator: str = "") -> list[tuple[str, str]]:
-    """``text`` as (unit, separator before it) pairs, each unit at most ``budget`` long."""
-    if len(text) <= budget:
+    """``text`` as (unit, separator before it) pairs, each unit at most ``budget`` long but
+    a fenced block, which stays whole."""
+    if len(text) <= budget or (level > 0 and _is_fenced(text)):
         return [(text, separator)]
     if level == len(_LEVELS):
         parts = _hard_split(text, budget)
@@ -165,13 +192,17 @@ def _hard_split(sentence: str, budget: int) -> list[str]:
 
 
 def _tail(text: str, overlap: int) -> str:
-    """The last ``overlap`` characters of ``text``, without a word cut in half."""
+    """The last ``overlap`` characters of ``text``, without a word cut in half; nothing
+    when they reach into a fenced block (a fragment of it would not render). A piece ends
+    between units, never inside a block, so a block in reach shows as a fence line."""
     if overlap <= 0:
         return ""
     tail = text[-overlap:]
     if len(text) > overlap and not text[-overlap - 1].isspace():
         parts = tail.split(None, 1)
         tail = parts[1] if len(parts) == 2 else ""
+    if any(_FENCE.match(line) for line in tail.split("\n")):
+        return ""
     return tail.strip()
 
 

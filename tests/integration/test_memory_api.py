@@ -32,6 +32,10 @@ async def _finished_project(http: httpx.AsyncClient, auth: dict[str, str]) -> st
     raise AssertionError("the run did not complete within 60 s")
 
 
+def _scope_of(tenant: Tenant, base: str) -> TenantScope:
+    return TenantScope(tenant_id=tenant.id, project_id=base.rsplit("/", 1)[1])
+
+
 async def _search(http: httpx.AsyncClient, base: str, auth: dict[str, str], q: str) -> Any:
     answer = await http.get(f"{base}/search", params={"q": q, "limit": 5}, headers=auth)
     assert answer.status_code == 200, answer.text
@@ -39,10 +43,12 @@ async def _search(http: httpx.AsyncClient, base: str, auth: dict[str, str], q: s
 
 
 async def test_accepted_documents_are_searchable_within_their_project(
-    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, engine: Any
+    http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, engine: Any, client: Client
 ) -> None:
     auth = bearer(api_settings, tenant.id, "editor")
     base = await _finished_project(http, auth)
+    # Memory catches up after the run, at a lower priority (ADR-014): wait for it.
+    await _indexing_settled(client, _scope_of(tenant, base))
     hits = await _search(http, base, auth, "who books the raised-bed plots?")
     assert hits and hits[0]["score"] >= hits[-1]["score"]
     assert {hit["path"] for hit in hits} <= {
@@ -67,7 +73,8 @@ async def test_deleting_a_project_purges_its_memory(
 ) -> None:
     owner = bearer(api_settings, tenant.id, "owner")
     base = await _finished_project(http, owner)
-    scope = TenantScope(tenant_id=tenant.id, project_id=base.rsplit("/", 1)[1])
+    scope = _scope_of(tenant, base)
+    await _indexing_settled(client, scope)
     store = open_store(api_settings)
     assert await asyncio.to_thread(store.count, scope) > 0
     assert (await http.delete(base, headers=owner)).status_code == 204

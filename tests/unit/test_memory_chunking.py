@@ -178,3 +178,35 @@ def test_overlapping_neighbours_are_not_duplicates() -> None:
     md = "# Doc\n\n" + "\n\n".join(prose(3, s) for s in range(30))
     chunks = chunk_markdown(md)
     assert dedupe(chunks) == chunks
+
+
+DIAGRAM = "\n".join(
+    [
+        "```mermaid",
+        "C4Container",
+        "    title Containers of the booking service",
+        "",  # a blank line inside the fence
+        *(f'    Container(c{n}, "Container {n}", "Python", "Does part {n} of the work")'
+          for n in range(12)),
+        "",
+        '    Rel(c0, c1, "Calls")',
+        "```",
+    ]
+)  # fmt: skip
+
+
+def fence_lines(text: str) -> int:
+    return sum(1 for line in text.split("\n") if line.startswith("```"))
+
+
+def test_a_fenced_block_stays_whole_in_one_chunk_and_no_overlap_cuts_into_it() -> None:
+    prose = " ".join(itertools.islice(itertools.cycle(WORDS), 120)) + "."
+    md = f"# Architecture\n\n{prose}\n\n{DIAGRAM}\n\n{prose}\n\n{DIAGRAM}\n\nThe end."
+    assert len(DIAGRAM) > 300
+    chunks = chunk_markdown(md, max_chars=300, overlap=80)
+    holding = [chunk for chunk in chunks if "C4Container" in chunk.text]
+    assert len(holding) == 2
+    assert all(DIAGRAM in chunk.text for chunk in holding)
+    assert all(fence_lines(chunk.text) % 2 == 0 for chunk in chunks)
+    assert not any("Container(" in chunk.text for chunk in chunks if chunk not in holding)
+    assert all(len(chunk.text) <= 300 for chunk in chunks if chunk not in holding)
