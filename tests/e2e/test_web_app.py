@@ -56,6 +56,7 @@ PASSWORD = "a long enough password"
 WRITER_LATENCY_MS = 2500  # each section call takes this long: long enough to reload mid-step
 FEEDBACK = "Use Go instead of Python for the API"
 EDIT_MARK = "Edited in the browser by the end-to-end test."
+BROKEN_DIAGRAM = "graph TD\n  A[Start --> B(("
 FAKE_KEY = "sk-e2e-fake"
 TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
@@ -489,6 +490,14 @@ async def edit_plan(session: Browsing) -> None:
     await page.get_by_role("button", name="Edit").click()
     editor = page.get_by_label("Markdown")
     content = await editor.input_value()
+    # A diagram that does not parse says so in its own box, with its source, and leaves
+    # nothing of Mermaid's own error graphic under the page.
+    await editor.fill(content + f"\n```mermaid\n{BROKEN_DIAGRAM}\n```\n")
+    preview = page.get_by_role("region", name="Preview of your edit")
+    broken = preview.locator("pre[data-diagram-error]")
+    await expect(broken).to_contain_text(BROKEN_DIAGRAM)
+    await expect(broken).to_have_attribute("data-diagram-error", re.compile("diagram not drawn"))
+    await expect(page.get_by_text("Syntax error in text")).to_have_count(0)
     await editor.fill(content + f"\n## Our own words\n\n{EDIT_MARK}\n")
     await expect(page.get_by_role("region", name="Preview of your edit")).to_contain_text(EDIT_MARK)
     await session.shot("edit-plan")
@@ -542,7 +551,8 @@ async def compare_versions(session: Browsing, project_url: str) -> str:
     passages = page.locator(".passages li")
     await expect(passages.first).to_contain_text("docs/")
     await session.shot("memory-search")
-    await page.get_by_role("link", name="docs/architecture.md").click()
+    # The documents table's link (a search passage may come from the same document).
+    await page.locator("table.doc-table").get_by_role("link", name="docs/architecture.md").click()
     await expect(page.get_by_role("heading", name="Compare versions")).to_be_visible()
     await expect(page.get_by_role("heading", name="docs/architecture.md")).to_be_visible()
     await expect(page.get_by_label("From version")).to_have_value("1")

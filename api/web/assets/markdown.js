@@ -13,7 +13,14 @@ function loadMermaid() {
     const script = document.createElement("script");
     script.src = "/app/assets/vendor/mermaid.min.js";
     script.onload = () => {
-      window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "neutral" });
+      // suppressErrorRendering: a diagram that fails says so in its own box (below), and
+      // Mermaid leaves no "Syntax error" graphic of its own under the page.
+      window.mermaid.initialize({
+        startOnLoad: false,
+        securityLevel: "strict",
+        theme: "neutral",
+        suppressErrorRendering: true,
+      });
       resolve(window.mermaid);
     };
     script.onerror = () => {
@@ -44,15 +51,20 @@ async function drawDiagrams(container) {
     if (!pre.isConnected) continue;
     const figure = document.createElement("figure");
     figure.className = "diagram";
+    const id = `diagram-${++diagramCount}`;
     try {
-      const { svg } = await mermaid.render(`diagram-${++diagramCount}`, code.textContent);
+      const { svg } = await mermaid.render(id, code.textContent);
       figure.innerHTML = DOMPurify.sanitize(svg, {
         USE_PROFILES: { svg: true, svgFilters: true, html: true },
         ADD_TAGS: ["foreignObject"],
       });
       pre.replaceWith(figure);
     } catch (error) {
+      // The source stays in place, in its box, under the reason.
       pre.setAttribute("data-diagram-error", `diagram not drawn: ${error.message || error}`);
+      for (const leftover of [document.getElementById(id), document.getElementById(`d${id}`)]) {
+        if (leftover && !container.contains(leftover)) leftover.remove();
+      }
     }
   }
 }
