@@ -351,7 +351,14 @@ class Channels:
                 self._live[channel] = asyncio.Event()
                 if self._pubsub is None:
                     self._pubsub = self._redis.pubsub()
-                await self._pubsub.subscribe(channel)
+                try:
+                    await self._pubsub.subscribe(channel)
+                except BaseException:  # nobody may wait for a subscription never made
+                    del self._live[channel]
+                    watches.discard(watch)
+                    if not watches:
+                        del self._watches[channel]
+                    raise
                 if self._reader is None or self._reader.done():
                     self._reader = asyncio.create_task(self._read(self._pubsub))
             live = self._live[channel]

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 
@@ -601,6 +602,19 @@ async def test_a_lost_channel_connection_ends_every_watch_on_it_and_the_next_joi
         await asyncio.wait_for(channels.join(again), 10)  # type: ignore[arg-type]
         assert await redis.publish(again.run.channel, "back") == 1
         await asyncio.wait_for(again.arrived.wait(), 10)
+    finally:
+        await channels.close()
+        await redis.aclose()
+
+
+async def test_a_join_that_cannot_subscribe_fails_and_leaves_nothing_to_wait_for() -> None:
+    redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    channels = Channels(redis)
+    listener = _Listener(_FakeRun(f"docflow:test-channels:{uuid4().hex}"))
+    try:
+        for _ in range(2):  # the second join fails the same way: it does not hang
+            with pytest.raises(RedisConnectionError):
+                await asyncio.wait_for(channels.join(listener), 10)  # type: ignore[arg-type]
     finally:
         await channels.close()
         await redis.aclose()
