@@ -27,7 +27,7 @@ from docflow.storage.repositories import NotFoundError, TenantRepository, versio
 from docflow.telemetry import tracer
 
 CHARS_PER_TOKEN = 4
-INDEX_THREADS = 2  # as many as the worker's memory slots
+INDEX_THREADS = 2  # the worker's memory slots are as many (worker.main.MEMORY_SLOTS)
 BACKGROUND_NICENESS = 10  # added to the process's: the next agent step comes first
 
 

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.export import ExportActivities
-from activities.memory import MemoryActivities
+from activities.memory import INDEX_THREADS, MemoryActivities
 from activities.quality import QualityActivities
 from activities.steps import StepActivities
 from docflow import temporal
@@ -64,7 +64,7 @@ def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Call
 # Activity slots per kind of work, from bench/speed.py's load run: agent steps wait on an
 # LLM (I/O), so many share the process; memory embeds on the CPU, two at a time at most.
 AGENT_SLOTS = 8
-MEMORY_SLOTS = 2
+MEMORY_SLOTS = INDEX_THREADS  # one index thread per slot (activities.memory)
 
 
 def is_memory_activity(function: Callable[..., Any]) -> bool:
