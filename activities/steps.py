@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.drafts import DraftPublisher, section_progress
+from activities.edits import EDIT_SOURCE, carried_version, edit_meta, reapply_edit
 from activities.errors import invalid_input, not_found
 from activities.heartbeats import heartbeating, heartbeats
 from docflow.agents.compose import SavedSection, StepComposer
@@ -161,7 +162,12 @@ class StepActivities:
             run = await repo.agent_run_by_key(task.idempotency_key)
         if not rows:
             return None
-        refs = [version_ref(document, version) for document, version in rows]
+        # An agent's version and, where a person's edit was re-applied, the merged one
+        # after it: the write's result is the last version of each document.
+        last = {document.id: (document, version) for document, version in
+                sorted(rows, key=lambda row: row[1].version)}  # fmt: skip
+        refs = [version_ref(document, version) for document, version in
+                sorted(last.values(), key=lambda row: row[0].path)]  # fmt: skip
         return WriteStepOutput(versions=refs, writer=rows[0][1].writer, usage=_usage_of(run))
 
     async def _brief(self, task: WriteStepInput) -> StepBrief:
@@ -215,6 +221,7 @@ class StepActivities:
             refs = []
             for rendered in writing.documents:
                 document = await repo.ensure_document(project_id, task.step.value, rendered)
+                earlier = await repo.list_versions(document.id)
                 version = await repo.add_version(
                     document,
                     rendered.content_md,
@@ -229,7 +236,9 @@ class StepActivities:
                         "memory_used": memory_used,
                     },
                 )
-                refs.append(version_ref(document, version))
+                carried = carried_version(earlier, set(task.carry_version_ids))
+                merged = await reapply_edit(repo, document, version, carried, earlier)
+                refs.append(version_ref(document, merged or version))
             await repo.record_agent_run(
                 AgentRun(
                     tenant_id=tenant_id,
@@ -284,15 +293,18 @@ class StepActivities:
                     document = await repo.get_document(edit.scope.project_id, edit.document_id)
                 except NotFoundError as error:
                     raise not_found(error) from error
-                version = await repo.add_version(
-                    document,
-                    edit.content_md,
-                    source="edit",
-                    created_by=edit.edited_by,
-                    writer="human",
-                    idempotency_key=edit.idempotency_key,
-                    meta={"edited_by": edit.edited_by},
-                )
+                version = await repo.version_by_key(edit.idempotency_key)
+                if version is None:
+                    edited_from = await repo.latest_version(document.id)
+                    version = await repo.add_version(
+                        document,
+                        edit.content_md,
+                        source=EDIT_SOURCE,
+                        created_by=edit.edited_by,
+                        writer="human",
+                        idempotency_key=edit.idempotency_key,
+                        meta=edit_meta(edited_from, edit.edited_by),
+                    )
                 return version_ref(document, version)
 
     @activity.defn(name="accept_step")

@@ -110,6 +110,7 @@ class VersionRef(BaseModel):
     path: str
     kind: str
     version: int
+    source: str = "agent"  # agent | edit | merge (a person's edit re-applied: activities.edits)
 
 
 # --- workflow input, decisions and state -------------------------------------------------
@@ -226,6 +227,9 @@ class WriteStepInput(BaseModel):
     # behind the documents with findings (docflow.agents.sections.rewrite_keys).
     revise_from: str | None = None
     rewrite_paths: list[str] = Field(default_factory=list)
+    # The versions at the gate that asked for this write: a person's edit in one of them
+    # is re-applied to the agent's new version (activities.edits); else the accepted one's.
+    carry_version_ids: list[UUID] = Field(default_factory=list)
 
 
 class WriteStepOutput(BaseModel):

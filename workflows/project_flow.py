@@ -174,16 +174,19 @@ class ProjectFlow:
                 return
             if decision.action is Action.REVISE:
                 feedback.append((decision.feedback or "").strip())
-                versions = await self._write_until_good(step, feedback)
+                versions = await self._write_until_good(step, feedback, carry=versions)
             else:
                 versions = await self._save_edit(decision, versions)
                 if workflow.patched(QUALITY_PATCH):
                     await self._score(step, versions)
 
-    async def _write_until_good(self, step: Step, feedback: list[str]) -> list[VersionRef]:
+    async def _write_until_good(
+        self, step: Step, feedback: list[str], carry: list[VersionRef] | None = None
+    ) -> list[VersionRef]:
         """Write, score, and send a version below the thresholds back to its agent with
-        the findings, at most ``max_quality_revisions`` times; the gate shows the rest."""
-        versions = await self._write(step, feedback)
+        the findings, at most ``max_quality_revisions`` times; the gate shows the rest.
+        A person's edit in ``carry`` (the gate's versions) is re-applied to each write."""
+        versions = await self._write(step, feedback, carry=carry)
         if not workflow.patched(QUALITY_PATCH):
             return versions
         for _ in range(self._flow.options.max_quality_revisions):
@@ -195,11 +198,11 @@ class ProjectFlow:
             failing = [version.path for version in score.scores if not version.passed]
             feedback.append(f"Quality review (automatic): {score.feedback}")
             if not workflow.patched(KEEP_VALID_PATCH):
-                versions = await self._write(step, feedback)
+                versions = await self._write(step, feedback, carry=versions)
                 continue
             try:
                 # Only the sections behind the failing documents are written again.
-                versions = await self._write(step, feedback, revised, failing)
+                versions = await self._write(step, feedback, revised, failing, carry=versions)
             except ActivityError as error:
                 # The stored version is valid: the gate opens on it, with its findings.
                 self._emit("quality_revision_failed", step, reason=_reason(error, step))
@@ -242,6 +245,7 @@ class ProjectFlow:
         feedback: list[str],
         revise_from: str | None = None,
         rewrite_paths: list[str] | None = None,
+        carry: list[VersionRef] | None = None,
     ) -> list[VersionRef]:
         self._set_status(RunStatus.RUNNING, step)
         self._emit("step_started", step, agent_revision=len(feedback))
@@ -255,6 +259,7 @@ class ProjectFlow:
                 requested_by=self._flow.requested_by,
                 revise_from=revise_from,
                 rewrite_paths=rewrite_paths or [],
+                carry_version_ids=[ref.version_id for ref in carry or []],
             ),
             result_type=WriteStepOutput,
             start_to_close_timeout=AGENT_TIMEOUT,
@@ -263,7 +268,7 @@ class ProjectFlow:
             retry_policy=RETRY,
         )
         for ref in output.versions:
-            self._emit_version(step, ref, source="agent", writer=output.writer)
+            self._emit_version(step, ref, source=ref.source, writer=output.writer)
         self._usage[step] = output.usage
         usage = output.usage
         self._emit("step_finished", step, documents=len(output.versions),

@@ -87,7 +87,7 @@ class DocumentVersion(SQLModel, table=True):
     document_id: UUID = Field(foreign_key="documents.id", ondelete="CASCADE", index=True)
     version: int
     content_md: str = Field(sa_column=Column(EncryptedText, nullable=False))
-    source: str = Field(max_length=16)  # agent | edit
+    source: str = Field(max_length=16)  # agent | edit | merge (activities.edits)
     created_by: str = Field(max_length=320)
     writer: str = Field(max_length=200)  # the model, or "docflow-offline-writer/1 ..."
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

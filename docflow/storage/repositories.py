@@ -49,6 +49,7 @@ def version_ref(document: Document, version: DocumentVersion) -> VersionRef:
         path=document.path,
         kind=document.kind,
         version=version.version,
+        source=version.source,
     )
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
-from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -19,75 +17,37 @@ from docflow.memory.runtime import open_store
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Tenant
+from tests.api_helpers import Auth, create_project, decide, poll, wait_for_gate
 from tests.conftest import bearer
 from tests.flow_helpers import run_sql
-
-IDEA = "A booking app for small harbours: berths, tides and arrivals, for harbour masters."
-
-
-Auth = dict[str, str]
-
-
-async def _poll(http: httpx.AsyncClient, url: str, auth: Auth, done: Callable[[Any], bool]) -> Any:
-    """GET ``url`` until ``done(json)``; fails the test after 60 s."""
-    async with asyncio.timeout(60):
-        while True:
-            body = (await http.get(url, headers=auth)).json()
-            if done(body):
-                return body
-            await asyncio.sleep(0.1)
-
-
-async def _wait_for_gate(http: httpx.AsyncClient, base: str, auth: Auth, step: str) -> Any:
-    def at_gate(state: Any) -> bool:
-        assert state.get("status") != "failed", state
-        return bool(state.get("gate")) and state["gate"]["step"] == step
-
-    return await _poll(http, f"{base}/runs/current", auth, at_gate)
-
-
-async def _decide(http: httpx.AsyncClient, base: str, auth: dict[str, str], **body: Any) -> Any:
-    answer = await http.post(f"{base}/runs/current/decisions", json=body, headers=auth)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-async def _create_project(http: httpx.AsyncClient, auth: dict[str, str]) -> str:
-    created = await http.post(
-        "/api/v1/projects",
-        json={"name": "Harbour Desk", "idea": IDEA, "constraints": "Two developers."},
-        headers=auth,
-    )
-    assert created.status_code == 201, created.text
-    return f"/api/v1/projects/{created.json()['id']}"
 
 
 async def test_full_flow_through_the_api(
     http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
 ) -> None:
     auth = bearer(api_settings, tenant.id, "editor")
-    base = await _create_project(http, auth)
+    base = await create_project(http, auth)
     started = await http.post(f"{base}/runs", json={}, headers=auth)
     assert started.status_code == 202, started.text
     assert (await http.post(f"{base}/runs", json={}, headers=auth)).status_code == 409
 
-    await _wait_for_gate(http, base, auth, "description")
-    await _decide(http, base, auth, step="description", action="approve", version=1)
-    gate = (await _wait_for_gate(http, base, auth, "architecture"))["gate"]
-    revised = await _decide(
+    await wait_for_gate(http, base, auth, "description")
+    await decide(http, base, auth, step="description", action="approve", version=1)
+    gate = (await wait_for_gate(http, base, auth, "architecture"))["gate"]
+    revised = await decide(
         http, base, auth, step="architecture", action="revise", feedback="Use Go instead of Python"
     )
     assert revised["gate"]["versions"][0]["version"] == 2
-    await _decide(http, base, auth, step="architecture", action="approve")
-    plan = (await _wait_for_gate(http, base, auth, "plan"))["gate"]["versions"][0]
-    edited = await _decide(
+    await decide(http, base, auth, step="architecture", action="approve")
+    plan = (await wait_for_gate(http, base, auth, "plan"))["gate"]["versions"][0]
+    edited = await decide(
         http, base, auth, step="plan", action="edit", document_id=plan["document_id"],
         content="# Plan\n\nWritten by hand.\n", version=1,
     )  # fmt: skip
     assert edited["gate"]["versions"][0]["version"] == 2
-    await _decide(http, base, auth, step="plan", action="approve")
-    await _wait_for_gate(http, base, auth, "standards")
-    done = await _decide(http, base, auth, step="standards", action="approve")
+    await decide(http, base, auth, step="plan", action="approve")
+    await wait_for_gate(http, base, auth, "standards")
+    done = await decide(http, base, auth, step="standards", action="approve")
     assert done["status"] == "completed"
 
     architecture_id = gate["versions"][0]["document_id"]
@@ -103,13 +63,13 @@ async def _regenerate_stale_documents(http: httpx.AsyncClient, base: str, auth: 
     before = (await http.get(f"{base}/runs/current", headers=auth)).json()["events"]
     restarted = await http.post(f"{base}/runs/current/restart", headers=auth)
     assert restarted.status_code == 202, restarted.text
-    plan = await _wait_for_gate(http, base, auth, "plan")
+    plan = await wait_for_gate(http, base, auth, "plan")
     assert plan["events"][0]["seq"] == before[-1]["seq"] + 1  # ids continue across runs
     skipped = [e["step"] for e in plan["events"] if e["type"] == "step_skipped"]
     assert skipped == ["description", "architecture"]
-    await _decide(http, base, auth, step="plan", action="approve")
-    await _wait_for_gate(http, base, auth, "standards")
-    done = await _decide(http, base, auth, step="standards", action="approve")
+    await decide(http, base, auth, step="plan", action="approve")
+    await wait_for_gate(http, base, auth, "standards")
+    done = await decide(http, base, auth, step="standards", action="approve")
     assert done["status"] == "completed"
     documents = (await http.get(f"{base}/documents", headers=auth)).json()
     assert not [document["path"] for document in documents if document["stale"]]
@@ -163,7 +123,7 @@ async def _check_export(
     requested = await http.post(f"{base}/exports", headers=auth)
     assert requested.status_code == 202, requested.text
     export_url = f"{base}/exports/{requested.json()['id']}"
-    status = await _poll(http, export_url, auth, lambda body: body["status"] != "pending")
+    status = await poll(http, export_url, auth, lambda body: body["status"] != "pending")
     assert status["status"] == "ready", status
     download = await http.get(status["download_url"])
     assert download.status_code == 200
@@ -185,9 +145,9 @@ async def _check_export(
 
 async def _project_at_first_gate(http: httpx.AsyncClient, auth: Auth) -> str:
     """A new project whose run waits at the description gate: its base path."""
-    base = await _create_project(http, auth)
+    base = await create_project(http, auth)
     await http.post(f"{base}/runs", json={}, headers=auth)
-    await _wait_for_gate(http, base, auth, "description")
+    await wait_for_gate(http, base, auth, "description")
     return base
 
 
@@ -209,7 +169,7 @@ async def test_decisions_answer_409_when_stale_and_422_when_invalid(
         assert words in answer.text
     cancelled = await http.post(f"{base}/runs/current/cancel", headers=auth)
     assert cancelled.status_code == 202
-    await _poll(http, f"{base}/runs/current", auth, lambda body: body["status"] == "cancelled")
+    await poll(http, f"{base}/runs/current", auth, lambda body: body["status"] == "cancelled")
     again = await http.post(f"{base}/runs/current/cancel", headers=auth)
     assert again.status_code == 409 and "already ended" in again.text
     unknown_export = await http.get(f"{base}/exports/{UUID(int=1)}", headers=auth)
@@ -245,7 +205,7 @@ async def test_a_decision_retried_with_its_idempotency_key_is_taken_once(
 async def test_a_viewer_reads_but_cannot_start(
     http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, role: str
 ) -> None:
-    base = await _create_project(http, bearer(api_settings, tenant.id, "editor"))
+    base = await create_project(http, bearer(api_settings, tenant.id, "editor"))
     viewer = bearer(api_settings, tenant.id, role)
     assert (await http.get(base, headers=viewer)).status_code == 200
     assert (await http.post(f"{base}/runs", json={}, headers=viewer)).status_code == 403
@@ -254,7 +214,7 @@ async def test_a_viewer_reads_but_cannot_start(
 async def test_another_tenant_gets_404(
     http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant
 ) -> None:
-    base = await _create_project(http, bearer(api_settings, tenant.id, "owner"))
+    base = await create_project(http, bearer(api_settings, tenant.id, "owner"))
     stranger = bearer(api_settings, UUID(int=7), "owner")
     assert (await http.get(base, headers=stranger)).status_code == 404
     assert (await http.delete(base, headers=stranger)).status_code == 404
@@ -265,9 +225,9 @@ async def test_deleting_a_project_removes_its_documents_versions_and_exports(
     http: httpx.AsyncClient, api_settings: Settings, tenant: Tenant, engine: AsyncEngine
 ) -> None:
     owner = bearer(api_settings, tenant.id, "owner")
-    base = await _create_project(http, owner)
+    base = await create_project(http, owner)
     await http.post(f"{base}/runs", json={"auto_approve": True}, headers=owner)
-    await _poll(http, f"{base}/runs/current", owner, lambda body: body["status"] == "completed")
+    await poll(http, f"{base}/runs/current", owner, lambda body: body["status"] == "completed")
     project_id = base.rsplit("/", 1)[1]
     assert await _rows(engine, tenant.id, project_id) > 0
     assert (await http.delete(base, headers=owner)).status_code == 204
@@ -294,7 +254,7 @@ async def test_a_run_is_estimated_before_it_starts(
 ) -> None:
     auth = bearer(api_settings, tenant.id, "viewer")
     editor = bearer(api_settings, tenant.id, "editor")
-    base = await _create_project(http, editor)
+    base = await create_project(http, editor)
     answer = await http.get(f"{base}/runs/estimate", headers=auth)
     assert answer.status_code == 200
     estimate = answer.json()
