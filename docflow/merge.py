@@ -86,11 +86,10 @@ def merge3(base: str, ours: str, theirs: str) -> Merge:
 
 
 def _lines(text: str) -> list[str]:
-    """Lines with their endings, the last one given an ending so an append merges cleanly."""
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        lines[-1] += "\n"
-    return lines
+    """Lines split at "\n" only (as the web app splits them to settle a conflict), each
+    with its ending; the last one is given one so an append merges cleanly."""
+    lines = [line + "\n" for line in text.split("\n")]
+    return lines[:-1] if text.endswith("\n") or not text else lines
 
 
 def _hunks(base: list[str], side: list[str], *, ours: bool) -> list[_Hunk]:

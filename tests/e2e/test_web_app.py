@@ -56,6 +56,9 @@ PASSWORD = "a long enough password"
 WRITER_LATENCY_MS = 2500  # each section call takes this long: long enough to reload mid-step
 FEEDBACK = "Use Go instead of Python for the API"
 EDIT_MARK = "Edited in the browser by the end-to-end test."
+# A line of the plan's overview the agent writes differently once the architecture changes:
+# after the rollback + regenerate it is a conflict to settle.
+OVERVIEW_EDIT = "We deliver in our own order, as the harbour masters asked."
 BROKEN_DIAGRAM = "graph TD\n  A[Start --> B(("
 FAKE_KEY = "sk-e2e-fake"
 TIMEOUT_MS = 60_000
@@ -504,7 +507,26 @@ async def edit_plan(session: Browsing) -> None:
     await page.get_by_role("button", name="Save my edit").click()
     await expect(page.locator(".doc-path")).to_contain_text(f"{path} version {version + 1}")
     await expect(page.locator("article.markdown")).to_contain_text(EDIT_MARK)
+    await edit_overview_line(session)
     await approve(session, "plan")
+
+
+async def edit_overview_line(session: Browsing) -> None:
+    """Rewrite the overview's opening line (the agent will rewrite it too: a conflict)."""
+    page = session.page
+    documents = page.get_by_role("group", name="Documents in this step").get_by_role("button")
+    await documents.nth(0).click()
+    version = await shown_version(page)
+    await page.get_by_role("button", name="Edit").click()
+    editor = page.get_by_label("Markdown")
+    content = await editor.input_value()
+    lines = content.split("\n")
+    opening = next(i for i, line in enumerate(lines) if line.startswith("Deliver "))
+    lines[opening] = OVERVIEW_EDIT
+    await editor.fill("\n".join(lines))
+    await page.get_by_role("button", name="Save my edit").click()
+    await expect(page.locator(".doc-path")).to_contain_text(f"version {version + 1}")
+    await expect(page.locator("article.markdown")).to_contain_text(OVERVIEW_EDIT)
 
 
 async def shown_version(page: Page) -> int:
@@ -570,6 +592,11 @@ async def make_first_version_active(session: Browsing) -> None:
     page = session.page
     first = page.locator('tr[data-version="1"]')
     await first.get_by_role("button", name="Make this version active").click()
+    confirm = page.get_by_role("alertdialog", name="Make version 1 the active one?")
+    await expect(confirm).to_contain_text("will be marked stale")
+    await expect(confirm.locator(".stale-list")).to_contain_text("docs/specs.md")
+    await session.shot("confirm-activation")
+    await confirm.get_by_role("button", name="Make version 1 active").click()
     await expect(page.get_by_text("Version 1 is now the active one.")).to_be_visible()
     await expect(first.locator(".pill.active")).to_be_visible()
     await session.shot("version-1-active")
@@ -587,6 +614,7 @@ async def regenerate_stale_documents(session: Browsing, project_url: str) -> Non
     await session.shot("stale-after-rollback")
     await page.get_by_role("button", name="Regenerate the stale documents").click()
     await expect(page.locator('li[data-step="architecture"].step-accepted')).to_be_visible()
+    await settle_the_overview_and_keep_the_epic_edit(session)
     await approve(session, "plan")
     await approve(session, "standards")
     await expect(page.get_by_text("Done: all four steps are accepted")).to_be_visible()
@@ -594,6 +622,32 @@ async def regenerate_stale_documents(session: Browsing, project_url: str) -> Non
     await page.get_by_role("link", name="Documents", exact=True).click()
     await expect(page.get_by_role("link", name="docs/architecture.md")).to_be_visible()
     await expect(page.locator(".pill.stale")).to_have_count(0)
+
+
+async def settle_the_overview_and_keep_the_epic_edit(session: Browsing) -> None:
+    """The regenerated plan keeps both edits: the epic's merges cleanly, the overview's
+    opening line conflicts with the agent's new one, and the person takes the agent's."""
+    page = session.page
+    await expect(page.locator('li[data-step="plan"].step-review')).to_be_visible()
+    documents = page.get_by_role("group", name="Documents in this step").get_by_role("button")
+    await documents.nth(0).click()
+    notice = page.get_by_role("region", name="Your edit is kept")
+    await expect(notice).to_contain_text("In one place you and the agent changed the same lines")
+    place = notice.get_by_role("group", name=re.compile("Place 1 of 1"))
+    await expect(place.locator("pre").first).to_contain_text(OVERVIEW_EDIT)
+    await expect(page.locator("article.markdown")).to_contain_text(OVERVIEW_EDIT)
+    await session.shot("merge-conflict")
+    version = await shown_version(page)
+    await place.get_by_label("Use the agent's").check()
+    await notice.get_by_role("button", name="Save my choices (1 of the agent's)").click()
+    await expect(page.locator(".doc-path")).to_contain_text(f"version {version + 1}")
+    await expect(page.locator("article.markdown")).not_to_contain_text(OVERVIEW_EDIT)
+    await documents.nth(1).click()
+    await expect(page.get_by_role("region", name="Your edit is kept")).to_contain_text(
+        "Nothing conflicted"
+    )
+    await expect(page.locator("article.markdown")).to_contain_text(EDIT_MARK)
+    await session.shot("merge-kept-edit")
 
 
 async def sign_out(session: Browsing, project_url: str) -> None:

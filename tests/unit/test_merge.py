@@ -77,3 +77,10 @@ def test_later_positions_account_for_lines_added_earlier() -> None:
 def test_no_edit_gives_the_new_text() -> None:
     theirs = "# Something else entirely\n"
     assert merge3(BASE, BASE, theirs).text == theirs
+
+
+def test_positions_count_newlines_only_as_the_web_app_splits() -> None:
+    base = "Title\u2028with a line separator\nA.\n"
+    merged = merge3(base, base.replace("A.", "Mine."), base.replace("A.", "Theirs."))
+    [conflict] = merged.conflicts
+    assert merged.text.split("\n")[conflict.line] == "Mine."

@@ -94,6 +94,12 @@ function labelCheckboxes(container) {
   }
 }
 
+/** A wide table scrolls sideways in its own box (words are not broken in a cell): the box
+ * takes the keyboard focus so arrow keys scroll it. */
+function scrollableTables(container) {
+  for (const table of container.querySelectorAll("table")) table.tabIndex = 0;
+}
+
 /** Rendered Markdown; `source` changes re-render it. */
 export function Markdown({ source, label, compact = false }) {
   const ref = useRef(null);
@@ -102,6 +108,7 @@ export function Markdown({ source, label, compact = false }) {
     container.innerHTML = markdownToHtml(source);
     settleLinks(container);
     labelCheckboxes(container);
+    scrollableTables(container);
     drawDiagrams(container);
   }, [source]);
   return html`<article class=${compact ? "markdown compact" : "markdown"} aria-label=${label} ref=${ref}></article>`;

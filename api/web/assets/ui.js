@@ -1,7 +1,7 @@
 // Small pieces every view uses: loading a resource, showing an error in words, names.
 
 import { html, useCallback, useEffect, useState } from "./vendor/preact-htm.js";
-import { api, DRAFT_PREFIX } from "./api.js";
+import { api, currentSession, DRAFT_PREFIX } from "./api.js";
 
 export const STEPS = [
   { id: "description", title: "Project description", agent: "Business Analyst" },
@@ -110,4 +110,16 @@ export function takeFlash() {
   const message = flash;
   flash = null;
   return message;
+}
+
+/** People by name, not id: `name(userId)` is the member's email once the team's members
+ * are known (loaded once per team and page), else what it was given ("auto-approve"). */
+let known = { tenant: null, names: new Map() };
+export function useNames() {
+  const tenant = currentSession()?.tenant ?? null;
+  const members = useResource(known.tenant === tenant ? null : "/members");
+  if (members.data && known.tenant !== tenant) {
+    known = { tenant, names: new Map(members.data.map((member) => [member.user_id, member.email])) };
+  }
+  return (id) => known.names.get(id) || id;
 }

@@ -4,6 +4,7 @@ import { html, useEffect, useState } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
+import { MergeNotice } from "./merge.js";
 import {
   ErrorNotice,
   forgetDrafts,
@@ -41,7 +42,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     });
 
   return html`<section class="card gate" aria-labelledby="gate-title">
-    <h2 id="gate-title">Review: ${step.title} <span class="meta">(gate ${gate.number}, by the ${step.agent})</span></h2>
+    <h2 id="gate-title">Review: ${step.title} <span class="meta">by the ${step.agent}</span></h2>
     ${gate.versions.length > 1 &&
     html`<div class="doc-tabs" role="group" aria-label="Documents in this step">
       ${gate.versions.map(
@@ -52,6 +53,9 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
       )}
     </div>`}
     ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
+    ${version.data?.meta?.merge && html`<${MergeNotice} projectId=${projectId} documentId=${ref.document_id}
+      content=${version.data.content_md} merge=${version.data.meta.merge} busy=${busy} canAct=${canAct}
+      onSettle=${(content) => decide({ action: "edit", content })} />`}
     ${quality && html`<${QualityReport} quality=${quality} />`}
     ${gate.usage?.sections > 0 && html`<${WritingCost} usage=${gate.usage} />`}
     <${ErrorNotice} error=${error} />

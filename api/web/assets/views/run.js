@@ -5,7 +5,7 @@ import { html, useCallback, useEffect, useRef, useState } from "../vendor/preact
 import { api, currentSession, endSentence } from "../api.js";
 import { followRun } from "../events.js";
 import { Link } from "../router.js";
-import { ErrorNotice, Loading, STEPS, stepInfo, takeFlash, useResource } from "../ui.js";
+import { ErrorNotice, Loading, STEPS, stepInfo, takeFlash, useNames, useResource } from "../ui.js";
 import { GateReview } from "./gate.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -269,22 +269,26 @@ function plural(count, noun) {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
+const DECISIONS = { approve: "approved", revise: "asked for a revision of", edit: "edited" };
+const LOG_SHOWN = 40; // the newest events; the count says how many there are
+
 function ActivityLog({ events }) {
-  const recent = events.slice(-40).reverse();
+  const name = useNames();
+  const recent = events.slice(-LOG_SHOWN).reverse();
   return html`<details class="card activity">
-    <summary>Activity (${events.length} events)</summary>
-    <ol class="events" reversed>
+    <summary>Activity (${events.length} events${events.length > LOG_SHOWN ? `, the last ${LOG_SHOWN} shown` : ""}, newest first)</summary>
+    <ol class="events" reversed start=${events.length}>
       ${recent.map(
         (event) => html`<li key=${event.seq}>
           <time datetime=${event.at}>${new Date(event.at).toLocaleTimeString()}</time>
-          ${describeEvent(event)}
+          ${describeEvent(event, name)}
         </li>`,
       )}
     </ol>
   </details>`;
 }
 
-export function describeEvent(event) {
+export function describeEvent(event, name = (id) => id) {
   const step = event.step ? stepInfo(event.step) : null;
   const data = event.data || {};
   switch (event.type) {
@@ -293,7 +297,9 @@ export function describeEvent(event) {
     case "step_started":
       return `${step.agent} started writing${data.agent_revision ? " a revision" : ""}.`;
     case "version_created":
-      return `${data.path} version ${data.version} saved (${data.source}).`;
+      if (data.source === "merge") return `${data.path} version ${data.version}: the edit re-applied to the agent's new text.`;
+      if (data.source === "edit") return `${data.path} version ${data.version} saved: edited by hand.`;
+      return `${data.path} version ${data.version} written by the ${step.agent}.`;
     case "step_finished":
       return `${step.agent} finished: ${data.documents} document(s).`;
     case "quality_report":
@@ -303,7 +309,8 @@ export function describeEvent(event) {
     case "awaiting_approval":
       return `Waiting for your review of the ${step.title.toLowerCase()}.`;
     case "decision":
-      return `Decision on the ${step.title.toLowerCase()}: ${data.action} (by ${data.by}).`;
+      if (data.by === "auto-approve") return `The ${step.title.toLowerCase()} was approved automatically.`;
+      return `${name(data.by)} ${DECISIONS[data.action] || data.action} the ${step.title.toLowerCase()}.`;
     case "step_accepted":
       return `${step.title} accepted.`;
     case "step_skipped":
