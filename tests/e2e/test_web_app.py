@@ -15,6 +15,8 @@ import io
 import os
 import re
 import shutil
+import statistics
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -73,6 +75,9 @@ class Browsing:
     shots: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     resumed_streams: list[int] = field(default_factory=list)  # Last-Event-ID values sent
+    # Seconds from a click on Approve to the next agent shown writing (or the run done).
+    approve_to_next: list[float] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)  # printed at the end
 
     @classmethod
     async def open(cls, browser: Browser, base_url: str, output: Path) -> Browsing:
@@ -98,9 +103,10 @@ class Browsing:
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.problems.append(f"console: {message.text}")
 
-    async def shot(self, name: str) -> None:
+    async def shot(self, name: str, *, full_page: bool = True) -> None:
+        """A PNG of the page (``full_page=False``: of what the screen shows) and its axe check."""
         path = self.output / f"{len(self.shots) + 1:02d}-{name}.png"
-        await self.page.screenshot(path=str(path), full_page=True)
+        await self.page.screenshot(path=str(path), full_page=full_page)
         self.shots.append(path)
         await self.check_accessibility(name)
 
@@ -210,7 +216,12 @@ async def test_the_four_steps_in_a_browser(
     await session.page.context.close()
 
     assert session.problems == [], session.problems
-    print(f"\nscreenshots: {', '.join(str(path) for path in session.shots)}")
+    waits = session.approve_to_next
+    print(f"\nApprove -> next agent shown: p50 {statistics.median(waits):.2f} s, "
+          f"max {max(waits):.2f} s over {len(waits)} approvals")  # fmt: skip
+    for figure, value in session.figures.items():
+        print(f"{figure}: {value}")
+    print(f"screenshots: {', '.join(str(path) for path in session.shots)}")
 
 
 @pytest.fixture
@@ -428,11 +439,28 @@ async def reload_while_writing(session: Browsing, project_url: str) -> None:
     await session.shot("gate-description")
 
 
+STEP_ORDER = ["description", "architecture", "plan", "standards"]
+
+
 async def approve(session: Browsing, step: str) -> None:
     page = session.page
     await expect(page.locator(f'li[data-step="{step}"].step-review')).to_be_visible()
+    clicked = time.monotonic()
     await page.get_by_role("button", name="Approve").click()
     await expect(page.locator(f'li[data-step="{step}"].step-accepted')).to_be_visible()
+    await next_agent_shown(session, step, clicked)
+
+
+async def next_agent_shown(session: Browsing, step: str, clicked: float) -> None:
+    """The step after ``step`` shows as being written (or the run as done): time it."""
+    later = STEP_ORDER[STEP_ORDER.index(step) + 1 :]
+    shown = (
+        session.page.locator(f'li[data-step="{later[0]}"]:is(.step-writing, .step-review)')
+        if later
+        else session.page.get_by_text(re.compile("Done: all four steps|packaging the documents"))
+    )
+    await expect(shown).to_be_visible()
+    session.approve_to_next.append(time.monotonic() - clicked)
 
 
 async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
@@ -443,9 +471,11 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await expect(page.locator("figure.diagram svg").first).to_be_visible()  # Mermaid drew C4
     await session.shot("gate-architecture-diagrams")
     await page.get_by_role("button", name="Ask for a revision").click()
-    await page.get_by_label("What should the Solution Architect change?").fill(FEEDBACK)
+    feedback = page.get_by_label("What should the Solution Architect change?")
+    await expect(feedback).to_be_focused()
+    await feedback.fill(FEEDBACK)
     await session.shot("revise-feedback")
-    await page.get_by_role("button", name="Send for revision").click()
+    await feedback.press("Control+Enter")  # sends, as the hint under the field says
     await expect(page.locator('li[data-step="architecture"].step-writing')).to_be_visible()
     # The section being written, live from the worker through Redis and the stream.
     await expect(page.locator(".draft")).to_contain_text("Solution Architect")
@@ -476,14 +506,66 @@ async def approve_with_the_keyboard(session: Browsing, step: str) -> None:
             break
     else:
         raise AssertionError("Tab never reached the Approve button")
+    clicked = time.monotonic()
     await page.keyboard.press("Enter")
     await expect(page.locator(f'li[data-step="{step}"].step-accepted')).to_be_visible()
+    await next_agent_shown(session, step, clicked)
+
+
+async def review_the_plan(session: Browsing) -> None:
+    """The plan's many documents: outline, viewed marks, shortcuts, and the decision bar in
+    reach on a laptop and a phone, in light and dark mode."""
+    page = session.page
+    await expect(page.locator('li[data-step="plan"].step-review')).to_be_visible()
+    bar = page.get_by_role("group", name="Your decision")
+    approve_button = bar.get_by_role("button", name="Approve")
+    documents = page.get_by_role("group", name="Documents in this step").get_by_role("button")
+    total = await documents.count()
+    await expect(bar).to_contain_text(f"{total} of {total} not marked viewed")
+    outline = page.get_by_role("navigation", name="Outline of the document")
+    await outline.get_by_role("link").nth(4).click()
+    assert await page.evaluate("document.activeElement.tagName") in ("H1", "H2", "H3")
+    await expect(approve_button).to_be_in_viewport()
+    await page.keyboard.press("v")
+    await expect(bar.get_by_label("Viewed")).to_be_checked()
+    await expect(bar).to_contain_text(f"{total - 1} of {total} not marked viewed")
+    await page.keyboard.press("j")
+    await expect(documents.nth(1)).to_have_attribute("aria-pressed", "true")
+    await expect(documents.nth(0)).to_have_accessible_name(re.compile(", viewed$"))
+    await page.keyboard.press("?")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    await expect(shortcuts).to_be_visible()
+    await session.shot("shortcuts")
+    await page.keyboard.press("Escape")
+    await expect(shortcuts).to_be_hidden()
+    await page.keyboard.press("k")
+    await expect(documents.nth(0)).to_have_attribute("aria-pressed", "true")
+    await session.shot("review-screen")
+    await page.emulate_media(color_scheme="dark")
+    await session.shot("review-screen-dark")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.evaluate("window.scrollTo(0, 0)")
+    at_load = await approve_button.bounding_box()
+    assert at_load and at_load["y"] + at_load["height"] <= 844, at_load
+    await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
+    await expect(approve_button).to_be_in_viewport()
+    reading = await approve_button.bounding_box()
+    assert reading is not None
+    session.figures["phone: Approve's bottom edge, px from the top"] = (
+        f"{at_load['y'] + at_load['height']:.0f} at load, "
+        f"{reading['y'] + reading['height']:.0f} halfway down the document (viewport 844)"
+    )
+    await session.shot("phone-review-dark", full_page=False)
+    await page.emulate_media(color_scheme="light")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await session.shot("phone-review", full_page=False)
+    await page.set_viewport_size({"width": 1280, "height": 900})
 
 
 async def edit_plan(session: Browsing) -> None:
     """Edit the plan's second document (an epic); the new gate still shows that document."""
     page = session.page
-    await expect(page.locator('li[data-step="plan"].step-review')).to_be_visible()
+    await review_the_plan(session)
     documents = page.get_by_role("group", name="Documents in this step").get_by_role("button")
     await documents.nth(1).click()
     await expect(documents.nth(1)).to_have_attribute("aria-pressed", "true")
@@ -492,6 +574,7 @@ async def edit_plan(session: Browsing) -> None:
     version = await shown_version(page)
     await page.get_by_role("button", name="Edit").click()
     editor = page.get_by_label("Markdown")
+    await expect(editor).to_be_focused()
     content = await editor.input_value()
     # A diagram that does not parse says so in its own box, with its source, and leaves
     # nothing of Mermaid's own error graphic under the page.

@@ -1,8 +1,10 @@
 // The HTTP API as the app uses it: the session (kept in sessionStorage: it ends with the
 // tab), authorised JSON calls, and problem+json answers turned into words a person reads.
 
-const SESSION_KEY = "docflow.session";
-export const DRAFT_PREFIX = "docflow.draft.";
+const KEPT_PREFIX = "docflow."; // everything the app keeps in sessionStorage
+const SESSION_KEY = `${KEPT_PREFIX}session`;
+export const DRAFT_PREFIX = `${KEPT_PREFIX}draft.`;
+export const VIEWED_PREFIX = `${KEPT_PREFIX}viewed.`;
 export const SIGNED_OUT_EVENT = "docflow:signed-out";
 
 export function currentSession() {
@@ -15,13 +17,13 @@ export function currentSession() {
   return null;
 }
 
-/** End the session. An expired session keeps the person's unsent drafts for the next
- * sign-in; signing out on purpose (`forget`) removes them too. */
+/** End the session. An expired session keeps the person's unsent drafts and viewed marks
+ * for the next sign-in; signing out on purpose (`forget`) removes everything docflow kept. */
 export function signOut(reason, { forget = false } = {}) {
   sessionStorage.removeItem(SESSION_KEY);
   if (forget) {
     Object.keys(sessionStorage)
-      .filter((key) => key.startsWith(DRAFT_PREFIX))
+      .filter((key) => key.startsWith(KEPT_PREFIX))
       .forEach((key) => sessionStorage.removeItem(key));
   }
   window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT, { detail: reason || "" }));

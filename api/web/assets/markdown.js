@@ -18,7 +18,7 @@ function loadMermaid() {
       window.mermaid.initialize({
         startOnLoad: false,
         securityLevel: "strict",
-        theme: "neutral",
+        theme: window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "neutral",
         suppressErrorRendering: true,
       });
       resolve(window.mermaid);
@@ -100,8 +100,20 @@ function scrollableTables(container) {
   for (const table of container.querySelectorAll("table")) table.tabIndex = 0;
 }
 
-/** Rendered Markdown; `source` changes re-render it. */
-export function Markdown({ source, label, compact = false }) {
+/** Headings get ids (an outline links to them) and take the focus when followed. */
+function anchorHeadings(container, prefix) {
+  return [...container.querySelectorAll("h1, h2, h3")].map((heading, index) => {
+    heading.id = `${prefix}-${index + 1}`;
+    heading.tabIndex = -1;
+    return { id: heading.id, text: heading.textContent, level: Number(heading.tagName[1]) };
+  });
+}
+
+let renderCount = 0;
+
+/** Rendered Markdown; `source` changes re-render it. `onHeadings` receives the headings
+ * ({id, text, level}) once drawn. */
+export function Markdown({ source, label, compact = false, onHeadings }) {
   const ref = useRef(null);
   useEffect(() => {
     const container = ref.current;
@@ -109,6 +121,8 @@ export function Markdown({ source, label, compact = false }) {
     settleLinks(container);
     labelCheckboxes(container);
     scrollableTables(container);
+    const headings = anchorHeadings(container, `heading-${++renderCount}`);
+    onHeadings?.(headings);
     drawDiagrams(container);
   }, [source]);
   return html`<article class=${compact ? "markdown compact" : "markdown"} aria-label=${label} ref=${ref}></article>`;

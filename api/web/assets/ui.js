@@ -1,6 +1,6 @@
 // Small pieces every view uses: loading a resource, showing an error in words, names.
 
-import { html, useCallback, useEffect, useState } from "./vendor/preact-htm.js";
+import { html, useCallback, useEffect, useRef, useState } from "./vendor/preact-htm.js";
 import { api, currentSession, DRAFT_PREFIX } from "./api.js";
 
 export const STEPS = [
@@ -122,4 +122,25 @@ export function useNames() {
     known = { tenant, names: new Map(members.data.map((member) => [member.user_id, member.email])) };
   }
   return (id) => known.names.get(id) || id;
+}
+
+/** Keys without a modifier, outside any field: `keys` maps event.key ("j", "A", "?") to
+ * an action; nothing happens while `enabled` is false or a field has the focus. One
+ * listener for the component's life, reading the latest keys (set as it renders). */
+export function useShortcuts(keys, enabled = true) {
+  const latest = useRef({ keys, enabled });
+  latest.current = { keys, enabled };
+  useEffect(() => {
+    const onKey = (event) => {
+      const { keys: current, enabled: active } = latest.current;
+      if (!active || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+      if (event.target.closest?.("input, textarea, select, [contenteditable], dialog")) return;
+      const action = current[event.key];
+      if (!action) return;
+      event.preventDefault();
+      action();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
 }

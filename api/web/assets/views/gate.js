@@ -1,10 +1,12 @@
 // The gate: the step's documents rendered, their quality, and the three decisions.
 
-import { html, useEffect, useState } from "../vendor/preact-htm.js";
+import { html, useEffect, useRef, useState } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
 import { MergeNotice } from "./merge.js";
+import { DocumentPicker, Outline, useViewed } from "./review.js";
+import { ShortcutHelp } from "./shortcuts.js";
 import {
   ErrorNotice,
   forgetDrafts,
@@ -14,6 +16,7 @@ import {
   useAction,
   useDraft,
   useResource,
+  useShortcuts,
 } from "../ui.js";
 
 export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }) {
@@ -26,6 +29,8 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
   const [mode, setMode] = useState(() =>
     ref && hasDraft(drafts.edit) ? "edit" : ref && hasDraft(drafts.revise) ? "revise" : "read",
   );
+  const [headings, setHeadings] = useState([]);
+  const { isViewed, setViewed } = useViewed();
   const { busy, error, run } = useAction();
   const version = useResource(
     ref ? `/projects/${projectId}/documents/${ref.document_id}/versions/${ref.version}` : null,
@@ -40,48 +45,90 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
       forgetDrafts(Object.values(drafts));
       onDecided(state);
     });
+  const pick = (entry) => {
+    setQuery({ doc: entry.document_id });
+    setMode("read");
+    requestAnimationFrame(() => document.getElementById("gate-title")?.scrollIntoView({ block: "start" }));
+  };
+  const [helpOpen, setHelpOpen] = useState(false);
+  const stepBy = (offset) => {
+    const next = gate.versions[selected + offset];
+    if (next) pick(next);
+  };
+  const acting = canAct && !busy;
+  useShortcuts(
+    {
+      j: () => stepBy(1),
+      k: () => stepBy(-1),
+      v: () => ref && setViewed(ref.version_id, !isViewed(ref.version_id)),
+      r: () => acting && setMode("revise"),
+      e: () => acting && version.data && setMode("edit"),
+      A: () => acting && decide({ action: "approve" }),
+      "?": () => setHelpOpen(true),
+    },
+    mode === "read" && !helpOpen,
+  );
 
   return html`<section class="card gate" aria-labelledby="gate-title">
     <h2 id="gate-title">Review: ${step.title} <span class="meta">by the ${step.agent}</span></h2>
-    ${gate.versions.length > 1 &&
-    html`<div class="doc-tabs" role="group" aria-label="Documents in this step">
-      ${gate.versions.map(
-        (entry, index) => html`<button type="button" key=${entry.version_id}
-          aria-pressed=${index === selected} onClick=${() => { setQuery({ doc: entry.document_id }); setMode("read"); }}>
-          ${entry.path.split("/").pop()} <span class="meta">v${entry.version}</span>
-        </button>`,
-      )}
-    </div>`}
-    ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
-    ${version.data?.meta?.merge && html`<${MergeNotice} projectId=${projectId} documentId=${ref.document_id}
-      content=${version.data.content_md} merge=${version.data.meta.merge} busy=${busy} canAct=${canAct}
-      onSettle=${(content) => decide({ action: "edit", content })} />`}
-    ${quality && html`<${QualityReport} quality=${quality} />`}
-    ${gate.usage?.sections > 0 && html`<${WritingCost} usage=${gate.usage} />`}
-    <${ErrorNotice} error=${error} />
-    ${mode === "read" &&
-    html`<div class="actions gate-actions">
-      <button type="button" disabled=${busy || !canAct} onClick=${() => decide({ action: "approve" })}>
-        ${gate.versions.length > 1 ? `Approve all ${gate.versions.length} documents` : "Approve"}
-      </button>
-      <button type="button" class="secondary" disabled=${busy || !canAct} onClick=${() => setMode("revise")}>
-        Ask for a revision
-      </button>
-      <button type="button" class="secondary" disabled=${busy || !canAct || !version.data}
-        onClick=${() => setMode("edit")}>Edit</button>
-      ${!canAct && html`<span class="hint">Viewers can read; an editor or owner decides.</span>`}
-    </div>`}
-    ${mode === "revise" &&
-    html`<${ReviseForm} busy=${busy} agent=${step.agent} draft=${drafts.revise} onCancel=${() => setMode("read")}
-      onSubmit=${(feedback) => decide({ action: "revise", feedback })} />`}
-    ${mode === "edit" && version.data &&
-    html`<${EditForm} busy=${busy} initial=${version.data.content_md} draft=${drafts.edit}
-      onCancel=${() => setMode("read")}
-      onSubmit=${(content) => decide({ action: "edit", content })} />`}
-    ${version.loading && html`<${Loading} what="Loading the document" />`}
-    <${ErrorNotice} error=${version.error} onRetry=${version.reload} />
-    ${mode !== "edit" && version.data && html`<${Markdown} source=${version.data.content_md} label=${ref.path} />`}
+    <${DocumentPicker} versions=${gate.versions} selected=${selected} isViewed=${isViewed} onPick=${pick} />
+    ${mode === "read" && ref &&
+    html`<${DecisionBar} gate=${gate} current=${ref} busy=${busy} canAct=${canAct} canEdit=${Boolean(version.data)}
+      isViewed=${isViewed} setViewed=${setViewed}
+      onApprove=${() => decide({ action: "approve" })} onRevise=${() => setMode("revise")}
+      onEdit=${() => setMode("edit")} onHelp=${() => setHelpOpen(true)} />`}
+    <${ShortcutHelp} open=${helpOpen} onClose=${() => setHelpOpen(false)} />
+    <div class="gate-layout">
+      <div class="gate-main">
+        ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
+        ${version.data?.meta?.merge && html`<${MergeNotice} projectId=${projectId} documentId=${ref.document_id}
+          content=${version.data.content_md} merge=${version.data.meta.merge} busy=${busy} canAct=${canAct}
+          onSettle=${(content) => decide({ action: "edit", content })} />`}
+        ${quality && html`<${QualityReport} quality=${quality} />`}
+        ${gate.usage?.sections > 0 && html`<${WritingCost} usage=${gate.usage} />`}
+        <${ErrorNotice} error=${error} />
+        ${mode === "revise" &&
+        html`<${ReviseForm} busy=${busy} agent=${step.agent} draft=${drafts.revise} onCancel=${() => setMode("read")}
+          onSubmit=${(feedback) => decide({ action: "revise", feedback })} />`}
+        ${mode === "edit" && version.data &&
+        html`<${EditForm} busy=${busy} initial=${version.data.content_md} draft=${drafts.edit}
+          onCancel=${() => setMode("read")}
+          onSubmit=${(content) => decide({ action: "edit", content })} />`}
+        ${version.loading && html`<${Loading} what="Loading the document" />`}
+        <${ErrorNotice} error=${version.error} onRetry=${version.reload} />
+        ${mode !== "edit" && version.data &&
+        html`<${Markdown} source=${version.data.content_md} label=${ref.path} onHeadings=${setHeadings} />`}
+      </div>
+      ${mode !== "edit" && html`<aside class="gate-side"><${Outline} headings=${headings} /></aside>`}
+    </div>
   </section>`;
+}
+
+/** Approve, revise, edit and "viewed", in a bar that sticks to the top of the screen once
+ * scrolled past and to its bottom while below it: in reach on a laptop and a phone, however
+ * long the document, and early in the keyboard's order. */
+function DecisionBar({ gate, current, busy, canAct, canEdit, isViewed, setViewed, onApprove, onRevise, onEdit, onHelp }) {
+  const count = gate.versions.length;
+  const unread = gate.versions.filter((entry) => !isViewed(entry.version_id)).length;
+  const approve = count > 1 ? `Approve all ${count} documents` : "Approve";
+  return html`<div class="decision-bar" role="group" aria-label="Your decision">
+    <label class="viewed-toggle">
+      <input type="checkbox" checked=${isViewed(current.version_id)}
+        onChange=${(event) => setViewed(current.version_id, event.currentTarget.checked)} />
+      Viewed
+    </label>
+    <button type="button" disabled=${busy || !canAct} onClick=${onApprove}
+      aria-describedby=${unread && count > 1 ? "unread-count" : undefined}>${approve}</button>
+    <button type="button" class="secondary" disabled=${busy || !canAct} onClick=${onRevise}>
+      Ask for a revision
+    </button>
+    <button type="button" class="secondary" disabled=${busy || !canAct || !canEdit} onClick=${onEdit}>Edit</button>
+    ${count > 1 && html`<span class="hint" id="unread-count">${unread === 0
+      ? "All viewed."
+      : `${unread} of ${count} not marked viewed.`}</span>`}
+    ${!canAct && html`<span class="hint">Viewers can read; an editor or owner decides.</span>`}
+    <button type="button" class="link keys-help" onClick=${onHelp} aria-keyshortcuts="?">Shortcuts (?)</button>
+  </div>`;
 }
 
 /** What the agent's write of this step cost: sections, tokens, time. */
@@ -117,15 +164,19 @@ function draftNames(ref) {
 
 function ReviseForm({ busy, agent, draft, onCancel, onSubmit }) {
   const [feedback, setFeedback, clear] = useDraft(draft, "");
+  const field = useFocusOnOpen();
   const discard = () => {
     clear();
     onCancel();
   };
-  return html`<form class="revise" onSubmit=${(event) => { event.preventDefault(); onSubmit(feedback); }}>
+  const send = () => feedback.trim() && !busy && onSubmit(feedback);
+  return html`<form class="revise" onSubmit=${(event) => { event.preventDefault(); send(); }}>
     <label>What should the ${agent} change?
-      <textarea rows="5" required maxlength="10000" value=${feedback} autofocus
+      <textarea ref=${field} rows="5" required maxlength="10000" value=${feedback}
+        aria-describedby="revise-keys" onKeyDown=${sendOnCtrlEnter(send)}
         onInput=${(event) => setFeedback(event.currentTarget.value)}></textarea>
     </label>
+    <p class="hint" id="revise-keys">Ctrl+Enter (⌘+Enter on a Mac) sends.</p>
     <div class="actions">
       <button type="submit" disabled=${busy || !feedback.trim()}>Send for revision</button>
       <button type="button" class="secondary" onClick=${discard}>Discard</button>
@@ -136,19 +187,23 @@ function ReviseForm({ busy, agent, draft, onCancel, onSubmit }) {
 function EditForm({ busy, initial, draft, onCancel, onSubmit }) {
   const [content, setContent, clear] = useDraft(draft, initial);
   const [preview, setPreview] = useState(content);
+  const field = useFocusOnOpen();
   const discard = () => {
     clear();
     onCancel();
   };
+  const save = () => content.trim() && content !== initial && !busy && onSubmit(content);
   useEffect(() => {
     const timer = setTimeout(() => setPreview(content), 250);
     return () => clearTimeout(timer);
   }, [content]);
-  return html`<form class="edit" onSubmit=${(event) => { event.preventDefault(); onSubmit(content); }}>
+  return html`<form class="edit" onSubmit=${(event) => { event.preventDefault(); save(); }}>
     <div class="editor">
       <label>Markdown
-        <textarea class="markdown-input" rows="24" spellcheck="true" value=${content} autofocus
+        <textarea ref=${field} class="markdown-input" rows="24" spellcheck="true" value=${content}
+          aria-describedby="edit-keys" onKeyDown=${sendOnCtrlEnter(save)}
           onInput=${(event) => setContent(event.currentTarget.value)}></textarea>
+        <span class="hint" id="edit-keys">Ctrl+Enter (⌘+Enter on a Mac) saves.</span>
       </label>
       <div class="preview" tabindex="0" role="region" aria-label="Preview of your edit">
         <span class="label">Preview</span>
@@ -160,4 +215,22 @@ function EditForm({ busy, initial, draft, onCancel, onSubmit }) {
       <button type="button" class="secondary" onClick=${discard}>Discard</button>
     </div>
   </form>`;
+}
+
+/** A ref for the field a form opens on: it takes the focus once shown. */
+function useFocusOnOpen() {
+  const field = useRef(null);
+  useEffect(() => {
+    field.current?.focus({ preventScroll: false });
+  }, []);
+  return field;
+}
+
+function sendOnCtrlEnter(send) {
+  return (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      send();
+    }
+  };
 }
