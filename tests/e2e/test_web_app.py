@@ -28,6 +28,7 @@ from playwright.async_api import (
     Browser,
     ConsoleMessage,
     Error,
+    Locator,
     Page,
     Request,
     expect,
@@ -296,7 +297,7 @@ async def test_errors_in_words_and_a_failed_step_restarts(
     await page.get_by_role("button", name="Sign out").click()
     await sign_in_with_keyboard(session, person[0], await add_member(engine, person[0], "viewer"))
     await page.get_by_role("link", name="Harbour Desk").click()
-    await expect(page.locator("article.markdown")).to_contain_text("Harbour Desk")
+    await expect(document_text(page)).to_contain_text("Harbour Desk")
     await expect(page.get_by_role("button", name="Approve")).to_be_disabled()
     await expect(page.get_by_text("Viewers can read; an editor or owner decides.")).to_be_visible()
     await session.shot("viewer-at-gate")
@@ -489,7 +490,13 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await expect(page.locator(".pill.link-live")).to_be_visible()
     assert len(session.resumed_streams) > resumed_before, "the stream resumes with Last-Event-ID"
     await expect(page.locator(".doc-path")).to_contain_text("docs/architecture.md version 2")
-    await expect(page.locator("article.markdown")).to_contain_text(re.compile(r"\bGo\b"))
+    await expect(document_text(page)).to_contain_text(re.compile(r"\bGo\b"))
+    # The gate opens on what changed: the feedback, and the new version with its changes.
+    changed = page.locator("details.what-changed[open]")
+    await expect(changed.locator("summary")).to_have_text("What changed since v1")
+    await expect(changed.locator(".change-reason")).to_contain_text(FEEDBACK)
+    added = changed.locator(".rendered-diff .block-insert", has_text=re.compile(r"\bGo\b"))
+    await expect(added.first).to_be_visible()
     await session.shot("gate-architecture-version-2")
     await approve(session, "architecture")
 
@@ -589,7 +596,7 @@ async def edit_plan(session: Browsing) -> None:
     await session.shot("edit-plan")
     await page.get_by_role("button", name="Save my edit").click()
     await expect(page.locator(".doc-path")).to_contain_text(f"{path} version {version + 1}")
-    await expect(page.locator("article.markdown")).to_contain_text(EDIT_MARK)
+    await expect(document_text(page)).to_contain_text(EDIT_MARK)
     await edit_overview_line(session)
     await approve(session, "plan")
 
@@ -609,7 +616,12 @@ async def edit_overview_line(session: Browsing) -> None:
     await editor.fill("\n".join(lines))
     await page.get_by_role("button", name="Save my edit").click()
     await expect(page.locator(".doc-path")).to_contain_text(f"version {version + 1}")
-    await expect(page.locator("article.markdown")).to_contain_text(OVERVIEW_EDIT)
+    await expect(document_text(page)).to_contain_text(OVERVIEW_EDIT)
+
+
+def document_text(page: Page) -> Locator:
+    """The document on screen (not a rendered comparison of it)."""
+    return page.locator("article.markdown:not(.rendered-diff)")
 
 
 async def shown_version(page: Page) -> int:
@@ -665,7 +677,18 @@ async def compare_versions(session: Browsing, project_url: str) -> str:
     diff = page.locator("table.diff")
     await expect(diff.locator("td.delete").first).to_be_visible()
     await expect(diff.locator("td.insert", has_text=re.compile(r"\bGo\b")).first).to_be_visible()
+    await expect(diff.locator("td.insert ins").first).to_be_visible()  # changed words marked
+    folds = diff.get_by_role("button", name=re.compile(r"Show \d+ unchanged lines?"))
+    before = await folds.count()
+    assert before > 0, "unchanged runs are folded"
+    await folds.first.click()
+    await expect(folds).to_have_count(before - 1)
     await session.shot("compare-versions")
+    await page.get_by_label("Unified").check()
+    await expect(page.locator("table.diff.unified td.insert").first).to_be_visible()
+    await page.get_by_label("Rendered").check()
+    await expect(page.locator(".rendered-diff .block-insert").first).to_be_visible()
+    await session.shot("compare-rendered")
     await page.reload()  # the comparison is in the address: a reload keeps it
     await expect(diff.locator("td.insert").first).to_be_visible()
     return page.url
@@ -718,18 +741,18 @@ async def settle_the_overview_and_keep_the_epic_edit(session: Browsing) -> None:
     await expect(notice).to_contain_text("In one place you and the agent changed the same lines")
     place = notice.get_by_role("group", name=re.compile("Place 1 of 1"))
     await expect(place.locator("pre").first).to_contain_text(OVERVIEW_EDIT)
-    await expect(page.locator("article.markdown")).to_contain_text(OVERVIEW_EDIT)
+    await expect(document_text(page)).to_contain_text(OVERVIEW_EDIT)
     await session.shot("merge-conflict")
     version = await shown_version(page)
     await place.get_by_label("Use the agent's").check()
     await notice.get_by_role("button", name="Save my choices (1 of the agent's)").click()
     await expect(page.locator(".doc-path")).to_contain_text(f"version {version + 1}")
-    await expect(page.locator("article.markdown")).not_to_contain_text(OVERVIEW_EDIT)
+    await expect(document_text(page)).not_to_contain_text(OVERVIEW_EDIT)
     await documents.nth(1).click()
     await expect(page.get_by_role("region", name="Your edit is kept")).to_contain_text(
         "Nothing conflicted"
     )
-    await expect(page.locator("article.markdown")).to_contain_text(EDIT_MARK)
+    await expect(document_text(page)).to_contain_text(EDIT_MARK)
     await session.shot("merge-kept-edit")
 
 

@@ -111,6 +111,15 @@ function anchorHeadings(container, prefix) {
 
 let renderCount = 0;
 
+/** What the app does to Markdown it drew: links settled, task boxes named, tables
+ * scrollable by keyboard, diagrams drawn. */
+export function decorate(container) {
+  settleLinks(container);
+  labelCheckboxes(container);
+  scrollableTables(container);
+  drawDiagrams(container);
+}
+
 /** Rendered Markdown; `source` changes re-render it. `onHeadings` receives the headings
  * ({id, text, level}) once drawn. */
 export function Markdown({ source, label, compact = false, onHeadings }) {
@@ -118,12 +127,8 @@ export function Markdown({ source, label, compact = false, onHeadings }) {
   useEffect(() => {
     const container = ref.current;
     container.innerHTML = markdownToHtml(source);
-    settleLinks(container);
-    labelCheckboxes(container);
-    scrollableTables(container);
-    const headings = anchorHeadings(container, `heading-${++renderCount}`);
-    onHeadings?.(headings);
-    drawDiagrams(container);
+    onHeadings?.(anchorHeadings(container, `heading-${++renderCount}`));
+    decorate(container);
   }, [source]);
   return html`<article class=${compact ? "markdown compact" : "markdown"} aria-label=${label} ref=${ref}></article>`;
 }

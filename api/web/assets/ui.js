@@ -134,7 +134,7 @@ export function useShortcuts(keys, enabled = true) {
     const onKey = (event) => {
       const { keys: current, enabled: active } = latest.current;
       if (!active || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
-      if (event.target.closest?.("input, textarea, select, [contenteditable], dialog")) return;
+      if (event.target.closest?.("input, textarea, select, [contenteditable], dialog[open]")) return;
       const action = current[event.key];
       if (!action) return;
       event.preventDefault();

@@ -4,6 +4,7 @@ import { html, useEffect, useRef, useState } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
+import { WhatChanged } from "./diff.js";
 import { MergeNotice } from "./merge.js";
 import { DocumentPicker, Outline, useViewed } from "./review.js";
 import { ShortcutHelp } from "./shortcuts.js";
@@ -66,7 +67,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
       A: () => acting && decide({ action: "approve" }),
       "?": () => setHelpOpen(true),
     },
-    mode === "read" && !helpOpen,
+    mode === "read", // while the shortcut list is open the focus is in it, and keys are left alone
   );
 
   return html`<section class="card gate" aria-labelledby="gate-title">
@@ -81,6 +82,8 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     <div class="gate-layout">
       <div class="gate-main">
         ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
+        ${version.data && html`<${WhatChanged} key=${version.data.id} projectId=${projectId}
+          documentId=${ref.document_id} version=${version.data} />`}
         ${version.data?.meta?.merge && html`<${MergeNotice} projectId=${projectId} documentId=${ref.document_id}
           content=${version.data.content_md} merge=${version.data.meta.merge} busy=${busy} canAct=${canAct}
           onSettle=${(content) => decide({ action: "edit", content })} />`}

@@ -5,6 +5,7 @@ import { html, useState } from "../vendor/preact-htm.js";
 import { api, currentSession } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
+import { DiffView } from "./diff.js";
 import { ErrorNotice, formatTime, Loading, STEPS, useAction, useNames, useResource } from "../ui.js";
 
 export function DocumentHistoryView({ projectId, document: documentId, query }) {
@@ -153,48 +154,6 @@ function Compare({ base, list, from, to }) {
     <div class="compare-pickers">${picker("from", from)} ${picker("to", to)}</div>
     ${diff.loading && html`<${Loading} what="Comparing" />`}
     <${ErrorNotice} error=${diff.error} onRetry=${diff.reload} />
-    ${diff.data && html`<${SideBySide} diff=${diff.data} />`}
+    ${diff.data && html`<${DiffView} diff=${diff.data} />`}
   </section>`;
-}
-
-/** Pair each run of deletions with the insertions that follow it, line by line. */
-export function sideBySideRows(lines) {
-  const rows = [];
-  let index = 0;
-  while (index < lines.length) {
-    const line = lines[index];
-    if (line.op === "equal") {
-      rows.push({ left: line, right: line, kind: "equal" });
-      index += 1;
-      continue;
-    }
-    const deleted = [];
-    const inserted = [];
-    while (index < lines.length && lines[index].op === "delete") deleted.push(lines[index++]);
-    while (index < lines.length && lines[index].op === "insert") inserted.push(lines[index++]);
-    for (let i = 0; i < Math.max(deleted.length, inserted.length); i += 1) {
-      rows.push({ left: deleted[i] || null, right: inserted[i] || null, kind: "change" });
-    }
-  }
-  return rows;
-}
-
-function SideBySide({ diff }) {
-  const rows = sideBySideRows(diff.lines);
-  const changed = rows.filter((row) => row.kind === "change").length;
-  const cell = (line, side) =>
-    line
-      ? html`<td class="num">${side === "left" ? line.old_line : line.new_line}</td>
-          <td class=${`text ${line.op}`}>${line.text}</td>`
-      : html`<td class="num"></td><td class="text empty"></td>`;
-  return html`<div class="diff-wrap">
-    <p class="meta">${changed === 0 ? "The two versions are identical." : `${changed} changed line(s).`}</p>
-    <table class="diff" aria-label=${`v${diff.from_version} and v${diff.to_version} side by side`}>
-      <colgroup><col class="num" /><col /><col class="num" /><col /></colgroup>
-      <thead><tr><th colspan="2" scope="col">v${diff.from_version}</th><th colspan="2" scope="col">v${diff.to_version}</th></tr></thead>
-      <tbody>
-        ${rows.map((row) => html`<tr class=${row.kind}>${cell(row.left, "left")}${cell(row.right, "right")}</tr>`)}
-      </tbody>
-    </table>
-  </div>`;
 }
