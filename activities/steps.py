@@ -234,6 +234,7 @@ class StepActivities:
                         "feedback": task.feedback,
                         "requested_by": task.requested_by,
                         "memory_used": memory_used,
+                        "comments": [comment.model_dump() for comment in task.comments],
                     },
                 )
                 carried = carried_version(earlier, set(task.carry_version_ids))

@@ -135,10 +135,19 @@ class FlowInput(BaseModel):
     first_seq: int = Field(default=1, ge=1)
 
 
+class PassageComment(BaseModel):
+    """A person's comment on a passage of one of the gate's documents (revise only)."""
+
+    path: str  # the document's path, e.g. docs/architecture.md
+    quote: str  # the passage as the person selected it in the rendered document
+    text: str
+
+
 class Decision(BaseModel):
     step: Step
     action: Action
     feedback: str | None = None
+    comments: list[PassageComment] = Field(default_factory=list)  # become the feedback
     content: str | None = None  # Markdown, for edit
     document_id: UUID | None = None  # which document of the step, for edit
     version: int | None = None  # the version the person looked at; stale if not current
@@ -230,6 +239,8 @@ class WriteStepInput(BaseModel):
     # The versions at the gate that asked for this write: a person's edit in one of them
     # is re-applied to the agent's new version (activities.edits); else the accepted one's.
     carry_version_ids: list[UUID] = Field(default_factory=list)
+    # The comments on passages of the revision being written (kept in its version's meta).
+    comments: list[PassageComment] = Field(default_factory=list)
 
 
 class WriteStepOutput(BaseModel):
@@ -274,12 +285,18 @@ def decision_problem(decision: Decision, gate: Gate | None) -> str | None:
         problem = text_problem(getattr(decision, name) or "")
         if problem is not None:
             return f"{name} {problem}"
+    for comment in decision.comments:
+        problem = text_problem(comment.path + comment.quote + comment.text)
+        if problem is not None:
+            return f"comment {problem}"
     if gate is None:
         return "no approval gate is open: the flow is not waiting for a decision"
     if decision.step is not gate.step:
         return f"wrong step: the open gate is for '{gate.step}', not '{decision.step}'"
-    if decision.action is Action.REVISE and not (decision.feedback or "").strip():
-        return "revise needs non-empty feedback"
+    if decision.comments and decision.action is not Action.REVISE:
+        return "comments on passages go with a revision (action 'revise')"
+    if decision.action is Action.REVISE and not revision_feedback(decision):
+        return "revise needs non-empty feedback or a comment on a passage"
     if decision.action is Action.EDIT and not (decision.content or "").strip():
         return "edit needs non-empty Markdown content"
     if decision.action is Action.EDIT and decision.document_id is None:
@@ -293,6 +310,23 @@ def decision_problem(decision: Decision, gate: Gate | None) -> str | None:
             f"the current version is {target.version}"
         )
     return None
+
+
+def revision_feedback(decision: Decision) -> str:
+    """What the agent is asked to change: the feedback, then each comment quoting its
+    passage (numbered, so the revision notes can answer them one by one)."""
+    parts = [(decision.feedback or "").strip()] if (decision.feedback or "").strip() else []
+    if decision.comments:
+        parts.append("Comments on passages:")
+        parts += [
+            f'{number}. On "{_one_line(comment.quote)}" in {comment.path}: {comment.text.strip()}'
+            for number, comment in enumerate(decision.comments, start=1)
+        ]
+    return "\n".join(parts)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _target_version(decision: Decision, gate: Gate) -> VersionRef | None:

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         FlowResult,
         FlowState,
         Gate,
+        PassageComment,
         RunStatus,
         SaveEditInput,
         Step,
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         WriteStepInput,
         WriteStepOutput,
         decision_problem,
+        revision_feedback,
     )
     from docflow.failures import public_reason
     from docflow.memory.contracts import IndexInput, IndexOutput
@@ -173,20 +175,27 @@ class ProjectFlow:
                 await self._accept(step, versions)
                 return
             if decision.action is Action.REVISE:
-                feedback.append((decision.feedback or "").strip())
-                versions = await self._write_until_good(step, feedback, carry=versions)
+                feedback.append(revision_feedback(decision))
+                versions = await self._write_until_good(
+                    step, feedback, carry=versions, comments=decision.comments
+                )
             else:
                 versions = await self._save_edit(decision, versions)
                 if workflow.patched(QUALITY_PATCH):
                     await self._score(step, versions)
 
     async def _write_until_good(
-        self, step: Step, feedback: list[str], carry: list[VersionRef] | None = None
+        self,
+        step: Step,
+        feedback: list[str],
+        carry: list[VersionRef] | None = None,
+        comments: list[PassageComment] | None = None,
     ) -> list[VersionRef]:
         """Write, score, and send a version below the thresholds back to its agent with
         the findings, at most ``max_quality_revisions`` times; the gate shows the rest.
-        A person's edit in ``carry`` (the gate's versions) is re-applied to each write."""
-        versions = await self._write(step, feedback, carry=carry)
+        A person's edit in ``carry`` (the gate's versions) is re-applied to each write;
+        the revision's ``comments`` are kept with each version written for them."""
+        versions = await self._write(step, feedback, carry=carry, comments=comments)
         if not workflow.patched(QUALITY_PATCH):
             return versions
         for _ in range(self._flow.options.max_quality_revisions):
@@ -198,11 +207,13 @@ class ProjectFlow:
             failing = [version.path for version in score.scores if not version.passed]
             feedback.append(f"Quality review (automatic): {score.feedback}")
             if not workflow.patched(KEEP_VALID_PATCH):
-                versions = await self._write(step, feedback, carry=versions)
+                versions = await self._write(step, feedback, carry=versions, comments=comments)
                 continue
             try:
                 # Only the sections behind the failing documents are written again.
-                versions = await self._write(step, feedback, revised, failing, carry=versions)
+                versions = await self._write(
+                    step, feedback, revised, failing, carry=versions, comments=comments
+                )
             except ActivityError as error:
                 # The stored version is valid: the gate opens on it, with its findings.
                 self._emit("quality_revision_failed", step, reason=_reason(error, step))
@@ -246,6 +257,7 @@ class ProjectFlow:
         revise_from: str | None = None,
         rewrite_paths: list[str] | None = None,
         carry: list[VersionRef] | None = None,
+        comments: list[PassageComment] | None = None,
     ) -> list[VersionRef]:
         self._set_status(RunStatus.RUNNING, step)
         self._emit("step_started", step, agent_revision=len(feedback))
@@ -260,6 +272,7 @@ class ProjectFlow:
                 revise_from=revise_from,
                 rewrite_paths=rewrite_paths or [],
                 carry_version_ids=[ref.version_id for ref in carry or []],
+                comments=list(comments or []),
             ),
             result_type=WriteStepOutput,
             start_to_close_timeout=AGENT_TIMEOUT,

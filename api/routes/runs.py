@@ -60,6 +60,12 @@ class RunStart(RequestModel):
     )
 
 
+class CommentRequest(RequestModel):
+    path: str = Field(min_length=1, max_length=300, examples=["docs/architecture.md"])
+    quote: str = Field(min_length=1, max_length=2_000, examples=["Python 3.12 with FastAPI"])
+    text: str = Field(min_length=1, max_length=2_000, examples=["Use Go for the API."])
+
+
 class DecisionRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -69,6 +75,18 @@ class DecisionRequest(RequestModel):
                     "step": "architecture",
                     "action": "revise",
                     "feedback": "Use Go instead of Python for the API",
+                },
+                {
+                    "step": "architecture",
+                    "action": "revise",
+                    "feedback": "Keep the rest as it is.",
+                    "comments": [
+                        {
+                            "path": "docs/architecture.md",
+                            "quote": "Python 3.12 with FastAPI",
+                            "text": "Use Go for the API.",
+                        }
+                    ],
                 },
                 {
                     "step": "plan",
@@ -84,6 +102,12 @@ class DecisionRequest(RequestModel):
     step: Step
     action: Action
     feedback: str | None = Field(default=None, max_length=10_000)
+    comments: list[CommentRequest] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Comments on passages (revise only): each becomes part of the feedback, "
+        "quoting its passage; the revised version keeps them in meta.comments.",
+    )
     content: str | None = Field(default=None, max_length=500_000)
     document_id: UUID | None = None
     version: int | None = Field(default=None, ge=1, le=MAX_INT)

@@ -58,6 +58,7 @@ AXE_RUN = """async () => {
 PASSWORD = "a long enough password"
 WRITER_LATENCY_MS = 2500  # each section call takes this long: long enough to reload mid-step
 FEEDBACK = "Use Go instead of Python for the API"
+COMMENT = "This should be Go, not Python."
 EDIT_MARK = "Edited in the browser by the end-to-end test."
 # A line of the plan's overview the agent writes differently once the architecture changes:
 # after the rollback + regenerate it is a conflict to settle.
@@ -471,7 +472,9 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await expect(page.locator(".doc-path")).to_contain_text("docs/architecture.md version 1")
     await expect(page.locator("figure.diagram svg").first).to_be_visible()  # Mermaid drew C4
     await session.shot("gate-architecture-diagrams")
+    await comment_on_a_passage(session, "Python", COMMENT)
     await page.get_by_role("button", name="Ask for a revision").click()
+    await expect(page.get_by_text("Your comment on passages go with this request")).to_be_visible()
     feedback = page.get_by_label("What should the Solution Architect change?")
     await expect(feedback).to_be_focused()
     await feedback.fill(FEEDBACK)
@@ -497,8 +500,34 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await expect(changed.locator(".change-reason")).to_contain_text(FEEDBACK)
     added = changed.locator(".rendered-diff .block-insert", has_text=re.compile(r"\bGo\b"))
     await expect(added.first).to_be_visible()
+    answered = page.get_by_role("region", name="Your comments on the last version")
+    await expect(answered).to_contain_text(COMMENT)
+    await expect(answered).to_contain_text("Addressed: the passage was rewritten.")
     await session.shot("gate-architecture-version-2")
     await approve(session, "architecture")
+
+
+async def comment_on_a_passage(session: Browsing, word: str, comment: str) -> None:
+    """Select the first passage with ``word`` in the document and comment on it."""
+    page = session.page
+    passage = document_text(page).locator("li, p", has_text=word).first
+    await passage.evaluate(
+        """(node) => {
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          getSelection().removeAllRanges();
+          getSelection().addRange(range);
+        }"""
+    )
+    await page.get_by_role("button", name="Comment on this passage").click()
+    form = page.get_by_role("form", name="Comment on a passage")
+    await expect(form.get_by_label("Your comment")).to_be_focused()
+    await form.get_by_label("Your comment").fill(comment)
+    await session.shot("comment-on-passage")
+    await form.get_by_role("button", name="Add comment").click()
+    pending = page.get_by_role("region", name="Your comments (1)")
+    await expect(pending).to_contain_text(comment)
+    await session.shot("comment-pending")
 
 
 async def approve_with_the_keyboard(session: Browsing, step: str) -> None:

@@ -6,7 +6,16 @@ from uuid import uuid4
 
 import pytest
 
-from docflow.contracts import Action, Decision, Gate, Step, VersionRef, decision_problem
+from docflow.contracts import (
+    Action,
+    Decision,
+    Gate,
+    PassageComment,
+    Step,
+    VersionRef,
+    decision_problem,
+    revision_feedback,
+)
 
 ABOUT = VersionRef(
     document_id=uuid4(), version_id=uuid4(), path="docs/about.md", kind="about", version=2
@@ -57,3 +66,31 @@ def test_approve_of_the_current_version_is_fine() -> None:
 def test_problems_are_named(decision: Decision, gate: Gate | None, expected: str) -> None:
     problem = decision_problem(decision, gate)
     assert problem is not None and expected in problem
+
+
+COMMENT = PassageComment(path="docs/about.md", quote="Harbour\n  masters", text="Name them.")
+
+
+def test_comments_alone_make_a_revision_and_quote_their_passages() -> None:
+    decision = Decision(step=Step.DESCRIPTION, action=Action.REVISE, comments=[COMMENT, COMMENT])
+    assert decision_problem(decision, GATE) is None
+    assert revision_feedback(decision) == (
+        "Comments on passages:\n"
+        '1. On "Harbour masters" in docs/about.md: Name them.\n'
+        '2. On "Harbour masters" in docs/about.md: Name them.'
+    )
+
+
+def test_feedback_comes_before_the_comments_and_alone_is_unchanged() -> None:
+    alone = Decision(step=Step.DESCRIPTION, action=Action.REVISE, feedback="  Shorter. ")
+    assert revision_feedback(alone) == "Shorter."
+    both = alone.model_copy(update={"comments": [COMMENT]})
+    assert revision_feedback(both).startswith("Shorter.\nComments on passages:\n1. On ")
+
+
+def test_comments_go_with_a_revision_only_and_are_checked_for_control_characters() -> None:
+    approve = Decision(step=Step.DESCRIPTION, action=Action.APPROVE, comments=[COMMENT])
+    assert "go with a revision" in (decision_problem(approve, GATE) or "")
+    hostile = COMMENT.model_copy(update={"text": "bad\x00"})
+    revise = Decision(step=Step.DESCRIPTION, action=Action.REVISE, comments=[hostile])
+    assert "comment must not contain" in (decision_problem(revise, GATE) or "")

@@ -94,10 +94,10 @@ function labelCheckboxes(container) {
   }
 }
 
-/** A wide table scrolls sideways in its own box (words are not broken in a cell): the box
- * takes the keyboard focus so arrow keys scroll it. */
-function scrollableTables(container) {
-  for (const table of container.querySelectorAll("table")) table.tabIndex = 0;
+/** A wide table or code block scrolls sideways in its own box (words are not broken in a
+ * cell): the box takes the keyboard focus so arrow keys scroll it. */
+function scrollableBlocks(container) {
+  for (const block of container.querySelectorAll("table, pre")) block.tabIndex = 0;
 }
 
 /** Headings get ids (an outline links to them) and take the focus when followed. */
@@ -116,7 +116,7 @@ let renderCount = 0;
 export function decorate(container) {
   settleLinks(container);
   labelCheckboxes(container);
-  scrollableTables(container);
+  scrollableBlocks(container);
   drawDiagrams(container);
 }
 

@@ -144,3 +144,12 @@ export function useShortcuts(keys, enabled = true) {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 }
+
+/** A ref for the field a form opens on: it takes the focus once shown. */
+export function useFocusOnMount() {
+  const field = useRef(null);
+  useEffect(() => {
+    field.current?.focus();
+  }, []);
+  return field;
+}

@@ -4,6 +4,7 @@ import { html, useEffect, useRef, useState } from "../vendor/preact-htm.js";
 import { api } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
+import { AnsweredComments, PassageCommenter, PendingComments, useComments } from "./comments.js";
 import { WhatChanged } from "./diff.js";
 import { MergeNotice } from "./merge.js";
 import { DocumentPicker, Outline, useViewed } from "./review.js";
@@ -16,6 +17,7 @@ import {
   stepInfo,
   useAction,
   useDraft,
+  useFocusOnMount,
   useResource,
   useShortcuts,
 } from "../ui.js";
@@ -31,6 +33,9 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     ref && hasDraft(drafts.edit) ? "edit" : ref && hasDraft(drafts.revise) ? "revise" : "read",
   );
   const [headings, setHeadings] = useState([]);
+  const frame = useRef(null);
+  const notes = useComments(gate);
+  const [commentSignal, setCommentSignal] = useState(0);
   const { isViewed, setViewed } = useViewed();
   const { busy, error, run } = useAction();
   const version = useResource(
@@ -44,6 +49,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
       const body = { step: gate.step, document_id: ref.document_id, version: ref.version, ...decision };
       const state = await api(`/projects/${projectId}/runs/current/decisions`, { method: "POST", body });
       forgetDrafts(Object.values(drafts));
+      if (decision.action === "revise") notes.clear();
       onDecided(state);
     });
   const pick = (entry) => {
@@ -65,6 +71,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
       r: () => acting && setMode("revise"),
       e: () => acting && version.data && setMode("edit"),
       A: () => acting && decide({ action: "approve" }),
+      c: () => setCommentSignal((count) => count + 1),
       "?": () => setHelpOpen(true),
     },
     mode === "read", // while the shortcut list is open the focus is in it, and keys are left alone
@@ -75,15 +82,20 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     <${DocumentPicker} versions=${gate.versions} selected=${selected} isViewed=${isViewed} onPick=${pick} />
     ${mode === "read" && ref &&
     html`<${DecisionBar} gate=${gate} current=${ref} busy=${busy} canAct=${canAct} canEdit=${Boolean(version.data)}
-      isViewed=${isViewed} setViewed=${setViewed}
+      isViewed=${isViewed} setViewed=${setViewed} pendingComments=${notes.comments.length}
       onApprove=${() => decide({ action: "approve" })} onRevise=${() => setMode("revise")}
       onEdit=${() => setMode("edit")} onHelp=${() => setHelpOpen(true)} />`}
     <${ShortcutHelp} open=${helpOpen} onClose=${() => setHelpOpen(false)} />
     <div class="gate-layout">
-      <div class="gate-main">
+      <div class="gate-main" ref=${frame}>
+        ${mode === "read" && ref && html`<${PassageCommenter} frame=${frame} path=${ref.path} canAct=${canAct}
+          onAdd=${notes.add} openSignal=${commentSignal} />`}
         ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
         ${version.data && html`<${WhatChanged} key=${version.data.id} projectId=${projectId}
           documentId=${ref.document_id} version=${version.data} />`}
+        ${version.data && html`<${AnsweredComments} comments=${version.data.meta?.comments}
+          path=${ref.path} content=${version.data.content_md} />`}
+        <${PendingComments} comments=${notes.comments} onRemove=${notes.remove} />
         ${version.data?.meta?.merge && html`<${MergeNotice} projectId=${projectId} documentId=${ref.document_id}
           content=${version.data.content_md} merge=${version.data.meta.merge} busy=${busy} canAct=${canAct}
           onSettle=${(content) => decide({ action: "edit", content })} />`}
@@ -92,7 +104,8 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
         <${ErrorNotice} error=${error} />
         ${mode === "revise" &&
         html`<${ReviseForm} busy=${busy} agent=${step.agent} draft=${drafts.revise} onCancel=${() => setMode("read")}
-          onSubmit=${(feedback) => decide({ action: "revise", feedback })} />`}
+          comments=${notes.comments.length}
+          onSubmit=${(feedback) => decide({ action: "revise", feedback, comments: notes.comments })} />`}
         ${mode === "edit" && version.data &&
         html`<${EditForm} busy=${busy} initial=${version.data.content_md} draft=${drafts.edit}
           onCancel=${() => setMode("read")}
@@ -110,7 +123,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
 /** Approve, revise, edit and "viewed", in a bar that sticks to the top of the screen once
  * scrolled past and to its bottom while below it: in reach on a laptop and a phone, however
  * long the document, and early in the keyboard's order. */
-function DecisionBar({ gate, current, busy, canAct, canEdit, isViewed, setViewed, onApprove, onRevise, onEdit, onHelp }) {
+function DecisionBar({ gate, current, busy, canAct, canEdit, isViewed, setViewed, pendingComments, onApprove, onRevise, onEdit, onHelp }) {
   const count = gate.versions.length;
   const unread = gate.versions.filter((entry) => !isViewed(entry.version_id)).length;
   const approve = count > 1 ? `Approve all ${count} documents` : "Approve";
@@ -129,6 +142,7 @@ function DecisionBar({ gate, current, busy, canAct, canEdit, isViewed, setViewed
     ${count > 1 && html`<span class="hint" id="unread-count">${unread === 0
       ? "All viewed."
       : `${unread} of ${count} not marked viewed.`}</span>`}
+    ${pendingComments > 0 && html`<span class="hint">${pendingComments} comment${pendingComments === 1 ? "" : "s"} not sent yet: "Ask for a revision" sends them.</span>`}
     ${!canAct && html`<span class="hint">Viewers can read; an editor or owner decides.</span>`}
     <button type="button" class="link keys-help" onClick=${onHelp} aria-keyshortcuts="?">Shortcuts (?)</button>
   </div>`;
@@ -165,23 +179,26 @@ function draftNames(ref) {
   return { revise: `revise.${version}`, edit: `edit.${version}` };
 }
 
-function ReviseForm({ busy, agent, draft, onCancel, onSubmit }) {
+function ReviseForm({ busy, agent, draft, comments, onCancel, onSubmit }) {
   const [feedback, setFeedback, clear] = useDraft(draft, "");
-  const field = useFocusOnOpen();
+  const field = useFocusOnMount();
   const discard = () => {
     clear();
     onCancel();
   };
-  const send = () => feedback.trim() && !busy && onSubmit(feedback);
+  const ready = Boolean(feedback.trim()) || comments > 0;
+  const send = () => ready && !busy && onSubmit(feedback);
   return html`<form class="revise" onSubmit=${(event) => { event.preventDefault(); send(); }}>
-    <label>What should the ${agent} change?
-      <textarea ref=${field} rows="5" required maxlength="10000" value=${feedback}
+    ${comments > 0 && html`<p class="notice info">Your ${comments === 1 ? "comment" : `${comments} comments`} on passages
+      go with this request, each quoting its passage. Anything else?</p>`}
+    <label>What should the ${agent} change?${comments > 0 ? " (optional)" : ""}
+      <textarea ref=${field} rows="5" required=${comments === 0} maxlength="10000" value=${feedback}
         aria-describedby="revise-keys" onKeyDown=${sendOnCtrlEnter(send)}
         onInput=${(event) => setFeedback(event.currentTarget.value)}></textarea>
     </label>
     <p class="hint" id="revise-keys">Ctrl+Enter (⌘+Enter on a Mac) sends.</p>
     <div class="actions">
-      <button type="submit" disabled=${busy || !feedback.trim()}>Send for revision</button>
+      <button type="submit" disabled=${busy || !ready}>Send for revision</button>
       <button type="button" class="secondary" onClick=${discard}>Discard</button>
     </div>
   </form>`;
@@ -190,7 +207,7 @@ function ReviseForm({ busy, agent, draft, onCancel, onSubmit }) {
 function EditForm({ busy, initial, draft, onCancel, onSubmit }) {
   const [content, setContent, clear] = useDraft(draft, initial);
   const [preview, setPreview] = useState(content);
-  const field = useFocusOnOpen();
+  const field = useFocusOnMount();
   const discard = () => {
     clear();
     onCancel();
@@ -218,15 +235,6 @@ function EditForm({ busy, initial, draft, onCancel, onSubmit }) {
       <button type="button" class="secondary" onClick=${discard}>Discard</button>
     </div>
   </form>`;
-}
-
-/** A ref for the field a form opens on: it takes the focus once shown. */
-function useFocusOnOpen() {
-  const field = useRef(null);
-  useEffect(() => {
-    field.current?.focus({ preventScroll: false });
-  }, []);
-  return field;
 }
 
 function sendOnCtrlEnter(send) {

@@ -6,6 +6,7 @@ export const GATE_KEYS = [
   { key: "j", does: "next document" },
   { key: "k", does: "previous document" },
   { key: "v", does: "mark the document viewed (or not)" },
+  { key: "c", does: "comment on the selected passage" },
   { key: "r", does: "ask for a revision" },
   { key: "e", does: "edit the document" },
   { key: "A", label: "Shift+A", does: "approve the step" },
