@@ -82,6 +82,8 @@ KEEP_VALID_PATCH = "keep-valid-version-1"
 # Accepted documents are indexed into memory beside the next step, not before it, by an
 # IndexVersions child workflow that outlives the run.
 MEMORY_BESIDE_PATCH = "memory-beside-next-step-1"
+# An approval's Update answers once the step is accepted, not when the next gate opens.
+APPROVE_ANSWERS_PATCH = "approve-answers-on-accept-1"
 
 
 @workflow.defn(name="ProjectFlow")
@@ -118,17 +120,21 @@ class ProjectFlow:
 
     @workflow.update
     async def decide(self, decision: Decision) -> FlowState:
-        """Take a decision at the open gate; answers once the flow has acted on it."""
+        """Take a decision at the open gate; answers once the flow has acted on it: an
+        approval once the step is accepted (the next agent is starting), a revision or an
+        edit once the new gate is open, the last approval once the package is exported."""
         gate_number = self._gates_opened
         self._pending = decision
-        await workflow.wait_condition(
-            lambda: (
-                self._pending is None
-                and (self._gates_opened > gate_number or self._status is not RunStatus.RUNNING)
-                and self._status is not RunStatus.EXPORTING
-            )
-        )
+        on_accept = decision.action is Action.APPROVE and workflow.patched(APPROVE_ANSWERS_PATCH)
+        await workflow.wait_condition(lambda: self._acted_on(decision, gate_number, on_accept))
         return self._snapshot(with_events=False)
+
+    def _acted_on(self, decision: Decision, gate_number: int, on_accept: bool) -> bool:
+        if self._pending is not None or self._status is RunStatus.EXPORTING:
+            return False
+        if on_accept and decision.step in self._accepted:
+            return True
+        return self._gates_opened > gate_number or self._status is not RunStatus.RUNNING
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:

@@ -483,6 +483,7 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await expect(page.locator('li[data-step="architecture"].step-writing')).to_be_visible()
     # The section being written, live from the worker through Redis and the stream.
     await expect(page.locator(".draft")).to_contain_text("Solution Architect")
+    await expect(page.locator(".draft .sections li").first).to_be_visible()  # section by section
     await session.shot("section-draft")
     resumed_before = len(session.resumed_streams)
     await served_app.stop()

@@ -22,7 +22,7 @@ export function RunView({ projectId, query }) {
   const [link, setLink] = useState("connecting");
   const [notice, setNotice] = useState(takeFlash);
   const [generation, setGeneration] = useState(0); // a new run (start, restart) follows anew
-  const [draft, setDraft] = useState(null); // the section being written (section_progress)
+  const [writing, setWriting] = useState(null); // {step, sections}: section_progress of the write
   const refreshTimer = useRef(null);
   // After a completed run, a rollback leaves later documents stale: the run can redo them.
   const documents = useResource(run?.status === "completed" ? `/projects/${projectId}/documents` : null);
@@ -56,9 +56,9 @@ export function RunView({ projectId, query }) {
       }
       const lastSeq = state.events.reduce((last, event) => Math.max(last, event.seq), 0);
       stop = followRun(projectId, lastSeq, {
-        onDraft: (progress) => setDraft(progress),
+        onDraft: (progress) => setWriting((previous) => withSection(previous, progress)),
         onEvent: (event) => {
-          if (event.type === "step_finished") setDraft(null);
+          if (["step_started", "step_finished"].includes(event.type)) setWriting(null);
           setRun((previous) => withEvent(previous, event));
           clearTimeout(refreshTimer.current);
           refreshTimer.current = setTimeout(refresh, 120);
@@ -112,7 +112,7 @@ export function RunView({ projectId, query }) {
         onCancel=${() => confirm("Cancel this run? Accepted documents are kept.") &&
           act("/runs/current/cancel", undefined, "The run was cancelled.")} />
       <${StepList} run=${run} staleSteps=${new Set(stale.map((document) => document.step))} />
-      ${run.status === "running" && draft?.step === run.step && html`<${Draft} draft=${draft} />`}
+      ${run.status === "running" && writing?.step === run.step && html`<${LiveWriting} writing=${writing} />`}
       ${run.status === "awaiting_approval" && run.gate &&
       html`<${GateReview} key=${`${run.gate.step}-${run.gate.number}`} projectId=${projectId}
         gate=${run.gate} canAct=${canAct} shownDocument=${query.get("doc")} onDecided=${(state) => { setRun(state); refresh(); }} />`}
@@ -132,17 +132,35 @@ function RunEstimate({ projectId }) {
   </p>`;
 }
 
-/** The section the agent is writing now, its reply growing as the model streams it. */
-function Draft({ draft }) {
-  const step = stepInfo(draft.step);
-  const verb = { started: "started", writing: "is writing", finished: "finished", resumed: "kept" }[
-    draft.state
-  ];
-  return html`<section class="card draft" aria-live="polite" aria-label="Draft being written">
-    <p>${step.agent} ${verb} the section <code>${draft.section}</code>${draft.chars
-      ? `: ${draft.chars.toLocaleString()} characters so far`
-      : ""}.</p>
-    ${draft.text && html`<pre class="draft-text" tabindex="0">${draft.text}</pre>`}
+/** The write of a step so far, section by section, from its section_progress messages. */
+function withSection(writing, progress) {
+  const sections = writing?.step === progress.step ? writing.sections : {};
+  return { step: progress.step, sections: { ...sections, [progress.section]: progress } };
+}
+
+const SECTION_STATES = { started: "started", writing: "writing", finished: "written", resumed: "kept" };
+
+/** The agent writing: each section of the step as it comes (written, kept from an earlier
+ * attempt, being written), the tokens so far, and the reply of the section being written
+ * growing as the model streams it. */
+function LiveWriting({ writing }) {
+  const step = stepInfo(writing.step);
+  const sections = Object.values(writing.sections);
+  const current = sections.findLast((section) => ["started", "writing"].includes(section.state));
+  const done = sections.filter((section) => ["finished", "resumed"].includes(section.state)).length;
+  const tokensIn = sections.reduce((sum, section) => sum + (section.tokens_in || 0), 0);
+  const tokensOut = sections.reduce((sum, section) => sum + (section.tokens_out || 0), 0);
+  return html`<section class="card draft" aria-labelledby="draft-title">
+    <h2 id="draft-title">The ${step.agent} is writing the ${step.title.toLowerCase()}</h2>
+    <p class="meta" aria-live="polite">${plural(done, "section")} written${current ? `, now "${current.section}"` : ""}
+      ${tokensIn + tokensOut > 0 ? ` · ${tokensIn.toLocaleString()} tokens in, ${tokensOut.toLocaleString()} out` : ""}</p>
+    <ol class="sections">
+      ${sections.map((section) => html`<li key=${section.section} class=${`section-${section.state}`}>
+        <code>${section.section}</code> <span class="meta">${SECTION_STATES[section.state]}${section.chars
+          ? `, ${section.chars.toLocaleString()} characters` : ""}</span>
+      </li>`)}
+    </ol>
+    ${current?.text && html`<pre class="draft-text" tabindex="0" aria-label=${`The reply for ${current.section} so far`}>${current.text}</pre>`}
   </section>`;
 }
 
@@ -158,7 +176,9 @@ function RunSummary({ run, link, projectId, canAct, stale, onRestart, onRegenera
   ).length;
   const current = stepInfo(run.step);
   const headline = {
-    running: `${current.agent} is writing: ${current.title}`,
+    running: approvedNotAccepted(run, run.step)
+      ? `The ${current.title.toLowerCase()} is approved: saving it`
+      : `${current.agent} is writing: ${current.title}`,
     awaiting_approval: `Your turn: review the ${current.title.toLowerCase()}`,
     exporting: "All steps accepted: packaging the documents",
     completed: stale.length
@@ -202,7 +222,19 @@ function RunSummary({ run, link, projectId, canAct, stale, onRestart, onRegenera
   </div>`;
 }
 
+/** The step's last event, of those that say where it stands. */
+function lastOf(run, stepId, types) {
+  return run.events.findLast((event) => event.step === stepId && types.includes(event.type));
+}
+
+/** Approved, and the flow has not yet moved on to the next step: it is being saved. */
+function approvedNotAccepted(run, stepId) {
+  const last = lastOf(run, stepId, ["decision", "step_accepted", "step_started"]);
+  return last?.type === "decision" && last.data?.action === "approve";
+}
+
 function stepState(run, stepId) {
+  if (run.step === stepId && run.status === "running" && approvedNotAccepted(run, stepId)) return "saving";
   if (run.step === stepId) {
     return {
       running: "writing",
@@ -218,6 +250,7 @@ function stepState(run, stepId) {
 
 const STATE_LABELS = {
   writing: "writing…",
+  saving: "approved: saving…",
   review: "waiting for your review",
   accepted: "accepted",
   failed: "failed",
@@ -234,6 +267,7 @@ function StepList({ run, staleSteps }) {
       const starts = eventsOf(run, step.id, "step_started");
       const drafts = starts.length;
       const automatic = eventsOf(run, step.id, "quality_revision").length;
+      const memory = memoryState(run, step.id);
       return html`<li key=${step.id} class=${`step step-${state}`} data-step=${step.id}
         aria-current=${state === "writing" || state === "review" ? "step" : undefined}>
         <span class="step-title">${step.title}</span>
@@ -242,9 +276,19 @@ function StepList({ run, staleSteps }) {
         html` <${Elapsed} since=${starts.at(-1)?.at} />`}</span>
         ${drafts > 0 &&
         html`<span class="step-meta">${plural(drafts, "draft")}${automatic ? `, ${plural(automatic, "automatic quality revision")}` : ""}</span>`}
+        ${memory && html`<span class="step-meta memory">${memory}</span>`}
       </li>`;
     })}
   </ol>`;
+}
+
+/** Where the accepted step is in project memory, from its last memory event. */
+function memoryState(run, stepId) {
+  const last = lastOf(run, stepId, ["memory_indexing", "memory_indexed", "memory_failed"]);
+  if (!last) return null;
+  if (last.type === "memory_indexing") return "adding to project memory…";
+  if (last.type === "memory_indexed") return "in project memory";
+  return "not in project memory";
 }
 
 /** "for 1 min 05 s", ticking: a model-backed step takes minutes and sends nothing meanwhile. */
