@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = "docflow"
     jwt_audience: str = "docflow-api"
     access_token_ttl_s: int = 900
+    # A session ends this long after its last renewal (docflow.auth.refresh).
+    refresh_token_ttl_s: int = 8 * 3600
     # ... and/or an external identity provider, verified through its JWKS.
     oidc_issuer: str | None = None
     oidc_audience: str | None = None

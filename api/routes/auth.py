@@ -1,4 +1,5 @@
-"""The built-in token issuer: OAuth2 password grant (RFC 6749 §4.3) for local users.
+"""The built-in token issuer: OAuth2 password grant (RFC 6749 §4.3) for local users, the
+refresh token grant (§6) that renews a session, and revocation (RFC 7009) at sign-out.
 
 The tenant is named by its slug, in the form field ``tenant`` or, for clients that only
 send a client id (Swagger UI's OAuth2 form), as ``client_id`` (in the body or as the user
@@ -13,12 +14,14 @@ import asyncio
 import base64
 import binascii
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,6 +32,7 @@ from api.login_throttle import LoginThrottle
 from api.middleware import client_ip
 from docflow.admin import tenant_id_for
 from docflow.auth.passwords import verify_password_or_dummy
+from docflow.auth.refresh import RefreshGrant, RefreshTokens
 from docflow.auth.tokens import issue_access_token
 from docflow.storage.accounts import AccountRepository, LoginCandidate, normalize_email
 from docflow.storage.db import tenant_session
@@ -44,6 +48,8 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    refresh_token: str  # single use: trade it for a new pair before the access token ends
+    refresh_expires_in: int
     tenant_id: UUID
     role: str
 
@@ -105,7 +111,7 @@ FormField = Annotated[str | None, Form()]
 
 @router.post(
     "/token",
-    summary="Exchange a user's password for an access token (OAuth2 password grant)",
+    summary="Exchange a password or a refresh token for an access token (OAuth2)",
     response_model=TokenResponse,
     responses={400: {"model": OAuthErrorResponse, "description": "RFC 6749 error"}},
 )
@@ -118,14 +124,20 @@ async def token(
     scope: FormField = None,
     tenant: FormField = None,
     client_id: FormField = None,
+    refresh_token: FormField = None,
 ) -> JSONResponse:
-    """Form-encoded: ``grant_type=password``, ``username`` (email), ``password`` and the
-    tenant slug as ``tenant`` (or ``client_id``). ``scope`` is accepted and ignored: the
-    role comes from the user's membership in the tenant."""
+    """Form-encoded. ``grant_type=password``: ``username`` (email), ``password`` and the
+    tenant slug as ``tenant`` (or ``client_id``). ``grant_type=refresh_token``: the
+    ``refresh_token`` of the last answer, which is used up. ``scope`` is accepted and
+    ignored: the role comes from the user's membership in the tenant, checked each time."""
+    if grant_type == "refresh_token":
+        return await _refresh(state, refresh_token)
     if grant_type != "password":
         if not grant_type:
             return oauth_error("invalid_request", "grant_type is required")
-        return oauth_error("unsupported_grant_type", "only grant_type=password is supported")
+        return oauth_error(
+            "unsupported_grant_type", "only grant_type=password and refresh_token are supported"
+        )
     slug = tenant or client_id or basic_client_id(request)
     if not username or not password or not slug:
         return oauth_error("invalid_request", "username, password and tenant are required")
@@ -134,7 +146,7 @@ async def token(
     tenant_id = tenant_id_for(slug)
     account, address = username.strip().lower(), client_ip(request.scope)
     throttle = LoginThrottle(state.redis)
-    try:
+    with _redis_needed("sign-in"):
         waiting = await throttle.check(tenant_id, account, address)
         if waiting is not None:
             raise ProblemError(
@@ -148,16 +160,69 @@ async def token(
             await throttle.failed(tenant_id, account, address)
             return oauth_error("invalid_grant", "wrong username, password or tenant")
         await throttle.succeeded(tenant_id, account, address)
-    except (RedisError, OSError) as error:
-        logger.warning("sign-in throttle unavailable (%s): refusing sign-in", type(error).__name__)
-        raise ProblemError(
-            503, "sign-in is unavailable for a moment: try again shortly",
-            kind=LIMITER_UNAVAILABLE, headers={"Retry-After": "5"},
-        ) from error  # fmt: skip
+        return await _tokens(state, tenant_id, signed_in)
+
+
+async def _refresh(state: StateDep, refresh_token: str | None) -> JSONResponse:
+    """A new pair for a refresh token, if it is live and its user still a member."""
+    if not refresh_token or text_problem(refresh_token) or len(refresh_token) > 200:
+        return oauth_error("invalid_request", "refresh_token is required")
+    with _redis_needed("renewing a session"):
+        grant = await _refresh_tokens(state).redeem(refresh_token)
+        if grant is None:
+            return oauth_error("invalid_grant", "the session has ended: sign in again")
+        async with tenant_session(state.engine, grant.tenant_id) as session:
+            role = await AccountRepository(grant.tenant_id, session).role_of(grant.user_id)
+        if role is None:
+            return oauth_error("invalid_grant", "the session has ended: sign in again")
+        return await _tokens(state, grant.tenant_id, SignedIn(user_id=grant.user_id, role=role))
+
+
+async def _tokens(state: StateDep, tenant_id: UUID, signed_in: SignedIn) -> JSONResponse:
     access_token, lifetime = issue_access_token(
         state.settings, subject=str(signed_in.user_id), tenant_id=tenant_id, role=signed_in.role
     )
+    refresh_tokens = _refresh_tokens(state)
+    refresh = await refresh_tokens.issue(RefreshGrant(signed_in.user_id, tenant_id))
     body = TokenResponse(
-        access_token=access_token, expires_in=lifetime, tenant_id=tenant_id, role=signed_in.role
+        access_token=access_token,
+        expires_in=lifetime,
+        refresh_token=refresh,
+        refresh_expires_in=refresh_tokens.lifetime_s,
+        tenant_id=tenant_id,
+        role=signed_in.role,
     )
     return JSONResponse(body.model_dump(mode="json"), headers=NO_STORE)
+
+
+def _refresh_tokens(state: StateDep) -> RefreshTokens:
+    return RefreshTokens(state.redis, state.settings.refresh_token_ttl_s)
+
+
+@contextmanager
+def _redis_needed(what: str) -> Iterator[None]:
+    """Redis down: a 503 in words, never a half-issued session."""
+    try:
+        yield
+    except (RedisError, OSError) as error:
+        logger.warning("%s unavailable (%s): refused", what, type(error).__name__)
+        raise ProblemError(
+            503, f"{what} is unavailable for a moment: try again shortly",
+            kind=LIMITER_UNAVAILABLE, headers={"Retry-After": "5"},
+        ) from error  # fmt: skip
+
+
+@router.post(
+    "/revoke",
+    summary="Revoke a refresh token (RFC 7009): signing out",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"description": "Revoked, or it was not live"}},
+)
+async def revoke(state: StateDep, token: FormField = None) -> Response:
+    """Form-encoded ``token``: the refresh token to end. Answers 200 whether or not it was
+    live (RFC 7009 §2.2), so the answer says nothing about the token."""
+    if token and not text_problem(token) and len(token) <= 200:
+        with _redis_needed("signing out"):
+            await _refresh_tokens(state).revoke(token)
+    return Response(status_code=200, headers=NO_STORE)

@@ -786,15 +786,42 @@ async def settle_the_overview_and_keep_the_epic_edit(session: Browsing) -> None:
     await session.shot("merge-kept-edit")
 
 
+async def renew_the_session(session: Browsing, project_url: str) -> None:
+    """An access token about to end is renewed before the next call: no sign-in asked."""
+    page = session.page
+    before = await page.evaluate(
+        """() => {
+            const kept = JSON.parse(sessionStorage.getItem("docflow.session"));
+            const ending = { ...kept, expiresAt: Date.now() + 1000 };
+            sessionStorage.setItem("docflow.session", JSON.stringify(ending));
+            return kept.token;
+        }"""
+    )
+    await page.goto(project_url)
+    await expect(page.get_by_text("Done: all four steps are accepted")).to_be_visible()
+    after = await page.evaluate("JSON.parse(sessionStorage.getItem('docflow.session'))")
+    assert after["token"] != before and after["expiresAt"] > time.time() * 1000 + 60_000
+
+
 async def sign_out(session: Browsing, project_url: str) -> None:
     page = session.page
-    await page.get_by_role("button", name="Sign out").click()
+    await renew_the_session(session, project_url)
+    refresh_token = await page.evaluate(
+        "JSON.parse(sessionStorage.getItem('docflow.session')).refreshToken"
+    )
+    async with page.expect_response("**/api/v1/auth/revoke") as revoked:
+        await page.get_by_role("button", name="Sign out").click()
+    assert (await revoked.value).status == 200
     await expect(page.get_by_text("You signed out.")).to_be_visible()
     await expect(page).to_have_url(re.compile(r"/app/signin"))
     assert await page.evaluate("sessionStorage.length") == 0
     await page.goto(project_url)  # a link into the app asks for the sign-in again
     await expect(page.get_by_role("heading", name="Sign in to docflow")).to_be_visible()
     await expect(page.get_by_text("Harbour Desk")).to_have_count(0)
+    # Signing out revoked the refresh token: it renews nothing any more.
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    answer = await page.request.post(f"{session.base_url}/api/v1/auth/token", form=form)
+    assert answer.status == 400, await answer.text()
 
 
 async def check_phone_width(session: Browsing, views: dict[str, str]) -> None:

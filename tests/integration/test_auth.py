@@ -49,6 +49,7 @@ from tests.flow_helpers import run_sql
 PASSWORD = "a long enough password"
 MEMBERS = "/api/v1/members"
 TOKEN = "/api/v1/auth/token"
+REVOKE = "/api/v1/auth/revoke"
 ISSUER = "https://idp.example.test/"  # the external IdP of the JWKS tests
 AUDIENCE = "docflow-external"
 
@@ -383,6 +384,51 @@ async def test_a_removed_member_loses_access_at_once_and_a_demoted_one_their_rig
             if (await http.post(MEMBERS, json=body, headers=owner)).status_code == 403:
                 break
             await asyncio.sleep(0.5)
+
+
+async def _refresh(http: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await http.post(TOKEN, data={"grant_type": "refresh_token", "refresh_token": token})
+
+
+async def test_a_refresh_token_renews_once_and_sign_out_ends_it(
+    http: httpx.AsyncClient, engine: AsyncEngine, tenant: Tenant
+) -> None:
+    _, email = await add_user(engine, tenant.id, "editor")
+    first = (await sign_in(http, tenant.slug, email)).json()
+    assert first["refresh_expires_in"] > first["expires_in"]
+    renewed = await _refresh(http, first["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    pair = renewed.json()
+    assert pair["role"] == "editor" and pair["refresh_token"] != first["refresh_token"]
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    assert (await http.get(MEMBERS, headers=headers)).status_code == 200
+    used_again = await _refresh(http, first["refresh_token"])  # single use: a copy is refused
+    assert used_again.status_code == 400 and used_again.json()["error"] == "invalid_grant"
+    revoked = await http.post(REVOKE, data={"token": pair["refresh_token"]})
+    assert revoked.status_code == 200
+    ended = await _refresh(http, pair["refresh_token"])
+    assert ended.json()["error_description"] == "the session has ended: sign in again"
+    for missing in ({}, {"refresh_token": ""}, {"refresh_token": "x\x00"}):
+        answer = await http.post(TOKEN, data={"grant_type": "refresh_token", **missing})
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+
+
+async def test_a_refresh_reads_the_membership_again(
+    http: httpx.AsyncClient, engine: AsyncEngine, tenant: Tenant
+) -> None:
+    _, owner_email = await add_user(engine, tenant.id, "owner")
+    editor_id, editor_email = await add_user(engine, tenant.id, "editor")
+    owner = await token_of(http, tenant.slug, owner_email)
+    editor = (await sign_in(http, tenant.slug, editor_email)).json()
+    async with tenant_session(engine, tenant.id) as session:
+        await run_sql(
+            session, "update memberships set role = 'viewer' where user_id = :u", u=editor_id
+        )
+    demoted = (await _refresh(http, editor["refresh_token"])).json()
+    assert demoted["role"] == "viewer"
+    assert (await http.delete(f"{MEMBERS}/{editor_id}", headers=owner)).status_code == 204
+    removed = await _refresh(http, demoted["refresh_token"])
+    assert removed.status_code == 400 and removed.json()["error"] == "invalid_grant"
 
 
 async def test_two_owners_removing_each_other_leave_one(

@@ -35,6 +35,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None, project_scoped=False),
     ("GET", "/readyz"): Rule(None, project_scoped=False),
     ("POST", "/api/v1/auth/token"): Rule(None, project_scoped=False),
+    ("POST", "/api/v1/auth/revoke"): Rule(None, project_scoped=False),
     ("GET", "/api/v1/exports/download"): Rule(None, project_scoped=False),
     ("GET", "/api/v1/members"): Rule("viewer", project_scoped=False),
     ("POST", "/api/v1/members"): Rule("owner", project_scoped=False),

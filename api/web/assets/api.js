@@ -7,20 +7,67 @@ export const DRAFT_PREFIX = `${KEPT_PREFIX}draft.`;
 export const VIEWED_PREFIX = `${KEPT_PREFIX}viewed.`;
 export const SIGNED_OUT_EVENT = "docflow:signed-out";
 
+const RENEW_BEFORE_MS = 60_000; // an access token this close to its end is renewed first
+
+/** The session while it can go on: its access token is live, or its refresh token can
+ * renew it (`freshHeaders` does, before a call). */
 export function currentSession() {
   try {
     const session = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
-    if (session && session.expiresAt > Date.now()) return session;
+    if (session && Math.max(session.expiresAt, session.refreshExpiresAt || 0) > Date.now()) return session;
   } catch {
     // an unreadable session is no session
   }
   return null;
 }
 
+function keepSession(previous, token) {
+  const session = {
+    ...previous,
+    token: token.access_token,
+    role: token.role,
+    refreshToken: token.refresh_token,
+    expiresAt: Date.now() + token.expires_in * 1000,
+    refreshExpiresAt: Date.now() + token.refresh_expires_in * 1000,
+  };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session;
+}
+
+let renewing = null; // one renewal at a time: the refresh token is single use
+
+/** Trade the refresh token for a new pair (POST /auth/token, grant_type=refresh_token). */
+function renew(session) {
+  renewing ??= (async () => {
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: session.refreshToken });
+    let response;
+    try {
+      response = await fetch("/api/v1/auth/token", { method: "POST", body: form });
+    } catch {
+      throw NETWORK_ERROR;
+    }
+    if (response.status === 400) {
+      signOut("Your session has ended. Please sign in again.");
+      throw new ApiError(401, "Your session has ended. Please sign in again.");
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return keepSession(currentSession() || session, await response.json());
+  })().finally(() => {
+    renewing = null;
+  });
+  return renewing;
+}
+
 /** End the session. An expired session keeps the person's unsent drafts and viewed marks
  * for the next sign-in; signing out on purpose (`forget`) removes everything docflow kept. */
 export function signOut(reason, { forget = false } = {}) {
+  const refreshToken = currentSession()?.refreshToken;
   sessionStorage.removeItem(SESSION_KEY);
+  if (forget && refreshToken) {
+    // The refresh token is revoked (RFC 7009); the access token ends within minutes.
+    fetch("/api/v1/auth/revoke", { method: "POST", body: new URLSearchParams({ token: refreshToken }), keepalive: true })
+      .catch(() => {});
+  }
   if (forget) {
     Object.keys(sessionStorage)
       .filter((key) => key.startsWith(KEPT_PREFIX))
@@ -52,30 +99,24 @@ export async function signIn({ tenant, email, password }) {
     throw NETWORK_ERROR;
   }
   if (!response.ok) throw await errorFrom(response);
-  const token = await response.json();
-  const session = {
-    token: token.access_token,
-    role: token.role,
-    tenant,
-    email,
-    expiresAt: Date.now() + token.expires_in * 1000,
-  };
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  return session;
+  return keepSession({ tenant, email }, await response.json());
 }
 
-export function authHeaders() {
-  const session = currentSession();
+/** The Authorization header of a live session, renewed first when its access token is
+ * about to end; no session signs out. */
+export async function authHeaders() {
+  let session = currentSession();
   if (!session) {
     signOut("Your session has ended. Please sign in again.");
     throw new ApiError(401, "Your session has ended. Please sign in again.");
   }
+  if (session.refreshToken && session.expiresAt - Date.now() < RENEW_BEFORE_MS) session = await renew(session);
   return { Authorization: `Bearer ${session.token}` };
 }
 
 /** Call /api/v1{path}; resolves to the JSON body (null for 204), rejects with an ApiError. */
 export async function api(path, { method = "GET", body } = {}) {
-  const headers = authHeaders();
+  const headers = await authHeaders();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {

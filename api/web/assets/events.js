@@ -21,7 +21,7 @@ export function followRun(projectId, lastEventId, { onEvent, onDraft = () => {},
 
   async function readOnce() {
     controller = new AbortController();
-    const headers = authHeaders();
+    const headers = await authHeaders();
     if (lastId > 0) headers["Last-Event-ID"] = String(lastId);
     const response = await fetch(`/api/v1/projects/${projectId}/events`, {
       headers,

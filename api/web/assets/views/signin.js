@@ -28,6 +28,6 @@ export function SignInView({ onSignedIn, reason }) {
       <${ErrorNotice} error=${error} />
       <button type="submit" disabled=${busy}>${busy ? "Signing in…" : "Sign in"}</button>
     </form>
-    <p class="hint">Your sign-in lasts until you close this tab or sign out.</p>
+    <p class="hint">Your sign-in lasts while this tab is open and in use, until you sign out.</p>
   </section>`;
 }
