@@ -480,6 +480,7 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await feedback.fill(FEEDBACK)
     await session.shot("revise-feedback")
     await feedback.press("Control+Enter")  # sends, as the hint under the field says
+    await look_away(page)
     await expect(page.locator('li[data-step="architecture"].step-writing')).to_be_visible()
     # The section being written, live from the worker through Redis and the stream.
     await expect(page.locator(".draft")).to_contain_text("Solution Architect")
@@ -501,11 +502,44 @@ async def revise_architecture(session: Browsing, served_app: ServedApp) -> None:
     await expect(changed.locator(".change-reason")).to_contain_text(FEEDBACK)
     added = changed.locator(".rendered-diff .block-insert", has_text=re.compile(r"\bGo\b"))
     await expect(added.first).to_be_visible()
+    await look_back(page, "architecture")
     answered = page.get_by_role("region", name="Your comments on the last version")
     await expect(answered).to_contain_text(COMMENT)
     await expect(answered).to_contain_text("Addressed: the passage was rewritten.")
     await session.shot("gate-architecture-version-2")
     await approve(session, "architecture")
+
+
+async def look_away(page: Page) -> None:
+    """The tab goes to the background; notifications are allowed (a recording stand-in)."""
+    await page.evaluate(
+        """() => {
+            const hidden = { value: "hidden", configurable: true };
+            Object.defineProperty(document, "visibilityState", hidden);
+            window.shownNotifications = [];
+            window.Notification = class {
+                static permission = "granted";
+                constructor(title, options) {
+                    window.shownNotifications.push([title, options.body]);
+                }
+            };
+        }"""
+    )
+
+
+async def look_back(page: Page, step: str) -> None:
+    """The gate that opened meanwhile marked the title and notified; seeing the tab clears it."""
+    await expect(page).to_have_title("(1) docflow")
+    shown = await page.evaluate("window.shownNotifications")
+    assert shown == [["docflow: your turn", f"Review the {step}."]], shown
+    await page.evaluate(
+        """() => {
+            const visible = { value: "visible", configurable: true };
+            Object.defineProperty(document, "visibilityState", visible);
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    await expect(page).to_have_title("docflow")
 
 
 async def comment_on_a_passage(session: Browsing, word: str, comment: str) -> None:

@@ -7,6 +7,7 @@ import { followRun } from "../events.js";
 import { Link } from "../router.js";
 import { ErrorNotice, Loading, STEPS, stepInfo, takeFlash, useNames, useResource } from "../ui.js";
 import { GateReview } from "./gate.js";
+import { announceGate, NotifyToggle } from "./notify.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const LINK_LABELS = {
@@ -59,6 +60,7 @@ export function RunView({ projectId, query }) {
         onDraft: (progress) => setWriting((previous) => withSection(previous, progress)),
         onEvent: (event) => {
           if (["step_started", "step_finished"].includes(event.type)) setWriting(null);
+          if (event.type === "awaiting_approval") announceGate(stepInfo(event.step).title.toLowerCase());
           setRun((previous) => withEvent(previous, event));
           clearTimeout(refreshTimer.current);
           refreshTimer.current = setTimeout(refresh, 120);
@@ -218,6 +220,7 @@ function RunSummary({ run, link, projectId, canAct, stale, onRestart, onRegenera
       html`<${Link} class="button" href=${`/app/projects/${projectId}/export${run.export_id ? `?export=${run.export_id}` : ""}`}>Download the package</${Link}>`}
       ${!TERMINAL.has(run.status) &&
       html`<button type="button" class="secondary" disabled=${!canAct} onClick=${onCancel}>Cancel the run</button>`}
+      ${!TERMINAL.has(run.status) && html`<${NotifyToggle} />`}
     </div>
   </div>`;
 }
