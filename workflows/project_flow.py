@@ -292,7 +292,8 @@ class ProjectFlow:
         usage = output.usage
         self._emit("step_finished", step, documents=len(output.versions),
                    sections=usage.sections, tokens_in=usage.tokens_in,
-                   tokens_out=usage.tokens_out)  # fmt: skip
+                   tokens_out=usage.tokens_out, writer=output.writer,
+                   duration_ms=usage.duration_ms)  # fmt: skip
         return output.versions
 
     async def _save_edit(self, decision: Decision, versions: list[VersionRef]) -> list[VersionRef]:

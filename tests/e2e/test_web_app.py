@@ -628,6 +628,15 @@ async def review_the_plan(session: Browsing) -> None:
     )
     await session.shot("phone-review-dark", full_page=False)
     await page.emulate_media(color_scheme="light")
+    await comment_on_a_passage(session, "Epic", "Split this on a phone-sized screen.")
+    await session.shot("phone-comment", full_page=False)
+    await (
+        page.get_by_role("region", name="Your comments (1)")
+        .get_by_role("button", name="Remove")
+        .click()
+    )
+    await expect(page.get_by_role("region", name=re.compile(r"Your comments"))).to_have_count(0)
+    await page.emulate_media(color_scheme="light")
     await page.evaluate("window.scrollTo(0, 0)")
     await session.shot("phone-review", full_page=False)
     await page.set_viewport_size({"width": 1280, "height": 900})
@@ -870,3 +879,7 @@ async def check_phone_width(session: Browsing, views: dict[str, str]) -> None:
         )
         assert overflow <= 1, f"the {view} view scrolls sideways on a phone: {overflow}px"
         await session.shot(f"phone-{view}")
+    await expect(page.locator("table.diff.unified")).to_be_visible()  # the history's compare
+    await page.emulate_media(color_scheme="dark")
+    await session.shot("phone-history-dark")
+    await page.emulate_media(color_scheme="light")

@@ -82,7 +82,7 @@ function CommentForm({ style, quote, onAdd, onCancel }) {
     if (text.trim()) onAdd(text.trim());
   };
   return html`<form class="comment-form" style=${style} onSubmit=${add} aria-label="Comment on a passage">
-    <blockquote>${quote}</blockquote>
+    <blockquote tabindex="0">${quote}</blockquote>
     <label>Your comment
       <textarea ref=${field} rows="3" maxlength=${QUOTE_LIMIT} required value=${text}
         onInput=${(event) => setText(event.currentTarget.value)}
@@ -106,7 +106,7 @@ export function PendingComments({ comments, onRemove }) {
     <p class="hint">They go to the agent with your revision request ("Ask for a revision").</p>
     <ol>
       ${comments.map((comment, index) => html`<li key=${index}>
-        <blockquote>${comment.quote}</blockquote>
+        <blockquote tabindex="0">${comment.quote}</blockquote>
         <p>${comment.text} <span class="meta">on ${comment.path.split("/").pop()}</span></p>
         <button type="button" class="link" onClick=${() => onRemove(index)}>Remove</button>
       </li>`)}
@@ -126,7 +126,7 @@ export function AnsweredComments({ comments, path, content }) {
       ${mine.map((comment, index) => {
         const unchanged = text.includes(squeeze(comment.quote));
         return html`<li key=${index} class=${unchanged ? "unchanged" : "rewritten"}>
-          <blockquote>${comment.quote}</blockquote>
+          <blockquote tabindex="0">${comment.quote}</blockquote>
           <p>${comment.text}</p>
           <p class="status">${unchanged
             ? "Not addressed: the passage is still there as it was."

@@ -271,6 +271,7 @@ function StepList({ run, staleSteps }) {
       const drafts = starts.length;
       const automatic = eventsOf(run, step.id, "quality_revision").length;
       const memory = memoryState(run, step.id);
+      const finished = eventsOf(run, step.id, "step_finished").at(-1);
       return html`<li key=${step.id} class=${`step step-${state}`} data-step=${step.id}
         aria-current=${state === "writing" || state === "review" ? "step" : undefined}>
         <span class="step-title">${step.title}</span>
@@ -279,10 +280,20 @@ function StepList({ run, staleSteps }) {
         html` <${Elapsed} since=${starts.at(-1)?.at} />`}</span>
         ${drafts > 0 &&
         html`<span class="step-meta">${plural(drafts, "draft")}${automatic ? `, ${plural(automatic, "automatic quality revision")}` : ""}</span>`}
+        ${finished && html`<span class="step-meta writer">${writtenBy(finished)}</span>`}
         ${memory && html`<span class="step-meta memory">${memory}</span>`}
       </li>`;
     })}
   </ol>`;
+}
+
+/** The last write of a step: its writer (the model, or the offline writer), tokens, time. */
+function writtenBy(finished) {
+  const data = finished.data || {};
+  const tokens = (data.tokens_in || 0) + (data.tokens_out || 0);
+  const seconds = data.duration_ms ? ` in ${Math.round(data.duration_ms / 100) / 10} s` : "";
+  const writer = data.writer ? String(data.writer).split(" (")[0] : "the agent";
+  return `by ${writer}${tokens ? `, ${tokens.toLocaleString()} tokens` : ""}${seconds}`;
 }
 
 /** Where the accepted step is in project memory, from its last memory event. */
