@@ -200,7 +200,7 @@ async def activate_version(
     async with tenant_repository(state, access.principal.tenant_id) as repo:
         document = await _document(repo, access, document_id)
         try:
-            stale = await repo.activate_version(document, version)
+            stale = await repo.activate_version(document, version, access.principal.subject)
             accepted = await repo.version_number(document.id, version)
         except NotFoundError as error:
             raise _not_found(error) from error

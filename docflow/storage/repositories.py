@@ -177,12 +177,26 @@ class TenantRepository:
             raise NotFoundError(f"version {number} of document {document_id} not found")
         return version
 
-    async def activate_version(self, document: Document, number: int) -> int:
+    async def activate_version(
+        self, document: Document, number: int, activated_by: str = "system"
+    ) -> int:
         """Make version ``number`` the accepted one (rollback); later steps become stale.
+        The version's ``meta.activated`` says who made it active, when, instead of which.
 
         Returns how many downstream documents were marked stale.
         """
         target = await self.version_number(document.id, number)
+        replaced = [v.version for v in await self.list_versions(document.id) if v.accepted]
+        target.meta = {
+            **target.meta,
+            "activated": {
+                "by": activated_by,
+                "at": utcnow().isoformat(),
+                "instead_of": replaced[0] if replaced else None,
+            },
+        }
+        self.session.add(target)
+        await self.session.flush()
         await self.session.exec(
             update(DocumentVersion)
             .where(

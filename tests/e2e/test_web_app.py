@@ -778,6 +778,7 @@ async def make_first_version_active(session: Browsing) -> None:
     await confirm.get_by_role("button", name="Make version 1 active").click()
     await expect(page.get_by_text("Version 1 is now the active one.")).to_be_visible()
     await expect(first.locator(".pill.active")).to_be_visible()
+    await expect(first).to_contain_text("Made active again instead of v2 by owner-")
     await session.shot("version-1-active")
 
 

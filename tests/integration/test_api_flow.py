@@ -111,6 +111,8 @@ async def _check_documents(
     )
     assert activated.status_code == 200, activated.text
     assert activated.json()["downstream_marked_stale"] >= 1
+    listed = (await http.get(f"{base}/documents/{architecture_id}/versions", headers=auth)).json()
+    assert listed[0]["accepted"] and listed[0]["meta"]["activated"]["instead_of"] == 2
     stale = {
         d["path"]: d["stale"] for d in (await http.get(f"{base}/documents", headers=auth)).json()
     }

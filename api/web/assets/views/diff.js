@@ -170,12 +170,7 @@ export function wordDiff(before, after) {
   if (a.length * b.length > WORD_DIFF_CELLS) {
     return [[{ text: before, changed: true }], [{ text: after, changed: true }]];
   }
-  const lengths = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
-  for (let i = a.length - 1; i >= 0; i -= 1) {
-    for (let j = b.length - 1; j >= 0; j -= 1) {
-      lengths[i][j] = a[i] === b[j] ? lengths[i + 1][j + 1] + 1 : Math.max(lengths[i + 1][j], lengths[i][j + 1]);
-    }
-  }
+  const lengths = commonLengths(a, b);
   const left = [];
   const right = [];
   let i = 0;
@@ -209,6 +204,17 @@ function tidy(parts) {
     }
   }
   return out;
+}
+
+/** lengths[i][j]: the longest common subsequence of a[i:] and b[j:], for a walk from 0, 0. */
+function commonLengths(a, b) {
+  const lengths = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i -= 1) {
+    for (let j = b.length - 1; j >= 0; j -= 1) {
+      lengths[i][j] = a[i] === b[j] ? lengths[i + 1][j + 1] + 1 : Math.max(lengths[i + 1][j], lengths[i][j + 1]);
+    }
+  }
+  return lengths;
 }
 
 function tokens(text) {
@@ -245,12 +251,7 @@ function RenderedDiff({ lines }) {
 export function blockDiff(before, after) {
   const a = blocks(before);
   const b = blocks(after);
-  const lengths = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
-  for (let i = a.length - 1; i >= 0; i -= 1) {
-    for (let j = b.length - 1; j >= 0; j -= 1) {
-      lengths[i][j] = a[i] === b[j] ? lengths[i + 1][j + 1] + 1 : Math.max(lengths[i + 1][j], lengths[i][j + 1]);
-    }
-  }
+  const lengths = commonLengths(a, b);
   const out = [];
   let i = 0;
   let j = 0;

@@ -79,6 +79,14 @@ export function DocumentHistoryView({ projectId, document: documentId, query }) 
 /** Why a version exists, in words: the agent's first draft, a revision and its feedback,
  * an automatic quality revision, a person's edit, an edit re-applied to a new version. */
 export function whyItExists(entry, list, name) {
+  const activated = entry.meta?.activated;
+  const why = originOf(entry, list, name);
+  if (!activated) return why;
+  const instead = activated.instead_of ? ` instead of v${activated.instead_of}` : "";
+  return html`${why} <span class="activated">Made active again${instead} by ${name(activated.by)}, ${formatTime(activated.at)}.</span>`;
+}
+
+function originOf(entry, list, name) {
   const meta = entry.meta || {};
   if (entry.source === "edit") {
     return `Edited by ${name(entry.created_by)}${meta.edited_from ? ` from v${meta.edited_from}` : ""}.`;
