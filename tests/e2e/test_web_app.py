@@ -428,7 +428,7 @@ async def reload_while_writing(session: Browsing, project_url: str) -> None:
     writing = page.locator('li[data-step="description"].step-writing')
     await expect(writing).to_be_visible()
     await expect(writing.locator(".elapsed")).to_contain_text(re.compile(r"for \d+ s"))
-    await expect(page.get_by_text("Business Analyst is writing")).to_be_visible()
+    await expect(page.locator(".headline")).to_contain_text("Business Analyst is writing")
     await session.shot("agent-writing")
     await page.reload()
     assert page.url == project_url
@@ -611,9 +611,11 @@ async def review_the_plan(session: Browsing) -> None:
     await expect(shortcuts).to_be_hidden()
     await page.keyboard.press("k")
     await expect(documents.nth(0)).to_have_attribute("aria-pressed", "true")
-    await session.shot("review-screen")
+    # The picked document's own text, never the last one's under its name while it loads.
+    await expect(document_text(page)).to_contain_text("Implementation plan")
+    await session.shot("review-screen", full_page=False)
     await page.emulate_media(color_scheme="dark")
-    await session.shot("review-screen-dark")
+    await session.shot("review-screen-dark", full_page=False)
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.evaluate("window.scrollTo(0, 0)")
     at_load = await approve_button.bounding_box()

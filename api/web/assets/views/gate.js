@@ -41,6 +41,9 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
   const version = useResource(
     ref ? `/projects/${projectId}/documents/${ref.document_id}/versions/${ref.version}` : null,
   );
+  // The loaded version, once it is the one picked: never the previous document's text
+  // under the new document's name while the new one loads.
+  const shown = version.data?.id === ref?.version_id ? version.data : null;
   const quality = gate.quality?.find((entry) => entry.version_id === ref?.version_id);
   const step = stepInfo(gate.step);
 
@@ -55,6 +58,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
   const pick = (entry) => {
     setQuery({ doc: entry.document_id });
     setMode("read");
+    setHeadings([]);
     requestAnimationFrame(() => document.getElementById("gate-title")?.scrollIntoView({ block: "start" }));
   };
   const [helpOpen, setHelpOpen] = useState(false);
@@ -69,7 +73,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
       k: () => stepBy(-1),
       v: () => ref && setViewed(ref.version_id, !isViewed(ref.version_id)),
       r: () => acting && setMode("revise"),
-      e: () => acting && version.data && setMode("edit"),
+      e: () => acting && shown && setMode("edit"),
       A: () => acting && decide({ action: "approve" }),
       c: () => setCommentSignal((count) => count + 1),
       "?": () => setHelpOpen(true),
@@ -81,7 +85,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
     <h2 id="gate-title">Review: ${step.title} <span class="meta">by the ${step.agent}</span></h2>
     <${DocumentPicker} versions=${gate.versions} selected=${selected} isViewed=${isViewed} onPick=${pick} />
     ${mode === "read" && ref &&
-    html`<${DecisionBar} gate=${gate} current=${ref} busy=${busy} canAct=${canAct} canEdit=${Boolean(version.data)}
+    html`<${DecisionBar} gate=${gate} current=${ref} busy=${busy} canAct=${canAct} canEdit=${Boolean(shown)}
       isViewed=${isViewed} setViewed=${setViewed} pendingComments=${notes.comments.length}
       onApprove=${() => decide({ action: "approve" })} onRevise=${() => setMode("revise")}
       onEdit=${() => setMode("edit")} onHelp=${() => setHelpOpen(true)} />`}
@@ -91,13 +95,13 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
         ${mode === "read" && ref && html`<${PassageCommenter} frame=${frame} path=${ref.path} canAct=${canAct}
           onAdd=${notes.add} openSignal=${commentSignal} />`}
         ${ref && html`<p class="doc-path"><code>${ref.path}</code> version ${ref.version}${" · "}<${Link} href=${`/app/projects/${projectId}/documents/${ref.document_id}`}>history</${Link}></p>`}
-        ${version.data && html`<${WhatChanged} key=${version.data.id} projectId=${projectId}
-          documentId=${ref.document_id} version=${version.data} />`}
-        ${version.data && html`<${AnsweredComments} comments=${version.data.meta?.comments}
-          path=${ref.path} content=${version.data.content_md} />`}
+        ${shown && html`<${WhatChanged} key=${shown.id} projectId=${projectId}
+          documentId=${ref.document_id} version=${shown} />`}
+        ${shown && html`<${AnsweredComments} comments=${shown.meta?.comments}
+          path=${ref.path} content=${shown.content_md} />`}
         <${PendingComments} comments=${notes.comments} onRemove=${notes.remove} />
-        ${version.data?.meta?.merge && html`<${MergeNotice} projectId=${projectId} documentId=${ref.document_id}
-          content=${version.data.content_md} merge=${version.data.meta.merge} busy=${busy} canAct=${canAct}
+        ${shown?.meta?.merge && html`<${MergeNotice} projectId=${projectId} documentId=${ref.document_id}
+          content=${shown.content_md} merge=${shown.meta.merge} busy=${busy} canAct=${canAct}
           onSettle=${(content) => decide({ action: "edit", content })} />`}
         ${quality && html`<${QualityReport} quality=${quality} />`}
         ${gate.usage?.sections > 0 && html`<${WritingCost} usage=${gate.usage} />`}
@@ -106,14 +110,14 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
         html`<${ReviseForm} busy=${busy} agent=${step.agent} draft=${drafts.revise} onCancel=${() => setMode("read")}
           comments=${notes.comments.length}
           onSubmit=${(feedback) => decide({ action: "revise", feedback, comments: notes.comments })} />`}
-        ${mode === "edit" && version.data &&
-        html`<${EditForm} busy=${busy} initial=${version.data.content_md} draft=${drafts.edit}
+        ${mode === "edit" && shown &&
+        html`<${EditForm} busy=${busy} initial=${shown.content_md} draft=${drafts.edit}
           onCancel=${() => setMode("read")}
           onSubmit=${(content) => decide({ action: "edit", content })} />`}
-        ${version.loading && html`<${Loading} what="Loading the document" />`}
+        ${ref && !shown && !version.error && html`<${Loading} what="Loading the document" />`}
         <${ErrorNotice} error=${version.error} onRetry=${version.reload} />
-        ${mode !== "edit" && version.data &&
-        html`<${Markdown} source=${version.data.content_md} label=${ref.path} onHeadings=${setHeadings} />`}
+        ${mode !== "edit" && shown &&
+        html`<${Markdown} source=${shown.content_md} label=${ref.path} onHeadings=${setHeadings} />`}
       </div>
       ${mode !== "edit" && html`<aside class="gate-side"><${Outline} headings=${headings} /></aside>`}
     </div>
@@ -153,8 +157,8 @@ function WritingCost({ usage }) {
   const seconds = Math.round(usage.duration_ms / 100) / 10;
   const kept = usage.resumed ? ` (${usage.resumed} kept from an earlier attempt)` : "";
   return html`<p class="usage" aria-label="Writing cost">
-    Written by ${usage.writer}: ${usage.sections} sections${kept},
-    ${usage.tokens_in.toLocaleString()} tokens in, ${usage.tokens_out.toLocaleString()} out,
+    Written by ${usage.writer}: ${usage.sections} sections${kept},${" "}
+    ${usage.tokens_in.toLocaleString()} tokens in, ${usage.tokens_out.toLocaleString()} out,${" "}
     ${seconds} s.
   </p>`;
 }
