@@ -295,6 +295,10 @@ def decision_problem(decision: Decision, gate: Gate | None) -> str | None:
         return f"wrong step: the open gate is for '{gate.step}', not '{decision.step}'"
     if decision.comments and decision.action is not Action.REVISE:
         return "comments on passages go with a revision (action 'revise')"
+    paths = {ref.path for ref in gate.versions}
+    for comment in decision.comments:
+        if comment.path not in paths:
+            return f"a comment is on {comment.path}, which is not part of the '{gate.step}' gate"
     if decision.action is Action.REVISE and not revision_feedback(decision):
         return "revise needs non-empty feedback or a comment on a passage"
     if decision.action is Action.EDIT and not (decision.content or "").strip():

@@ -51,7 +51,7 @@ RESTARTABLE = {
     WorkflowExecutionStatus.TIMED_OUT,
 }
 # Problems with what the person sent (422) rather than with the state of the run (409).
-INVALID_INPUT_MARKERS = ("needs non-empty", "needs the document_id")
+INVALID_INPUT_MARKERS = ("needs non-empty", "needs the document_id", "go with a revision")
 
 
 class RunStart(RequestModel):

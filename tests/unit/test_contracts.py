@@ -91,6 +91,9 @@ def test_feedback_comes_before_the_comments_and_alone_is_unchanged() -> None:
 def test_comments_go_with_a_revision_only_and_are_checked_for_control_characters() -> None:
     approve = Decision(step=Step.DESCRIPTION, action=Action.APPROVE, comments=[COMMENT])
     assert "go with a revision" in (decision_problem(approve, GATE) or "")
+    elsewhere = COMMENT.model_copy(update={"path": "docs/architecture.md"})
+    revise_elsewhere = Decision(step=Step.DESCRIPTION, action=Action.REVISE, comments=[elsewhere])
+    assert "not part of the 'description' gate" in (decision_problem(revise_elsewhere, GATE) or "")
     hostile = COMMENT.model_copy(update={"text": "bad\x00"})
     revise = Decision(step=Step.DESCRIPTION, action=Action.REVISE, comments=[hostile])
     assert "comment must not contain" in (decision_problem(revise, GATE) or "")
