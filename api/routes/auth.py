@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeGuard
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
@@ -165,7 +165,7 @@ async def token(
 
 async def _refresh(state: StateDep, refresh_token: str | None) -> JSONResponse:
     """A new pair for a refresh token, if it is live and its user still a member."""
-    if not refresh_token or text_problem(refresh_token) or len(refresh_token) > 200:
+    if not _plausible(refresh_token):
         return oauth_error("invalid_request", "refresh_token is required")
     with _redis_needed("renewing a session"):
         grant = await _refresh_tokens(state).redeem(refresh_token)
@@ -195,6 +195,11 @@ async def _tokens(state: StateDep, tenant_id: UUID, signed_in: SignedIn) -> JSON
     return JSONResponse(body.model_dump(mode="json"), headers=NO_STORE)
 
 
+def _plausible(token: str | None) -> TypeGuard[str]:
+    """A refresh token worth looking up: present, storable text, not absurdly long."""
+    return token is not None and 0 < len(token) <= 200 and text_problem(token) is None
+
+
 def _refresh_tokens(state: StateDep) -> RefreshTokens:
     return RefreshTokens(state.redis, state.settings.refresh_token_ttl_s)
 
@@ -222,7 +227,7 @@ def _redis_needed(what: str) -> Iterator[None]:
 async def revoke(state: StateDep, token: FormField = None) -> Response:
     """Form-encoded ``token``: the refresh token to end. Answers 200 whether or not it was
     live (RFC 7009 §2.2), so the answer says nothing about the token."""
-    if token and not text_problem(token) and len(token) <= 200:
+    if _plausible(token):
         with _redis_needed("signing out"):
             await _refresh_tokens(state).revoke(token)
     return Response(status_code=200, headers=NO_STORE)

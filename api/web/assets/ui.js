@@ -153,3 +153,18 @@ export function useFocusOnMount() {
   }, []);
   return field;
 }
+
+/** A textarea's keydown handler: Ctrl+Enter (⌘+Enter on a Mac) calls `send`. */
+export function sendOnCtrlEnter(send) {
+  return (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      send();
+    }
+  };
+}
+
+/** The feedback the workflow writes for an automatic quality revision starts with this. */
+export function isQualityRevision(feedback) {
+  return feedback.startsWith("Quality review (automatic)");
+}

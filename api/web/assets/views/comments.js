@@ -5,7 +5,7 @@
 import { html, useEffect, useMemo, useState } from "../vendor/preact-htm.js";
 import { DRAFT_PREFIX } from "../api.js";
 import { markdownToHtml } from "../markdown.js";
-import { useFocusOnMount } from "../ui.js";
+import { sendOnCtrlEnter, useFocusOnMount } from "../ui.js";
 
 const QUOTE_LIMIT = 2000; // the API's limit for a quote and for a comment
 
@@ -78,18 +78,16 @@ function CommentForm({ style, quote, onAdd, onCancel }) {
   const [text, setText] = useState("");
   const field = useFocusOnMount();
   const add = (event) => {
-    event.preventDefault();
+    event?.preventDefault();
     if (text.trim()) onAdd(text.trim());
   };
+  const sendKey = sendOnCtrlEnter(() => add());
   return html`<form class="comment-form" style=${style} onSubmit=${add} aria-label="Comment on a passage">
     <blockquote tabindex="0">${quote}</blockquote>
     <label>Your comment
       <textarea ref=${field} rows="3" maxlength=${QUOTE_LIMIT} required value=${text}
         onInput=${(event) => setText(event.currentTarget.value)}
-        onKeyDown=${(event) => {
-          if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) add(event);
-          if (event.key === "Escape") onCancel();
-        }}></textarea>
+        onKeyDown=${(event) => (event.key === "Escape" ? onCancel() : sendKey(event))}></textarea>
     </label>
     <div class="actions">
       <button type="submit" disabled=${!text.trim()}>Add comment</button>

@@ -5,7 +5,7 @@
 import { html, useEffect, useRef, useState } from "../vendor/preact-htm.js";
 import { marked } from "../vendor/marked.js";
 import { decorate, markdownToHtml } from "../markdown.js";
-import { ErrorNotice, Loading, useResource } from "../ui.js";
+import { ErrorNotice, isQualityRevision, Loading, useResource } from "../ui.js";
 
 const CONTEXT = 3; // unchanged lines shown around a change
 const WORD_DIFF_CELLS = 250_000; // above this many token pairs a line is marked whole
@@ -313,7 +313,7 @@ function changeReason(version) {
   }
   const feedback = (meta.feedback || []).at(-1);
   if (!feedback) return { answers: false, text: "A new draft by the agent." };
-  if (feedback.startsWith("Quality review (automatic)")) {
+  if (isQualityRevision(feedback)) {
     return { answers: true, text: "Rewritten by the agent to fix the quality findings." };
   }
   return { answers: true, text: html`The agent's revision, for the feedback: <q>${feedback}</q>` };

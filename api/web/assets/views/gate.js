@@ -17,6 +17,7 @@ import {
   stepInfo,
   useAction,
   useDraft,
+  sendOnCtrlEnter,
   useFocusOnMount,
   useResource,
   useShortcuts,
@@ -239,13 +240,4 @@ function EditForm({ busy, initial, draft, onCancel, onSubmit }) {
       <button type="button" class="secondary" onClick=${discard}>Discard</button>
     </div>
   </form>`;
-}
-
-function sendOnCtrlEnter(send) {
-  return (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      send();
-    }
-  };
 }

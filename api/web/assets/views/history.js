@@ -6,7 +6,16 @@ import { api, currentSession } from "../api.js";
 import { Markdown } from "../markdown.js";
 import { Link, setQuery } from "../router.js";
 import { DiffView } from "./diff.js";
-import { ErrorNotice, formatTime, Loading, STEPS, useAction, useNames, useResource } from "../ui.js";
+import {
+  ErrorNotice,
+  formatTime,
+  isQualityRevision,
+  Loading,
+  STEPS,
+  useAction,
+  useNames,
+  useResource,
+} from "../ui.js";
 
 export function DocumentHistoryView({ projectId, document: documentId, query }) {
   const base = `/projects/${projectId}/documents/${documentId}`;
@@ -101,7 +110,7 @@ function originOf(entry, list, name) {
   const merged = list.find((other) => other.meta?.merge?.agent_version === entry.version);
   const shown = merged ? ` Not reviewed as is: v${merged.version} re-applies an edit to it.` : "";
   if (!feedback) return `Written by the ${entry.created_by}.${shown}`;
-  if (feedback.startsWith("Quality review (automatic)")) {
+  if (isQualityRevision(feedback)) {
     return `Rewritten by the ${entry.created_by} to fix quality findings.${shown}`;
   }
   const quoted = feedback.length > 160 ? `${feedback.slice(0, 160)}…` : feedback;
