@@ -11,14 +11,26 @@ from temporalio import activity
 from activities.errors import invalid_input, not_found
 from activities.heartbeats import heartbeats
 from docflow.contracts import ExportInput, ExportOutput, RenderedDocument
-from docflow.package import PackageFile, PackageInfo, UnsafePathError, build_zip, render_readme
+from docflow.package import (
+    PackageFile,
+    PackageInfo,
+    UnsafePathError,
+    build_zip,
+    render_readme,
+    traceability_of,
+    tracker_attachments,
+)
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Document, DocumentVersion, Export, Project
 from docflow.storage.repositories import NotFoundError, TenantRepository
 from docflow.telemetry import tracer
+from docflow.traceability import TRACEABILITY_PATH, render_traceability
 
 EXPORT_LIFETIME = timedelta(days=7)
+Derived = tuple[str, str, str]  # path, kind, title
+README: Derived = ("README.md", "readme", "Documentation package")
+TRACEABILITY: Derived = (TRACEABILITY_PATH, "traceability", "Traceability")
 
 
 def _package_file(document: Document, version: DocumentVersion) -> PackageFile:
@@ -88,9 +100,13 @@ class ExportActivities:
         key = task.idempotency_key
         generated_at = datetime.now(UTC)
         info = _package_info(project, generated_at)
-        readme = await self._readme_file(repo, project, info, files, key)
+        matrix = traceability_of(files)
+        if matrix is not None:
+            text = render_traceability(project.name, matrix)
+            files = [*files, await self._derived_file(repo, project, TRACEABILITY, text, key)]
+        readme = await self._derived_file(repo, project, README, render_readme(info, files), key)
         try:
-            content, manifest = build_zip(info, [readme, *files])
+            content, manifest = build_zip(info, [readme, *files], tracker_attachments(info, files))
         except UnsafePathError as error:
             raise invalid_input(str(error)) from error
         return await repo.save_export(
@@ -103,18 +119,14 @@ class ExportActivities:
             export_id=task.export_id,
         )
 
-    async def _readme_file(
-        self,
-        repo: TenantRepository,
-        project: Project,
-        info: PackageInfo,
-        files: list[PackageFile],
-        key: str,
+    async def _derived_file(
+        self, repo: TenantRepository, project: Project, derived: Derived, text: str, key: str
     ) -> PackageFile:
-        """The package README, stored as a versioned document like the others."""
-        text = render_readme(info, files)
+        """A document the export derives (README, traceability), stored as a versioned
+        document like the others."""
+        path, kind, title = derived
         rendered = RenderedDocument(
-            path="README.md", kind="readme", title=project.name, content_md=text
+            path=path, kind=kind, title=f"{project.name}: {title}", content_md=text
         )
         document = await repo.ensure_document(project.id, "export", rendered)
         version = await repo.add_version(
@@ -123,6 +135,6 @@ class ExportActivities:
             source="agent",
             created_by="docflow export",
             writer="docflow package renderer",
-            idempotency_key=f"{key}:README.md",
+            idempotency_key=f"{key}:{path}",
         )
         return _package_file(document, version)

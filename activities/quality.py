@@ -17,7 +17,7 @@ from activities.heartbeats import heartbeats, with_heartbeats
 from docflow.contracts import RenderedDocument, TenantScope
 from docflow.quality.contracts import ScoreInput, ScoreOutput, VersionScore
 from docflow.quality.report import QualityReport, QualityThresholds
-from docflow.quality.score import score_documents
+from docflow.quality.score import score_documents, traceability_coverage
 from docflow.quality.store import QualityStore
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
@@ -56,7 +56,8 @@ class QualityActivities:
                 lambda: score_documents(documents, self._thresholds, context)
             )
             await self._store(task.scope, targets, reports)
-            return self._output(targets, reports)
+            coverage = await with_heartbeats(lambda: traceability_coverage(documents, context))
+            return self._output(targets, reports).model_copy(update={"traceability": coverage})
 
     async def _load(
         self, scope: TenantScope, version_ids: list[UUID]

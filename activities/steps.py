@@ -25,6 +25,7 @@ from activities.errors import invalid_input, not_found
 from activities.heartbeats import heartbeating, heartbeats
 from docflow.agents.compose import SavedSection, StepComposer
 from docflow.agents.errors import ContractUnfilledError, MalformedReplyError, WriterError
+from docflow.agents.render import ABOUT_PATH
 from docflow.agents.sections import rewrite_keys
 from docflow.agents.writer import Usage
 from docflow.agents.writers import select_writer
@@ -34,6 +35,7 @@ from docflow.contracts import (
     AcceptInput,
     MemoryChunk,
     RenderedDocument,
+    Requirement,
     SaveEditInput,
     Step,
     StepBrief,
@@ -45,12 +47,14 @@ from docflow.contracts import (
     WriteStepOutput,
 )
 from docflow.failures import quota_reset_words
+from docflow.quality.parse import parse
 from docflow.quotas import Meter, Quotas
 from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.models import AgentRun, SectionDraft
 from docflow.storage.repositories import NotFoundError, TenantRepository, version_ref
 from docflow.telemetry import tracer
+from docflow.traceability import requirements_of
 
 
 def _span_attributes(scope: TenantScope, **extra: str) -> dict[str, str]:
@@ -64,6 +68,22 @@ def _elapsed_ms(started: float) -> int:
 def _record_documents(span: Span, refs: list[VersionRef]) -> None:
     span.set_attribute("document_ids", [str(ref.document_id) for ref in refs])
     span.set_attribute("version_ids", [str(ref.version_id) for ref in refs])
+
+
+async def _known_requirements(repo: TenantRepository, task: WriteStepInput) -> list[Requirement]:
+    """The requirements of the project's latest about.md (an edit included): a new
+    description keeps the ids of those it still has."""
+    about = next(
+        (d for d in await repo.list_documents(task.scope.project_id) if d.path == ABOUT_PATH),
+        None,
+    )
+    if about is None:
+        return []
+    try:
+        latest = await repo.latest_version(about.id)
+    except NotFoundError:
+        return []
+    return requirements_of(parse(latest.content_md))
 
 
 MEMORY_PASSAGES = 6  # top-k passages of the accepted documents given to agents of steps 2-4
@@ -179,6 +199,7 @@ class StepActivities:
             except NotFoundError as error:
                 raise not_found(error) from error
             upstream = await repo.accepted_documents(project.id, earlier_steps)
+            known = await _known_requirements(repo, task) if task.step is STEPS[0] else []
         memory = await self._recall(task, f"{project.name}: {project.idea}")
         return StepBrief(
             step=task.step,
@@ -196,6 +217,7 @@ class StepActivities:
                 for document, version in upstream
             ],
             memory=memory,
+            known_requirements=known,
         )
 
     async def _recall(self, task: WriteStepInput, query: str) -> list[MemoryChunk]:

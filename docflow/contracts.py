@@ -81,6 +81,38 @@ class MemoryChunk(BaseModel):
     chunk_index: int = 0
 
 
+RequirementKind = Literal["functional", "non-functional"]
+
+
+class Requirement(BaseModel):
+    """One requirement of about.md with its stable id (``docflow.traceability``)."""
+
+    id: str  # FR-001 | NFR-001
+    name: str
+    priority: str  # must | should | could (lower case; "" when the table gives none)
+
+    @property
+    def kind(self) -> RequirementKind:
+        return "non-functional" if self.id.startswith("NFR-") else "functional"
+
+    @property
+    def must(self) -> bool:
+        return self.priority == "must"
+
+
+class TraceCoverage(BaseModel):
+    """How far the plan delivers the description (``docflow.traceability``): shown at the
+    gate and in the package's manifest.json."""
+
+    requirements: int
+    must: int
+    must_delivered: int
+    percent: float  # of the Must requirements an acceptance criterion delivers (100 if none)
+    uncovered: list[str]  # Must requirement ids no acceptance criterion delivers
+    epics_citing_nothing: list[str]  # epic paths
+    unknown_ids: list[str]  # ids cited somewhere that about.md does not define
+
+
 class StepBrief(BaseModel):
     """Everything an agent needs to write one step."""
 
@@ -91,6 +123,8 @@ class StepBrief(BaseModel):
     feedback: list[str] = Field(default_factory=list)  # oldest first, one per revision
     upstream: list[RenderedDocument] = Field(default_factory=list)  # accepted earlier steps
     memory: list[MemoryChunk] = Field(default_factory=list)  # relevant passages, best first
+    # The requirements of the project's latest about.md: a new description keeps their ids.
+    known_requirements: list[Requirement] = Field(default_factory=list)
 
 
 class StepWriting(BaseModel):
@@ -185,6 +219,7 @@ class Gate(BaseModel):
     versions: list[VersionRef]
     quality: list[VersionQuality] = Field(default_factory=list)
     usage: StepUsage | None = None  # of the agent's last write of this step
+    coverage: TraceCoverage | None = None  # the plan against the description, once both exist
 
 
 class FlowEvent(BaseModel):

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
         StepUsage,
         TenantScope,
+        TraceCoverage,
         VersionQuality,
         VersionRef,
         WriteStepInput,
@@ -97,6 +98,7 @@ class ProjectFlow:
         self._gate: Gate | None = None
         self._gates_opened = 0
         self._quality: list[VersionQuality] = []
+        self._coverage: TraceCoverage | None = None  # of the last scoring
         self._pending: Decision | None = None
         self._accepted: dict[Step, list[VersionRef]] = {}
         self._usage: dict[Step, StepUsage] = {}
@@ -238,6 +240,7 @@ class ProjectFlow:
             retry_policy=RETRY,
         )
         self._quality = [_gate_quality(version) for version in score.scores]
+        self._coverage = score.traceability
         for version in score.scores:
             self._emit(
                 "quality_report",
@@ -322,7 +325,8 @@ class ProjectFlow:
         current = {ref.version_id for ref in versions}
         quality = [item for item in self._quality if item.version_id in current]
         self._gate = Gate(step=step, number=self._gates_opened, versions=versions, quality=quality,
-                          usage=self._usage.get(step))  # fmt: skip
+                          usage=self._usage.get(step),
+                          coverage=self._coverage if quality else None)  # fmt: skip
         self._set_status(RunStatus.AWAITING_APPROVAL, step)
         self._emit("awaiting_approval", step, gate=self._gates_opened)
         if self._flow.options.auto_approve:

@@ -37,7 +37,9 @@ from docflow.agents.text import (
     tokens,
     vote,
 )
-from docflow.contracts import RenderedDocument, StepBrief
+from docflow.contracts import RenderedDocument, Requirement, StepBrief
+from docflow.quality.parse import parse
+from docflow.traceability import requirements_of
 
 _Option = TypeVar("_Option", Backend, Client, Hosting)
 
@@ -243,6 +245,8 @@ class Profile:
     weeks: int | None
     budget: str | None
     feedback: tuple[str, ...]
+    # The requirements of the accepted about.md (later steps cite their ids).
+    requirements: tuple[Requirement, ...] = ()
 
     def has(self, key: str) -> bool:
         return any(trait.key == key for trait in self.traits)
@@ -670,7 +674,13 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
         weeks=_weeks(every_text),
         budget=_budget(every_text),
         feedback=tuple(feedback),
+        requirements=_upstream_requirements(brief.upstream),
     )
+
+
+def _upstream_requirements(upstream: Sequence[RenderedDocument]) -> tuple[Requirement, ...]:
+    about = next((document for document in upstream if document.kind == "about"), None)
+    return tuple(requirements_of(parse(about.content_md))) if about is not None else ()
 
 
 # --- revisions -----------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 An LLM fills these through JSON-schema structured output (CrewAI ``output_pydantic``);
 our own code renders the Markdown from them (``docflow.agents.render``), so nobody parses
-an LLM's Markdown. The models stay flat on purpose: every field is required, lists hold
-small objects with plain fields, and nothing is a union or a free-form dict, so the
+an LLM's Markdown. The models stay flat on purpose: every field is required (a default
+only spares our own constructors: the schema a model sees requires every field), lists
+hold small objects with plain fields, and nothing is a union or a free-form dict, so the
 schemas stay easy for any OpenAI-compatible endpoint to follow.
 """
 
@@ -52,6 +53,14 @@ class Feature(BaseModel):
     priority: Priority
 
 
+class QualityRequirement(BaseModel):
+    """A non-functional requirement of the description (about.md gives it an NFR id)."""
+
+    area: str = Field(description="e.g. 'Performance', 'Availability', 'Accessibility'.")
+    requirement: str = Field(description="What must hold, with a number where one fits.")
+    priority: Priority
+
+
 class Constraint(BaseModel):
     area: ConstraintArea
     description: str
@@ -74,6 +83,7 @@ class ProjectDescription(BaseModel):
     goals: list[str]
     non_goals: list[str]
     features: list[Feature]
+    quality_requirements: list[QualityRequirement] = Field(default_factory=list)
     constraints: list[Constraint]
     assumptions: list[str]
     open_questions: list[str] = Field(
@@ -142,10 +152,11 @@ class DecisionOption(BaseModel):
 
 
 class KeyDecision(BaseModel):
-    """One architecture decision; rendered as its own ADR file."""
+    """One architecture decision: its own ADR file."""
 
     title: str = Field(description="The decision as a short imperative, e.g. 'Use PostgreSQL'.")
     status: DecisionStatus
+    serves: list[str] = Field(default_factory=list)  # requirement ids (the section asks)
     context: str
     options: list[DecisionOption]
     decision: str
@@ -212,9 +223,13 @@ class Epic(BaseModel):
     goal: str
     scope: list[str]
     out_of_scope: list[str]
-    tasks: list[str]
+    tasks: list[str] = Field(
+        description="Each ends with the ids of the requirements it delivers, e.g. '(FR-002)'."
+    )
     depends_on: list[str] = Field(description="Names of the epics this one depends on.")
-    acceptance_criteria: list[str] = Field(description="Testable statements.")
+    acceptance_criteria: list[str] = Field(
+        description="Testable statements, each ending with the requirement ids it checks."
+    )
     effort_days: int = Field(description="Estimated effort in person-days.")
     start_week: int
     end_week: int
@@ -305,6 +320,9 @@ class NonFunctionalRequirement(BaseModel):
     requirement: str
     target: str = Field(description="A number with its unit, e.g. 'p95 <= 300 ms'.")
     measurement: str
+    serves: list[str] = Field(
+        default_factory=list, description="Ids of the NFRs in about.md it makes measurable."
+    )
 
 
 class EngineeringStandards(BaseModel):

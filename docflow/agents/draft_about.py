@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from docflow.agents.analysis import FeatureIdea, Profile, RevisionEffect, UserIdea
 from docflow.agents.catalog import Trait
+from docflow.agents.citing import quality_requirements
 from docflow.agents.contracts import (
     Constraint,
     ConstraintArea,
@@ -46,6 +47,7 @@ def draft_about(profile: Profile, effects: Sequence[RevisionEffect]) -> ProjectD
         goals=_goals(profile),
         non_goals=_non_goals(profile),
         features=_features(profile),
+        quality_requirements=quality_requirements(profile),
         constraints=_constraints(profile),
         assumptions=_assumptions(profile),
         open_questions=_open_questions(profile),

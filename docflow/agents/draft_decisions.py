@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from docflow.agents.analysis import Profile
+from docflow.agents.citing import area_ids, ids_of, trait_quality
 from docflow.agents.contracts import DecisionOption, KeyDecision
 from docflow.agents.design import (
     client_container,
@@ -17,14 +18,26 @@ from docflow.agents.text import join_words
 
 
 def key_decisions(profile: Profile) -> list[KeyDecision]:
+    """The decisions, each naming the requirements of about.md it serves."""
+    features = [f.name for f in profile.features]
     decisions = [
-        _style_decision(profile),
-        _backend_decision(profile),
-        _client_decision(profile),
-        _database_decision(profile),
+        (_style_decision(profile), area_ids(profile, ["Performance", "Availability"])),
+        (
+            _backend_decision(profile),
+            ids_of(profile, features[:3]) + area_ids(profile, ["Performance"]),
+        ),
+        (
+            _client_decision(profile),
+            ids_of(profile, features) + area_ids(profile, ["Accessibility"]),
+        ),
+        (_database_decision(profile), area_ids(profile, ["Security and privacy", "Recovery"])),
     ]
-    decisions += [trait.decision for trait in profile.traits if trait.decision is not None]
-    return decisions
+    decisions += [
+        (trait.decision, ids_of(profile, [trait.feature.name, trait_quality(trait)]))
+        for trait in profile.traits
+        if trait.decision is not None
+    ]
+    return [decision.model_copy(update={"serves": ids}) for decision, ids in decisions]
 
 
 def _style_decision(profile: Profile) -> KeyDecision:

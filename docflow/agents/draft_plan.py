@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from docflow.agents.analysis import FeatureIdea, Profile, RevisionEffect
 from docflow.agents.catalog import TRAITS, EpicSpec, Trait
+from docflow.agents.citing import area_ids, cite, ids_of, trait_quality
 from docflow.agents.contracts import (
     Epic,
     ImplementationPlan,
@@ -30,6 +31,7 @@ from docflow.agents.design import (
     trait_of,
 )
 from docflow.agents.text import join_words, lower_first, tokens, vote
+from docflow.traceability import cited_ids
 
 FOCUS_DAYS_PER_WEEK = 4
 PILOT_MIN_WEEKS = 4  # spare weeks worth planning a pilot with real users
@@ -54,7 +56,9 @@ class _Draft:
 
 
 def draft_plan(profile: Profile, effects: Sequence[RevisionEffect]) -> ImplementationPlan:
-    drafts = _with_revision_tasks(_drafts(profile), profile, effects)
+    drafts = _delivering_every_must(
+        _with_revision_tasks(_drafts(profile), profile, effects), profile
+    )
     epics = _schedule(drafts, profile.team)
     return ImplementationPlan(
         project_name=profile.project_name,
@@ -85,17 +89,24 @@ def _assigned(profile: Profile) -> dict[str, list[FeatureIdea]]:
     return owners
 
 
-def _feature_tasks(features: Sequence[FeatureIdea]) -> list[str]:
+def _feature_tasks(profile: Profile, names: Sequence[str]) -> list[str]:
     return [
-        f"Deliver \u201c{f.name}\u201d end to end: API, client screens, tests" for f in features
-    ]
+        cite(f"Deliver \u201c{name}\u201d end to end: API, client screens, tests",
+             ids_of(profile, [name]))
+        for name in names
+    ]  # fmt: skip
 
 
-def _feature_acceptance(features: Sequence[FeatureIdea]) -> list[str]:
+def _feature_acceptance(profile: Profile, names: Sequence[str]) -> list[str]:
     return [
-        f"\u201c{f.name}\u201d works end to end on staging and passes a usability check"
-        for f in features
-    ]
+        cite(f"\u201c{name}\u201d works end to end on staging and passes a usability check",
+             ids_of(profile, [name]))
+        for name in names
+    ]  # fmt: skip
+
+
+def _names(features: Sequence[FeatureIdea]) -> list[str]:
+    return [feature.name for feature in features]
 
 
 def _infrastructure(profile: Profile) -> _Draft:
@@ -125,6 +136,11 @@ def _infrastructure(profile: Profile) -> _Draft:
             "A merge to main reaches staging automatically in under 15 minutes",
             "A failing quality gate blocks the merge",
             "One request is visible as a single trace from the API to the database",
+            cite(
+                "The uptime probe alerts within 5 minutes and a restore from backup is "
+                "rehearsed on staging",
+                area_ids(profile, ["Availability", "Recovery"]),
+            ),
         ],
         effort_days=8,
         phase=1,
@@ -151,7 +167,10 @@ def _authentication(profile: Profile) -> _Draft:
         acceptance=[
             "A new user signs up and signs in within 2 minutes",
             "Every endpoint rejects requests without a valid token (automated test)",
-            "A user without the role gets 404 for records they may not see",
+            cite(
+                "A user without the role gets 404 for records they may not see",
+                area_ids(profile, ["Security and privacy"]),
+            ),
         ],
         effort_days=6,
         phase=1,
@@ -170,10 +189,10 @@ def _core(profile: Profile, features: Sequence[FeatureIdea]) -> _Draft:
         tasks=[
             f"Model the {records} entities and their migrations",
             "Expose them through the API with validation and permissions",
-            *_feature_tasks(features),
+            *_feature_tasks(profile, _names(features)),
         ],
         depends_on=[AUTHENTICATION],
-        acceptance=_feature_acceptance(features)
+        acceptance=_feature_acceptance(profile, _names(features))
         or ["The core records can be created, changed and listed through the API"],
         effort_days=6 + 3 * len(features),
         phase=2,
@@ -204,8 +223,22 @@ def _client(profile: Profile) -> _Draft:
         tasks=tasks,
         depends_on=[AUTHENTICATION, core_component(profile)],
         acceptance=[
-            "Every must-have feature is usable with a screen reader and keyboard or touch only",
-            "First screen loads in under 2 s on a mid-range phone over 4G",
+            cite(
+                "Every must-have feature is usable with a screen reader and keyboard or touch only",
+                area_ids(profile, ["Accessibility"]),
+            ),
+            cite(
+                "First screen loads in under 2 s on a mid-range phone over 4G",
+                area_ids(profile, ["Performance"]),
+            ),
+            *[
+                cite(
+                    f"The target \u201c{trait_quality(trait)}\u201d holds on staging",
+                    ids_of(profile, [trait_quality(trait)]),
+                )
+                for trait in profile.traits
+                if trait.epic is None
+            ],
         ],
         effort_days=10 + (4 if console else 0) + (3 if profile.mobile else 0),
         phase=2,
@@ -225,9 +258,21 @@ def _capability(
         goal=spec.goal,
         scope=[component, *[f.description for f in features]],
         out_of_scope=list(spec.out_of_scope),
-        tasks=[*spec.tasks, *_feature_tasks(features)],
+        tasks=[
+            cite(spec.tasks[0], ids_of(profile, [trait.feature.name])),
+            *spec.tasks[1:],
+            *_feature_tasks(profile, _names(features)),
+        ],
         depends_on=[core_component(profile)],
-        acceptance=[*spec.acceptance, *_feature_acceptance(features)],
+        acceptance=[
+            cite(spec.acceptance[0], ids_of(profile, [trait.feature.name])),
+            *spec.acceptance[1:],
+            cite(
+                f"The target \u201c{trait_quality(trait)}\u201d holds on staging",
+                ids_of(profile, [trait_quality(trait)]),
+            ),
+            *_feature_acceptance(profile, _names(features)),
+        ],
         effort_days=spec.effort_days + 2 * len(features),
         phase=2 if trait.feature.priority == "must" else 3,
     )
@@ -251,8 +296,11 @@ def _testing(profile: Profile, others: Sequence[_Draft]) -> _Draft:
         depends_on=[draft.name for draft in others if draft.name != INFRASTRUCTURE],
         acceptance=[
             "All end-to-end journeys pass on staging three runs in a row",
-            "p95 latencies meet the NFR table in specs.md at expected peak load",
-            "No open critical or high defects",
+            cite(
+                "p95 latencies meet the NFR table in specs.md at expected peak load",
+                area_ids(profile, ["Performance"]),
+            ),
+            cite("No open critical or high defects", area_ids(profile, ["Security and privacy"])),
         ],
         effort_days=8 + len(profile.features) // 2,
         phase=4,
@@ -294,6 +342,27 @@ def _with_revision_tasks(
             owner = _revision_epic(effect.feedback, drafts, core_component(profile))
             extra.setdefault(owner, []).append(f"Revision {effect.number}: {effect.feedback}")
     return [_with_tasks(draft, extra.get(draft.name, [])) for draft in drafts]
+
+
+def _delivering_every_must(drafts: list[_Draft], profile: Profile) -> list[_Draft]:
+    """The Must requirements of about.md no acceptance criterion cites yet (a feature
+    added in a revision, a person's edit) become tasks and criteria of the core epic."""
+    cited = {id_ for draft in drafts for line in draft.acceptance for id_ in cited_ids(line)}
+    missing = [r.name for r in profile.requirements if r.must and r.id not in cited]
+    if not missing:
+        return drafts
+    core = core_component(profile)
+    return [
+        replace(
+            draft,
+            tasks=[*draft.tasks, *_feature_tasks(profile, missing)],
+            acceptance=[*draft.acceptance, *_feature_acceptance(profile, missing)],
+            effort_days=draft.effort_days + 2 * len(missing),
+        )
+        if draft.name == core
+        else draft
+        for draft in drafts
+    ]
 
 
 def _with_tasks(draft: _Draft, tasks: Sequence[str]) -> _Draft:

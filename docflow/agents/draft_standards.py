@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from docflow.agents.analysis import Profile, RevisionEffect
+from docflow.agents.citing import MEASURES, area_ids, cite, ids_of, trait_quality
 from docflow.agents.contracts import (
     CoverageTarget,
     EngineeringStandards,
@@ -59,7 +60,7 @@ def draft_standards(profile: Profile, effects: Sequence[RevisionEffect]) -> Engi
         quality_gates=_quality_gates(profile),
         documentation=_documentation(),
         definition_of_done=_definition_of_done(profile),
-        non_functional=_non_functional(profile),
+        non_functional=_serving(profile, _non_functional(profile)),
         security=_security(profile),
         project_rules=_project_rules(profile, effects),
         revision_notes=[RevisionNote(feedback=e.feedback, change=_change(e)) for e in effects],
@@ -302,10 +303,20 @@ def _definition_of_done(profile: Profile) -> list[str]:
         "The acceptance criteria are met and shown on staging.",
         "The code is reviewed and approved, and every blocking quality gate is green.",
         "Unit and integration tests cover the change; the coverage targets still hold.",
-        "No new high security findings; personal data is handled as the security standards say.",
-        "New endpoints and jobs emit traces, metrics and structured logs.",
+        cite(
+            "No new high security findings; personal data is handled as the security "
+            "standards say.",
+            area_ids(profile, ["Security and privacy"]),
+        ),
+        cite(
+            "New endpoints and jobs emit traces, metrics and structured logs.",
+            area_ids(profile, ["Availability"]),
+        ),
         "OpenAPI, README and ADRs are updated where the change touches them.",
-        "UI changes are checked for keyboard or touch use, contrast and screen-reader labels.",
+        cite(
+            "UI changes are checked for keyboard or touch use, contrast and screen-reader labels.",
+            area_ids(profile, ["Accessibility"]),
+        ),
         "The pipeline deployed it to staging and the smoke tests pass.",
         "The product owner accepted the result.",
     ]
@@ -359,6 +370,24 @@ def _non_functional(profile: Profile) -> list[NonFunctionalRequirement]:
         ),
     ]
     return nfrs
+
+
+def _serving(
+    profile: Profile, targets: Sequence[NonFunctionalRequirement]
+) -> list[NonFunctionalRequirement]:
+    """Each target naming the requirement of about.md it makes measurable: by its area,
+    or for a capability's own target, by that capability's requirement."""
+    own = {trait.nfr.requirement: trait_quality(trait) for trait in profile.traits}
+    return [
+        target.model_copy(
+            update={
+                "serves": ids_of(profile, [own[target.requirement]])
+                if target.requirement in own
+                else area_ids(profile, [MEASURES.get(target.area, "")])
+            }
+        )
+        for target in targets
+    ]
 
 
 def _quota(profile: Profile) -> NonFunctionalRequirement:

@@ -43,7 +43,8 @@ from docflow.agents.mermaid import (
     context_diagram,
     entity_diagram,
 )
-from docflow.contracts import RenderedDocument
+from docflow.contracts import RenderedDocument, Requirement
+from docflow.traceability import assign_ids, cited_ids
 
 ABOUT_PATH = "docs/about.md"
 ARCHITECTURE_PATH = "docs/architecture.md"
@@ -52,10 +53,13 @@ PLANS_DIR = "docs/plans"
 SPECS_PATH = "docs/specs.md"
 
 
-def render_contract(contract: BaseModel, today: date) -> list[RenderedDocument]:
-    """The documents of one step, whichever agent's contract this is."""
+def render_contract(
+    contract: BaseModel, today: date, known: Sequence[Requirement] = ()
+) -> list[RenderedDocument]:
+    """The documents of one step, whichever agent's contract this is. ``known`` are the
+    requirements of the previous about.md, whose ids a new description keeps."""
     if isinstance(contract, ProjectDescription):
-        return render_about(contract)
+        return render_about(contract, known)
     if isinstance(contract, ArchitectureDescription):
         return render_architecture(contract, today)
     if isinstance(contract, ImplementationPlan):
@@ -85,17 +89,36 @@ def _risk_table(risks: Sequence[Risk]) -> str:
 # --- about.md ------------------------------------------------------------------------------------
 
 
-def render_about(model: ProjectDescription) -> list[RenderedDocument]:
+def _requirement_tables(model: ProjectDescription, known: Sequence[Requirement]) -> tuple[str, str]:
+    """The features (FR ids) and the non-functional requirements (NFR ids), as tables."""
+    fr_ids = assign_ids("functional", [f.name for f in model.features], known)
+    nfr_ids = assign_ids(
+        "non-functional", [q.requirement for q in model.quality_requirements], known
+    )
+    features = [
+        (id_, f.name, f.description, f.priority.capitalize())
+        for id_, f in zip(fr_ids, model.features, strict=True)
+    ]
+    quality = [
+        (id_, q.requirement, q.area, q.priority.capitalize())
+        for id_, q in zip(nfr_ids, model.quality_requirements, strict=True)
+    ]
+    return (
+        table(("ID", "Feature", "What it lets users do", "Priority"), features),
+        table(("ID", "Requirement", "Area", "Priority"), quality),
+    )
+
+
+def render_about(
+    model: ProjectDescription, known: Sequence[Requirement] = ()
+) -> list[RenderedDocument]:
     title = f"{model.project_name}: Project description"
     users = [
         block
         for user in model.users
         for block in (f"### {inline(user.name)}", paragraph(user.description), bullets(user.needs))
     ]
-    features = [
-        (str(i), f.name, f.description, f.priority.capitalize())
-        for i, f in enumerate(model.features, 1)
-    ]
+    features, quality = _requirement_tables(model, known)
     metrics = [(m.name, m.target, m.measurement) for m in model.success_metrics]
     blocks = [
         f"# {title}",
@@ -113,7 +136,10 @@ def render_about(model: ProjectDescription) -> list[RenderedDocument]:
         "## Non-goals",
         bullets(model.non_goals),
         "## Key features",
-        table(("#", "Feature", "What it lets users do", "Priority"), features),
+        "Each requirement keeps its id across versions; the other documents cite it.",
+        features,
+        "## Non-functional requirements",
+        quality,
         "## Constraints",
         table(
             ("Area", "Constraint"),
@@ -242,6 +268,12 @@ def _adr_option(number: int, name: str, pros: Sequence[str], cons: Sequence[str]
     ]
 
 
+def _ids(values: Sequence[str], none: str = "no requirement recorded") -> str:
+    """The requirement ids in ``values``, as "FR-001, NFR-002", or ``none``."""
+    ids = cited_ids(" ".join(values))
+    return ", ".join(ids) if ids else none
+
+
 def render_adr(number: int, decision: KeyDecision, today: date) -> RenderedDocument:
     title = f"{adr_id(number)}: {inline(decision.title)}"
     options = [
@@ -253,6 +285,7 @@ def render_adr(number: int, decision: KeyDecision, today: date) -> RenderedDocum
         f"# {title}",
         f"Date: {today.isoformat()}",
         f"Status: {decision.status}",
+        f"Serves: {_ids(decision.serves)}",
         "## Context",
         paragraph(decision.context),
         "## Options",
@@ -367,6 +400,9 @@ def _epic_document(number: int, epic: Epic, links: dict[str, str]) -> RenderedDo
         f"# {title}",
         "## Goal",
         paragraph(epic.goal),
+        "Requirements delivered (see [about.md](../about.md)): "
+        + _ids([*epic.tasks, *epic.acceptance_criteria], none="none cited")
+        + ".",
         "## Scope",
         "### In scope",
         bullets(epic.scope),
@@ -431,7 +467,10 @@ def _quality(model: EngineeringStandards) -> list[str]:
 
 def render_standards(model: EngineeringStandards) -> list[RenderedDocument]:
     title = f"{model.project_name}: Engineering standards"
-    nfrs = [(n.area, n.requirement, n.target, n.measurement) for n in model.non_functional]
+    nfrs = [
+        (n.area, n.requirement, n.target, n.measurement, _ids(n.serves, none="-"))
+        for n in model.non_functional
+    ]
     languages = [
         block for standard in model.coding_standards for block in _language_blocks(standard)
     ]
@@ -450,7 +489,7 @@ def render_standards(model: EngineeringStandards) -> list[RenderedDocument]:
         "## Definition of Done",
         checklist(model.definition_of_done),
         "## Non-functional requirements",
-        table(("Area", "Requirement", "Target", "How it is measured"), nfrs),
+        table(("Area", "Requirement", "Target", "How it is measured", "Serves"), nfrs),
         "## Security standards",
         bullets(model.security),
         "## Project-specific rules",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from docflow.quality.facts import ArchitectureFacts, architecture_facts
 from docflow.quality.parse import ParsedDocument
 from docflow.quality.report import CheckId, Finding, Severity
+from docflow.traceability import trace
 
 # Names that end in one of these words are component names ("Payment Service").
 _COMPONENT_NAME = re.compile(
@@ -38,7 +39,7 @@ class Document:
 
 
 def consistency_findings(documents: Sequence[Document]) -> list[Finding]:
-    findings = broken_link_findings(documents)
+    findings = broken_link_findings(documents) + traceability_findings(documents)
     overview = _first(documents, "plan_overview")
     epics = sorted((d for d in documents if d.kind == "epic"), key=lambda d: d.path)
     if overview is not None:
@@ -66,6 +67,39 @@ def _first(documents: Sequence[Document], kind: str) -> Document | None:
 
 def _finding(check: CheckId, severity: Severity, path: str, message: str) -> Finding:
     return Finding(check=check, severity=severity, path=path, message=message)
+
+
+# --- traceability -------------------------------------------------------------------------
+
+
+def traceability_findings(documents: Sequence[Document]) -> list[Finding]:
+    """Ids cited that about.md does not define; with the plan present, every Must
+    requirement delivered by an epic's acceptance criterion, and every epic citing one."""
+    matrix = trace(documents)
+    if matrix is None:
+        return []
+    findings = [
+        _finding(CheckId.TRACE_UNKNOWN_ID, Severity.ERROR, path,
+                 f"cites {', '.join(ids)}, which {matrix.about_path} does not define")
+        for path, ids in matrix.unknown.items()
+    ]  # fmt: skip
+    overview = _first(documents, "plan_overview")
+    if overview is None:
+        return findings
+    coverage = matrix.coverage()
+    names = {t.requirement.id: t.requirement.name for t in matrix.traces}
+    findings += [
+        _finding(CheckId.TRACE_MUST_UNDELIVERED, Severity.ERROR, overview.path,
+                 f"the Must requirement {id_} (\u201c{names[id_]}\u201d) has no acceptance "
+                 "criterion in any epic that cites it")
+        for id_ in coverage.uncovered
+    ]  # fmt: skip
+    findings += [
+        _finding(CheckId.TRACE_EPIC_CITES_NOTHING, Severity.WARNING, path,
+                 f"the epic cites no requirement of {matrix.about_path}")
+        for path in coverage.epics_citing_nothing
+    ]  # fmt: skip
+    return findings
 
 
 # --- names ------------------------------------------------------------------------------------

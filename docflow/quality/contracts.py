@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from docflow.contracts import TenantScope
+from docflow.contracts import TenantScope, TraceCoverage
 from docflow.quality.report import Finding
 
 
@@ -37,3 +37,4 @@ class ScoreOutput(BaseModel):
     scores: list[VersionScore]  # in the order of ScoreInput.version_ids
     passed: bool  # every version passed
     feedback: str  # the errors of every version, for the agent; "" when all passed
+    traceability: TraceCoverage | None = None  # with the plan's epics among the documents

@@ -49,6 +49,9 @@ class CheckId(StrEnum):
     BROKEN_LINK = "consistency.broken_link"
     ADR_LINKED = "consistency.adr_linked"
     EPIC_LISTED = "consistency.epic_listed"
+    TRACE_UNKNOWN_ID = "traceability.unknown_id"
+    TRACE_MUST_UNDELIVERED = "traceability.must_undelivered"
+    TRACE_EPIC_CITES_NOTHING = "traceability.epic_cites_nothing"
 
 
 class Finding(BaseModel):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from docflow.contracts import RenderedDocument
+from docflow.contracts import RenderedDocument, TraceCoverage
 from docflow.quality.consistency import Document, consistency_findings
 from docflow.quality.parse import ParsedDocument, parse
 from docflow.quality.readability import measure, prose_of, readability_findings
 from docflow.quality.report import Finding, QualityReport, QualityThresholds, build_report
 from docflow.quality.structure import structure_findings
 from docflow.quality.validity import render_finding, validity_findings
+from docflow.traceability import trace
 
 
 def score_documents(
@@ -39,6 +40,23 @@ def score_documents(
         _report(document, result, thresholds, [f for f in cross if f.path == document.path])
         for document, result in zip(documents, parsed, strict=True)
     ]
+
+
+def traceability_coverage(
+    documents: Sequence[RenderedDocument], context: Sequence[RenderedDocument] = ()
+) -> TraceCoverage | None:
+    """The coverage of the traceability matrix of ``documents`` with ``context`` (as in
+    ``score_documents``), once the plan's epics are among them; else None."""
+    scored = {document.path for document in documents}
+    everything = [*documents, *(d for d in context if d.path not in scored)]
+    if not any(document.kind == "epic" for document in everything):
+        return None
+    parsed = [(document, _parse(document)) for document in everything]
+    matrix = trace(
+        [Document(d.path, d.kind, result) for d, result in parsed
+         if isinstance(result, ParsedDocument)]
+    )  # fmt: skip
+    return matrix.coverage() if matrix is not None else None
 
 
 def score_document(document: RenderedDocument, thresholds: QualityThresholds) -> QualityReport:

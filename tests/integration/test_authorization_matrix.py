@@ -59,6 +59,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/projects/{project_id}/search"): Rule("viewer"),
     ("POST", "/api/v1/projects/{project_id}/exports"): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/exports/{export_id}"): Rule("viewer"),
+    ("GET", "/api/v1/projects/{project_id}/traceability"): Rule("viewer"),
+    ("GET", "/api/v1/projects/{project_id}/tracker/{name}"): Rule("viewer"),
     ("POST", "/api/v1/projects/{project_id}/runs"): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/runs/estimate"): Rule("viewer"),
     ("GET", "/api/v1/projects/{project_id}/runs/current"): Rule("viewer"),
@@ -111,6 +113,7 @@ async def world(client: Client, api_settings: Settings, api_worker: object, engi
         "version": "1",
         "export_id": str(result.export_id),
         "user_id": str(uuid4()),
+        "name": "jira.csv",
         "download_token": sign_download(
             api_settings,
             DownloadGrant(tenant_id=tenant.id, project_id=project.id, export_id=result.export_id),

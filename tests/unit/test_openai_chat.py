@@ -311,8 +311,8 @@ def test_a_step_through_crewai_writes_every_section_with_its_own_contract(
 
     names = [r.body["response_format"]["json_schema"]["name"] for r in fake.requests]
     assert sorted(names) == sorted(
-        ["AboutOverview", "AboutUsers", "AboutGoals", "AboutFeatures", "AboutConstraints",
-         "AboutQuestions", "AboutMetrics"]
+        ["AboutOverview", "AboutUsers", "AboutGoals", "AboutFeatures",
+         "AboutQualityRequirements", "AboutConstraints", "AboutQuestions", "AboutMetrics"]
     )  # fmt: skip
     prompts = [r.messages[-1]["content"] for r in fake.requests]
     assert not any('"properties"' in prompt for prompt in prompts)  # no schema copy by CrewAI
@@ -337,7 +337,7 @@ def test_a_crash_mid_step_resumes_without_rewriting_finished_sections(
     writing = asyncio.run(second.write(date(2026, 1, 15)))
 
     assert second.resumed == 3
-    assert len(fake.requests) - asked_before == 7 - 3  # only the unwritten sections
+    assert len(fake.requests) - asked_before == 8 - 3  # only the unwritten sections
     assert writing.documents[0].path == "docs/about.md"
 
 

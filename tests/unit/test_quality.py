@@ -50,9 +50,9 @@ Neighbours lend tools on paper lists, so tools go missing.
 
 ## Key features
 
-| Feature | What it lets users do |
-|---|---|
-| Lending | Borrow a tool and see who has it. |
+| ID | Feature | What it lets users do | Priority |
+|---|---|---|---|
+| FR-001 | Lending | Borrow a tool and see who has it. | Must |
 
 ## Constraints
 
@@ -253,7 +253,7 @@ None.
 
 ## Acceptance criteria
 
-1. It works on staging.
+1. It works on staging (FR-001).
 
 ## Estimated effort
 
@@ -484,7 +484,7 @@ DEFECTS = {
         CheckId.MISSING_SECTION,
         ERROR,
         EPIC_PATH,
-        replace(EPIC_PATH, "## Acceptance criteria\n\n1. It works on staging.\n", ""),
+        replace(EPIC_PATH, "## Acceptance criteria\n\n1. It works on staging (FR-001).\n", ""),
     ),
     "epic tasks are not a checklist": Defect(
         CheckId.EPIC_TASKS,
@@ -496,7 +496,7 @@ DEFECTS = {
         CheckId.EPIC_ACCEPTANCE,
         ERROR,
         EPIC_PATH,
-        replace(EPIC_PATH, "1. It works on staging.", "It works."),
+        replace(EPIC_PATH, "1. It works on staging (FR-001).", "It works."),
     ),
     "overview lacks a timeline": Defect(
         CheckId.MISSING_SECTION,
@@ -566,6 +566,24 @@ DEFECTS = {
         ERROR,
         ARCH_PATH,
         lambda package: package.update({"docs/adr/ADR-002-use-postgresql.md": ADR}),
+    ),
+    "an id nobody defines": Defect(
+        CheckId.TRACE_UNKNOWN_ID,
+        ERROR,
+        EPIC_PATH,
+        add(EPIC_PATH, "\n- [ ] Build the wish list (FR-009).\n"),
+    ),
+    "a Must requirement no acceptance criterion delivers": Defect(
+        CheckId.TRACE_MUST_UNDELIVERED,
+        ERROR,
+        OVERVIEW_PATH,
+        replace(ABOUT_PATH, "| Must |\n", "| Must |\n| FR-002 | Reservations | Book ahead. | Must |\n"),
+    ),
+    "an epic that cites no requirement": Defect(
+        CheckId.TRACE_EPIC_CITES_NOTHING,
+        WARNING,
+        EPIC_PATH,
+        lambda package: package.update({EPIC_PATH: package[EPIC_PATH].replace(" (FR-001)", "")}),
     ),
     "epic missing from the overview": Defect(
         CheckId.EPIC_LISTED,

@@ -1,0 +1,94 @@
+"""The offline writer's citations: the ids about.md gave to the requirements it drafted.
+
+The Business Analyst's requirements are drafted from the profile (``requirements``); the
+later steps find each one's id in the accepted about.md by its name (``Profile.
+requirements``, read by ``docflow.traceability``), so a person's rename or an id kept
+from an earlier version is cited as it stands, and a requirement nobody can find is not
+cited at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from docflow.agents.analysis import Profile
+from docflow.agents.catalog import Trait
+from docflow.agents.contracts import QualityRequirement
+from docflow.agents.text import tokens
+
+# specs.md's NFR areas (draft_standards) -> the area of about.md's requirement they measure
+MEASURES: dict[str, str] = {
+    "Latency": "Performance",
+    "Availability": "Availability",
+    "Rate limits": "Security and privacy",
+    "Quotas": "Security and privacy",
+    "Recovery": "Recovery",
+    "Accessibility": "Accessibility",
+}
+
+
+def quality_requirements(profile: Profile) -> list[QualityRequirement]:
+    """about.md's non-functional requirements, in the order they are numbered."""
+    critical = profile.has("payments") or profile.has("health")
+    residency = "; personal data stays in the EU" if profile.in_eu else ""
+    requirements = [
+        QualityRequirement(
+            area="Performance",
+            requirement="Screens respond within 2 s and the API within 400 ms at p95",
+            priority="must",
+        ),
+        QualityRequirement(
+            area="Availability",
+            requirement=f"The service is up {'99.9' if critical else '99.5'}% of each month",
+            priority="must",
+        ),
+        QualityRequirement(
+            area="Security and privacy",
+            requirement="People see only what their role allows; personal data is encrypted "
+            f"in transit and at rest{residency}",
+            priority="must",
+        ),
+        QualityRequirement(
+            area="Accessibility",
+            requirement="Every screen meets WCAG 2.2 AA",
+            priority="should",
+        ),
+        QualityRequirement(
+            area="Recovery",
+            requirement="At most 15 minutes of data lost, service back within 4 hours",
+            priority="should",
+        ),
+    ]
+    requirements += [
+        QualityRequirement(area=trait.nfr.area, requirement=trait_quality(trait), priority="should")
+        for trait in profile.traits
+    ]
+    return requirements
+
+
+def trait_quality(trait: Trait) -> str:
+    """The name of the non-functional requirement a capability brings."""
+    return f"{trait.nfr.requirement}: {trait.nfr.target}"
+
+
+def _key(name: str) -> str:
+    return " ".join(tokens(name))
+
+
+def ids_of(profile: Profile, names: Iterable[str]) -> list[str]:
+    """The ids the accepted about.md gives the requirements named ``names``."""
+    by_name = {_key(r.name): r.id for r in profile.requirements}
+    found = [by_name.get(_key(name)) for name in names]
+    return list(dict.fromkeys(id_ for id_ in found if id_ is not None))
+
+
+def area_ids(profile: Profile, areas: Iterable[str]) -> list[str]:
+    """The ids of about.md's non-functional requirements of ``areas``."""
+    wanted = set(areas)
+    names = [q.requirement for q in quality_requirements(profile) if q.area in wanted]
+    return ids_of(profile, names)
+
+
+def cite(text: str, ids: Sequence[str]) -> str:
+    """``text`` ending with the ids it delivers: "Build the form (FR-001, NFR-002)"."""
+    return f"{text} ({', '.join(ids)})" if ids else text
