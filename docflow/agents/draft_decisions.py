@@ -18,7 +18,8 @@ from docflow.agents.text import join_words
 
 
 def key_decisions(profile: Profile) -> list[KeyDecision]:
-    """The decisions, each naming the requirements of about.md it serves."""
+    """The decisions, each naming the requirements of about.md it serves; the modular
+    monolith (one component per capability) serves every Must no other decision does."""
     features = [f.name for f in profile.features]
     decisions = [
         (_style_decision(profile), area_ids(profile, ["Performance", "Availability"])),
@@ -37,6 +38,10 @@ def key_decisions(profile: Profile) -> list[KeyDecision]:
         for trait in profile.traits
         if trait.decision is not None
     ]
+    served = {id_ for _, ids in decisions for id_ in ids}
+    unserved = [r.id for r in profile.requirements if r.must and r.id not in served]
+    style, style_ids = decisions[0]  # one component per capability: it serves the rest
+    decisions[0] = (style, [*style_ids, *unserved])
     return [decision.model_copy(update={"serves": ids}) for decision, ids in decisions]
 
 

@@ -193,7 +193,13 @@ def _core(profile: Profile, features: Sequence[FeatureIdea]) -> _Draft:
         ],
         depends_on=[AUTHENTICATION],
         acceptance=_feature_acceptance(profile, _names(features))
-        or ["The core records can be created, changed and listed through the API"],
+        or [
+            cite(
+                "The core records can be created, changed and listed through the API, by the "
+                "roles allowed to and nobody else",
+                area_ids(profile, ["Security and privacy"]),
+            )
+        ],
         effort_days=6 + 3 * len(features),
         phase=2,
     )

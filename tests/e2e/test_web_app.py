@@ -593,6 +593,10 @@ async def review_the_plan(session: Browsing) -> None:
     documents = page.get_by_role("group", name="Documents in this step").get_by_role("button")
     total = await documents.count()
     await expect(bar).to_contain_text(f"{total} of {total} not marked viewed")
+    traceability = page.get_by_label("Traceability")
+    await expect(traceability).to_contain_text(
+        re.compile(r"Traceability: (\d+) of \1 Must requirements delivered \(100(\.0)?%\)")
+    )
     outline = page.get_by_role("navigation", name="Outline of the document")
     await outline.get_by_role("link").nth(4).click()
     assert await page.evaluate("document.activeElement.tagName") in ("H1", "H2", "H3")

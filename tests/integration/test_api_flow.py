@@ -132,6 +132,16 @@ async def _check_export(
     assert download.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
         assert "harbour-desk/docs/architecture.md" in archive.namelist()
+        zipped_jira = archive.read("harbour-desk/tracker/jira.csv").decode()
+    jira = await http.get(f"{base}/tracker/jira.csv", headers=auth)
+    assert jira.status_code == 200 and jira.headers["content-type"].startswith("text/csv")
+    assert jira.text == zipped_jira  # the API serves the file the package holds
+    github = (await http.get(f"{base}/tracker/github-issues.json", headers=auth)).json()
+    assert github["issues"] and github["milestones"]
+    assert (await http.get(f"{base}/tracker/trello.csv", headers=auth)).status_code == 422
+    matrix = (await http.get(f"{base}/traceability", headers=auth)).json()
+    assert matrix["coverage"]["percent"] == status["manifest"]["traceability"]["percent"]
+    assert matrix["content_md"].startswith("# Harbour Desk: Traceability")
     tampered = status["download_url"][:-3] + "abc"
     assert (await http.get(tampered)).status_code == 403
     expired_settings = settings.model_copy(update={"download_token_ttl_s": -5})

@@ -171,8 +171,8 @@ async def test_retried_activity_does_not_duplicate_versions(
         repo = TenantRepository(project.tenant_id, session)
         rows = await repo.accepted_documents(project.id)
     assert rows and all(version.version == 1 for _, version in rows)
-    # one version per document: agent documents plus the package README
-    assert await count_versions(engine, project.tenant_id, project.id) == len(rows) + 1
+    # one version per document: agent documents plus the package README and traceability
+    assert await count_versions(engine, project.tenant_id, project.id) == len(rows) + 2
 
 
 async def test_auto_approve_exports_a_package(
@@ -187,10 +187,11 @@ async def test_auto_approve_exports_a_package(
     with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
         names = set(archive.namelist())
         manifest = json.loads(archive.read("plotpal/manifest.json"))
-        for entry in manifest["files"]:
+        for entry in manifest["files"] + manifest["derived"]:
             data = archive.read(f"plotpal/{entry['path']}")
             assert len(data) == entry["size"]
             assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        traceability = archive.read("plotpal/docs/traceability.md").decode()
     for required in (
         "plotpal/README.md",
         "plotpal/docs/about.md",
@@ -198,8 +199,16 @@ async def test_auto_approve_exports_a_package(
         "plotpal/docs/specs.md",
         "plotpal/docs/plans/overview.md",
         "plotpal/docs/plans/01-infrastructure.md",
+        "plotpal/docs/traceability.md",
+        "plotpal/tracker/github-issues.json",
+        "plotpal/tracker/create_github_issues.py",
+        "plotpal/tracker/jira.csv",
+        "plotpal/tracker/linear.csv",
     ):
         assert required in names
+    coverage = manifest["traceability"]
+    assert coverage["must"] > 0 and coverage["percent"] == 100.0 and not coverage["unknown_ids"]
+    assert f"{coverage['must']} of {coverage['must']} (100%)" in traceability
     assert any(name.startswith("plotpal/docs/adr/ADR-001-") for name in names)
     epics = sorted(name for name in names if "/plans/" in name and "overview" not in name)
     assert epics[-1].endswith("-testing.md")

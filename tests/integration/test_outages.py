@@ -103,14 +103,14 @@ async def _ride_out(own: tuple[EmbeddedStack, StackEndpoints, Settings], fault: 
         if fault == "postgres":
             assert max(attempts) > 1  # the outage did fail work, which was tried again
         accepted = sum(len(refs) for refs in result.accepted.values())
-        # nothing lost or duplicated: one version per accepted document, plus the README,
-        # and the package holds exactly those
-        assert await count_versions(engine, tenant.id, project.id) == accepted + 1
+        # nothing lost or duplicated: one version per accepted document, plus the README
+        # and the traceability matrix, and the package holds exactly those
+        assert await count_versions(engine, tenant.id, project.id) == accepted + 2
         async with tenant_session(engine, tenant.id) as session:
             export = await TenantRepository(tenant.id, session).get_export(
                 project.id, result.export_id
             )
-        assert len(export.manifest["files"]) == accepted + 1
+        assert len(export.manifest["files"]) == accepted + 2
     finally:
         await engine.dispose()
 

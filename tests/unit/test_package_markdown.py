@@ -2,26 +2,32 @@
 
 pymarkdownlnt implements markdownlint's rules in Python; line length (MD013) is the one
 rule left out, as the issue allows. Two different ideas, the whole package each: the
-agents' documents (offline writer, section by section) and the package README.
+agents' documents (offline writer, section by section), the traceability matrix and the
+package README.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from pymarkdown.api import PyMarkdownApi
 
-from docflow.agents.compose import write_step
-from docflow.contracts import RenderedDocument, Step, StepBrief
-from docflow.package import PackageFile, PackageInfo, build_zip, render_readme
+from docflow.package import (
+    PackageFile,
+    PackageInfo,
+    build_zip,
+    render_readme,
+    traceability_of,
+    tracker_attachments,
+)
 from docflow.samples import SAMPLE_CONSTRAINTS, sample_idea
-from docflow.settings import Settings
+from docflow.traceability import TRACEABILITY_PATH, render_traceability
+from tests.offline import offline_package
 
 IDEAS = {
     "garden": (sample_idea(), SAMPLE_CONSTRAINTS),
@@ -31,16 +37,6 @@ IDEAS = {
         "Team of 4 developers, 6 months, budget $80k, AWS, HIPAA compliant.",
     ),
 }
-
-
-def _documents(idea: str, constraints: str, tmp: Path) -> list[RenderedDocument]:
-    settings = Settings(data_dir=tmp, llm_provider="offline")
-    documents: list[RenderedDocument] = []
-    for step in Step:
-        brief = StepBrief(step=step, project_name="Tidepool", idea=idea,
-                          constraints=constraints, upstream=list(documents))  # fmt: skip
-        documents += asyncio.run(write_step(brief, settings, date(2026, 1, 15))).documents
-    return documents
 
 
 def _package(idea: str, constraints: str, tmp: Path) -> dict[str, str]:
@@ -53,7 +49,7 @@ def _package(idea: str, constraints: str, tmp: Path) -> dict[str, str]:
             version=1,
             writer="docflow-offline-writer/1",
         )
-        for d in _documents(idea, constraints, tmp)
+        for d in offline_package(idea, constraints, tmp)
     ]
     info = PackageInfo(
         project_id=uuid4(),
@@ -63,8 +59,14 @@ def _package(idea: str, constraints: str, tmp: Path) -> dict[str, str]:
         idea=idea,
         generated_at=datetime.now(UTC),
     )
+    matrix = traceability_of(files)
+    assert matrix is not None
+    files.append(
+        PackageFile(TRACEABILITY_PATH, "Traceability", "traceability",
+                    render_traceability("Tidepool", matrix), 1)
+    )  # fmt: skip
     readme = PackageFile("README.md", "README", "readme", render_readme(info, files), 1)
-    content, _ = build_zip(info, [readme, *files])
+    content, _ = build_zip(info, [readme, *files], tracker_attachments(info, files))
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         return {
             name: archive.read(name).decode() for name in archive.namelist() if name.endswith(".md")

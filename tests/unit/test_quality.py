@@ -577,7 +577,10 @@ DEFECTS = {
         CheckId.TRACE_MUST_UNDELIVERED,
         ERROR,
         OVERVIEW_PATH,
-        replace(ABOUT_PATH, "| Must |\n", "| Must |\n| FR-002 | Reservations | Book ahead. | Must |\n"),
+        add(
+            ABOUT_PATH,
+            "\n| ID | Feature | Priority |\n|---|---|---|\n| FR-002 | Booking | Must |\n",
+        ),
     ),
     "an epic that cites no requirement": Defect(
         CheckId.TRACE_EPIC_CITES_NOTHING,

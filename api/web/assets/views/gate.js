@@ -105,6 +105,7 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
           content=${shown.content_md} merge=${shown.meta.merge} busy=${busy} canAct=${canAct}
           onSettle=${(content) => decide({ action: "edit", content })} />`}
         ${quality && html`<${QualityReport} quality=${quality} />`}
+        ${gate.coverage && html`<${Coverage} coverage=${gate.coverage} />`}
         ${gate.usage?.sections > 0 && html`<${WritingCost} usage=${gate.usage} />`}
         <${ErrorNotice} error=${error} />
         ${mode === "revise" &&
@@ -175,6 +176,23 @@ export function QualityReport({ quality }) {
     </p>
     ${quality.findings.length > 0 &&
     html`<ul class="findings">${quality.findings.map((finding) => html`<li>${finding}</li>`)}</ul>`}
+  </div>`;
+}
+
+/** How far the plan delivers the description's Must requirements (the traceability
+ * matrix the package exports as docs/traceability.md). */
+export function Coverage({ coverage }) {
+  const whole = coverage.uncovered.length === 0 && coverage.unknown_ids.length === 0;
+  const epics = coverage.epics_citing_nothing.map((path) => path.split("/").pop());
+  return html`<div class=${`quality ${whole ? "passed" : "failed"}`} aria-label="Traceability">
+    <p><strong>Traceability: ${coverage.must_delivered} of ${coverage.must} Must requirements
+      delivered (${coverage.percent}%)</strong>${" · "}${coverage.requirements} requirements in all</p>
+    ${(coverage.uncovered.length > 0 || coverage.unknown_ids.length > 0 || epics.length > 0) &&
+    html`<ul class="findings">
+      ${coverage.uncovered.length > 0 && html`<li>No acceptance criterion delivers ${coverage.uncovered.join(", ")}.</li>`}
+      ${coverage.unknown_ids.length > 0 && html`<li>Cited but not in about.md: ${coverage.unknown_ids.join(", ")}.</li>`}
+      ${epics.length > 0 && html`<li>Epics that cite no requirement: ${epics.join(", ")}.</li>`}
+    </ul>`}
   </div>`;
 }
 
