@@ -29,13 +29,14 @@ from docflow.agents.render import ABOUT_PATH
 from docflow.agents.sections import rewrite_keys
 from docflow.agents.writer import Usage
 from docflow.agents.writers import select_writer
+from docflow.clarify import known_questions, questions_of
 from docflow.contracts import (
     STEP_AGENT,
     STEPS,
     AcceptInput,
+    ClarifyingAnswer,
     MemoryChunk,
     RenderedDocument,
-    Requirement,
     SaveEditInput,
     Step,
     StepBrief,
@@ -68,22 +69,6 @@ def _elapsed_ms(started: float) -> int:
 def _record_documents(span: Span, refs: list[VersionRef]) -> None:
     span.set_attribute("document_ids", [str(ref.document_id) for ref in refs])
     span.set_attribute("version_ids", [str(ref.version_id) for ref in refs])
-
-
-async def _known_requirements(repo: TenantRepository, task: WriteStepInput) -> list[Requirement]:
-    """The requirements of the project's latest about.md (an edit included): a new
-    description keeps the ids of those it still has."""
-    about = next(
-        (d for d in await repo.list_documents(task.scope.project_id) if d.path == ABOUT_PATH),
-        None,
-    )
-    if about is None:
-        return []
-    try:
-        latest = await repo.latest_version(about.id)
-    except NotFoundError:
-        return []
-    return requirements_of(parse(latest.content_md))
 
 
 MEMORY_PASSAGES = 6  # top-k passages of the accepted documents given to agents of steps 2-4
@@ -199,7 +184,15 @@ class StepActivities:
             except NotFoundError as error:
                 raise not_found(error) from error
             upstream = await repo.accepted_documents(project.id, earlier_steps)
-            known = await _known_requirements(repo, task) if task.step is STEPS[0] else []
+            answers = [
+                ClarifyingAnswer(question_id=row.question_id, question=row.question,
+                                 answer=row.answer)
+                for row in (await repo.current_answers(project.id)).values()
+            ]  # fmt: skip
+            # A new description keeps the ids of the latest one's requirements and questions.
+            first = task.step is STEPS[0]
+            latest = await repo.latest_version_at(project.id, ABOUT_PATH) if first else None
+            about = parse(latest.content_md) if latest is not None else None
         memory = await self._recall(task, f"{project.name}: {project.idea}")
         return StepBrief(
             step=task.step,
@@ -217,7 +210,9 @@ class StepActivities:
                 for document, version in upstream
             ],
             memory=memory,
-            known_requirements=known,
+            known_requirements=requirements_of(about) if about else [],
+            known_questions=known_questions(questions_of(about) if about else [], answers),
+            answers=answers,
         )
 
     async def _recall(self, task: WriteStepInput, query: str) -> list[MemoryChunk]:

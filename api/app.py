@@ -11,7 +11,18 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from api.errors import PROBLEM_RESPONSES, install_error_handlers
 from api.events import EventHub
 from api.middleware import install_middleware
-from api.routes import auth, documents, exports, health, members, memory, package, projects, runs
+from api.routes import (
+    auth,
+    documents,
+    exports,
+    health,
+    members,
+    memory,
+    package,
+    projects,
+    questions,
+    runs,
+)
 from api.routes.events import router as events_router
 from api.routes.web import install_web_app
 from api.state import AppState
@@ -74,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(exports.router)
     app.include_router(package.router)
+    app.include_router(questions.router)
     app.include_router(memory.router)
     app.include_router(events_router)
     install_web_app(app)

@@ -113,6 +113,27 @@ class TraceCoverage(BaseModel):
     unknown_ids: list[str]  # ids cited somewhere that about.md does not define
 
 
+class ClarifyingQuestion(BaseModel):
+    """A clarifying question of about.md with its stable id (``docflow.clarify``)."""
+
+    id: str  # Q-001
+    question: str
+    why: str = ""
+    suggested_answers: list[str] = Field(default_factory=list)
+
+
+class ClarifyingAnswer(BaseModel):
+    """A person's answer to a clarifying question: every step's agent works from it."""
+
+    question_id: str
+    question: str
+    answer: str
+
+
+# The feedback of "Revise with answers": the answers themselves travel in the brief.
+ANSWERS_REVISION = "Write the next version with the answers to the clarifying questions."
+
+
 class StepBrief(BaseModel):
     """Everything an agent needs to write one step."""
 
@@ -125,6 +146,9 @@ class StepBrief(BaseModel):
     memory: list[MemoryChunk] = Field(default_factory=list)  # relevant passages, best first
     # The requirements of the project's latest about.md: a new description keeps their ids.
     known_requirements: list[Requirement] = Field(default_factory=list)
+    # Its clarifying questions (and those answered earlier): a question keeps its id.
+    known_questions: list[ClarifyingQuestion] = Field(default_factory=list)
+    answers: list[ClarifyingAnswer] = Field(default_factory=list)  # the current answers
 
 
 class StepWriting(BaseModel):

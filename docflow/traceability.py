@@ -22,13 +22,13 @@ from typing import Protocol
 from docflow.agents.markdown import document as markdown_document
 from docflow.agents.markdown import inline, table
 from docflow.contracts import Requirement, RequirementKind, TraceCoverage
+from docflow.ids import stable_ids
 from docflow.quality.parse import Block, ParsedDocument, Section
 from docflow.quality.sections import normalise
 
 PREFIX: dict[RequirementKind, str] = {"functional": "FR", "non-functional": "NFR"}
 CITED_ID = re.compile(r"\b(N?FR)-(\d{3})\b")
 TRACEABILITY_PATH = "docs/traceability.md"
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 class ParsedSource(Protocol):
@@ -52,32 +52,13 @@ def cited_ids(text: str) -> list[str]:
     return list(dict.fromkeys(match[0] for match in CITED_ID.finditer(text)))
 
 
-def requirement_id(kind: RequirementKind, number: int) -> str:
-    return f"{PREFIX[kind]}-{number:03d}"
-
-
-def _name_key(name: str) -> str:
-    return " ".join(_WORD.findall(name.lower()))
-
-
 def assign_ids(
     kind: RequirementKind, names: Sequence[str], known: Sequence[Requirement]
 ) -> list[str]:
-    """An id for each requirement named ``names``: the id it had in ``known`` (the
-    previous version's requirements) when a requirement of that name is there, else the
-    next number after every id ``known`` used, so an id is never given to another one."""
-    earlier = {_name_key(r.name): r.id for r in known if r.kind == kind}
-    used = [int(r.id.split("-")[1]) for r in known if r.kind == kind]
-    following = max(used, default=0) + 1
-    ids: list[str] = []
-    for name in names:
-        kept = earlier.get(_name_key(name))
-        if kept is not None and kept not in ids:
-            ids.append(kept)
-            continue
-        ids.append(requirement_id(kind, following))
-        following += 1
-    return ids
+    """An id for each requirement named ``names``: the one it had in ``known`` (the
+    previous version's requirements), else a number no requirement has had."""
+    pairs = [(r.id, r.name) for r in known if r.kind == kind]
+    return stable_ids(PREFIX[kind], names, pairs)
 
 
 # --- about.md's requirements -------------------------------------------------------------------

@@ -37,7 +37,7 @@ from docflow.agents.text import (
     tokens,
     vote,
 )
-from docflow.contracts import RenderedDocument, Requirement, StepBrief
+from docflow.contracts import ANSWERS_REVISION, RenderedDocument, Requirement, StepBrief
 from docflow.quality.parse import parse
 from docflow.traceability import requirements_of
 
@@ -648,7 +648,7 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
     users = _users(blocks, brief.idea, audience_words)
     audience = _audience(audience_words) or lower_first(users[0].name)
     texts = (brief.idea, brief.constraints)
-    every_text = (*texts, *feedback)
+    every_text = (*texts, *(answer.answer for answer in brief.answers), *feedback)
     reference = _reference(brief.upstream)
     included = _included(texts, reference, feedback)
     client, console = _clients(MOBILE.key in included, texts, reference, feedback)
@@ -699,6 +699,8 @@ def _setting_changes(before: Profile, after: Profile) -> tuple[str, ...]:
 
 
 def _feedback_feature(feedback: str, number: int) -> FeatureIdea | None:
+    if feedback == ANSWERS_REVISION:  # the answers are in the brief, not a feature request
+        return None
     text = _strip_end(feedback)
     while (stripped := _FEEDBACK_LEAD.sub("", text, count=1)) != text:
         text = stripped

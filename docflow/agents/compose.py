@@ -121,7 +121,7 @@ class StepComposer:
         outlines = {s.id: self._answers[s.id] for s in specs if s.outline is not None}
         contract = assemble(self.brief.step, self._answers, outlines)
         return StepWriting(
-            documents=render_contract(contract, today, self.brief.known_requirements),
+            documents=render_contract(contract, today, self.brief),
             writer=self.writer.label,
             tokens_in=self.spent.tokens_in,  # this attempt's: earlier ones recorded their own
             tokens_out=self.spent.tokens_out,

@@ -66,6 +66,14 @@ class Constraint(BaseModel):
     description: str
 
 
+class OpenQuestion(BaseModel):
+    """A clarifying question (about.md gives it a Q id; the person answers it at the gate)."""
+
+    question: str
+    why: str = Field(description="Why the answer matters: what it decides.")
+    suggested_answers: list[str] = Field(description="Two or three likely answers, short.")
+
+
 class SuccessMetric(BaseModel):
     name: str
     target: str = Field(description="A measurable target with a number.")
@@ -86,8 +94,8 @@ class ProjectDescription(BaseModel):
     quality_requirements: list[QualityRequirement] = Field(default_factory=list)
     constraints: list[Constraint]
     assumptions: list[str]
-    open_questions: list[str] = Field(
-        description="Clarifying questions the person may answer in a revision."
+    open_questions: list[OpenQuestion] = Field(
+        description="Clarifying questions the person answers at the first gate."
     )
     success_metrics: list[SuccessMetric]
     revision_notes: list[RevisionNote]

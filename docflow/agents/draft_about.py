@@ -11,6 +11,7 @@ from docflow.agents.contracts import (
     Constraint,
     ConstraintArea,
     Feature,
+    OpenQuestion,
     ProjectDescription,
     RevisionNote,
     SuccessMetric,
@@ -245,13 +246,43 @@ def _assumptions(profile: Profile) -> list[str]:
     return assumptions
 
 
-def _open_questions(profile: Profile) -> list[str]:
-    questions = [trait.question for trait in profile.salient][:5]
+def _open_questions(profile: Profile) -> list[OpenQuestion]:
+    """What the idea leaves open, each with why it matters and likely answers; a question
+    the idea (or an answer) already settles is not asked."""
+    questions = [
+        OpenQuestion(
+            question=trait.question,
+            why=f"The answer sets the scope and the cost of \u201c{trait.marker}\u201d.",
+            suggested_answers=[],
+        )
+        for trait in profile.salient[:5]
+    ]
     if profile.team_size is None or profile.weeks is None:
-        questions.append("How many people will build the product, and by when must it launch?")
+        questions.append(
+            OpenQuestion(
+                question="How many people will build the product, and by when must it launch?",
+                why="The plan's timeline and the size of the first release follow from it.",
+                suggested_answers=[
+                    "2 developers, launch in 3 months",
+                    "4 developers, launch in 6 months",
+                ],
+            )
+        )
     if profile.budget is None:
-        questions.append("What budget is available for building and for running it each month?")
-    questions.append("Who owns the product after launch and decides on its priorities?")
+        questions.append(
+            OpenQuestion(
+                question="What budget is available for building and for running it each month?",
+                why="It bounds the hosting, the managed services and the team.",
+                suggested_answers=["Under 500 a month to run", "Up to 2,000 a month to run"],
+            )
+        )
+    questions.append(
+        OpenQuestion(
+            question="Who owns the product after launch and decides on its priorities?",
+            why="Someone has to accept each release and decide what comes next.",
+            suggested_answers=["A product owner on our side", "A steering group of users"],
+        )
+    )
     return questions
 
 

@@ -89,12 +89,16 @@ def step_context(brief: StepBrief, upstream_chars: int) -> str:
         f"- {chunk.path} (v{chunk.version}): {' '.join(chunk.text.split())[:400]}"
         for chunk in brief.memory
     )
+    answers = "\n".join(
+        f"- {answer.question_id} ({answer.question}): {answer.answer}" for answer in brief.answers
+    )
     return "\n\n".join(
         [
             f"You are writing the {brief.step.value} of the project \u201c{brief.project_name}"
             "\u201d for its documentation package, one section at a time.",
             _part("Idea", brief.idea),
             _part("Constraints", brief.constraints),
+            _part("Answers to clarifying questions (facts: use them, do not ask again)", answers),
             _part("Accepted upstream documents (stay consistent with them)", upstream),
             _part("Relevant passages from project memory", memory),
         ]

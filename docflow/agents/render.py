@@ -43,7 +43,8 @@ from docflow.agents.mermaid import (
     context_diagram,
     entity_diagram,
 )
-from docflow.contracts import RenderedDocument, Requirement
+from docflow.clarify import SUGGESTION_SEPARATOR, question_ids
+from docflow.contracts import RenderedDocument, Requirement, Step, StepBrief
 from docflow.traceability import assign_ids, cited_ids
 
 ABOUT_PATH = "docs/about.md"
@@ -53,13 +54,17 @@ PLANS_DIR = "docs/plans"
 SPECS_PATH = "docs/specs.md"
 
 
+_NO_BRIEF = StepBrief(step=Step.DESCRIPTION, project_name="", idea="")
+
+
 def render_contract(
-    contract: BaseModel, today: date, known: Sequence[Requirement] = ()
+    contract: BaseModel, today: date, brief: StepBrief | None = None
 ) -> list[RenderedDocument]:
-    """The documents of one step, whichever agent's contract this is. ``known`` are the
-    requirements of the previous about.md, whose ids a new description keeps."""
+    """The documents of one step, whichever agent's contract this is. From ``brief``, a
+    description keeps the ids of the requirements and questions it had, and shows the
+    answers given to its questions."""
     if isinstance(contract, ProjectDescription):
-        return render_about(contract, known)
+        return render_about(contract, brief or _NO_BRIEF)
     if isinstance(contract, ArchitectureDescription):
         return render_architecture(contract, today)
     if isinstance(contract, ImplementationPlan):
@@ -109,16 +114,43 @@ def _requirement_tables(model: ProjectDescription, known: Sequence[Requirement])
     )
 
 
-def render_about(
-    model: ProjectDescription, known: Sequence[Requirement] = ()
-) -> list[RenderedDocument]:
+def _questions(model: ProjectDescription, brief: StepBrief) -> list[str]:
+    """The answered questions ("Decisions from clarification") and the open ones, each
+    with its id; an answered question is no longer open."""
+    ids = question_ids([q.question for q in model.open_questions], brief.known_questions)
+    answered = {answer.question_id for answer in brief.answers}
+    still_open = [
+        (id_, q.question, q.why, SUGGESTION_SEPARATOR.join(q.suggested_answers))
+        for id_, q in zip(ids, model.open_questions, strict=True)
+        if id_ not in answered
+    ]
+    blocks = []
+    if brief.answers:
+        rows = [(a.question_id, a.question, a.answer) for a in brief.answers]
+        blocks += [
+            "## Decisions from clarification",
+            "The answers given to the clarifying questions; every later step works from them.",
+            table(("ID", "Question", "Answer"), rows),
+        ]
+    blocks += [
+        "## Open questions",
+        "Answer these at the review of this description: the next version is written from "
+        "the answers.",
+        table(("ID", "Question", "Why it matters", "Suggested answers"), still_open)
+        if still_open
+        else "None: every question has an answer.",
+    ]
+    return blocks
+
+
+def render_about(model: ProjectDescription, brief: StepBrief) -> list[RenderedDocument]:
     title = f"{model.project_name}: Project description"
     users = [
         block
         for user in model.users
         for block in (f"### {inline(user.name)}", paragraph(user.description), bullets(user.needs))
     ]
-    features, quality = _requirement_tables(model, known)
+    features, quality = _requirement_tables(model, brief.known_requirements)
     metrics = [(m.name, m.target, m.measurement) for m in model.success_metrics]
     blocks = [
         f"# {title}",
@@ -147,9 +179,7 @@ def render_about(
         ),
         "## Assumptions",
         bullets(model.assumptions),
-        "## Open questions",
-        "Answers to these questions can be given as revision feedback.",
-        numbered(model.open_questions),
+        *_questions(model, brief),
         "## Success metrics",
         table(("Metric", "Target", "How it is measured"), metrics),
         *_revision_notes(model.revision_notes),

@@ -132,6 +132,23 @@ class SectionDraft(SQLModel, table=True):
     created_at: datetime = _created_at()
 
 
+class Clarification(SQLModel, table=True):
+    """One answer to one of the description's clarifying questions (``docflow.clarify``).
+    A changed answer is the question's next version; an empty answer withdraws it."""
+
+    __tablename__ = "clarifications"
+    __table_args__ = (UniqueConstraint("tenant_id", "project_id", "question_id", "version"),)
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    tenant_id: UUID = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    project_id: UUID = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
+    question_id: str = Field(max_length=16)  # Q-001
+    version: int = Field(ge=1)
+    question: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    answer: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    answered_by: str = Field(max_length=320)
+    created_at: datetime = _created_at()
+
+
 class Export(SQLModel, table=True):
     __tablename__ = "exports"
     __table_args__ = (UniqueConstraint("idempotency_key"),)
@@ -153,5 +170,7 @@ TENANT_TABLES: tuple[str, ...] = (
     "documents",
     "document_versions",
     "agent_runs",
+    "section_drafts",
+    "clarifications",
     "exports",
 )

@@ -23,6 +23,7 @@ from docflow.storage.crypto import keyring, tenant_data_key
 from docflow.storage.db import tenant_session
 from docflow.storage.models import (
     AgentRun,
+    Clarification,
     Document,
     DocumentVersion,
     Export,
@@ -343,6 +344,20 @@ class TenantRepository:
             raise NotFoundError(f"document {document_id} has no versions")
         return version
 
+    async def latest_version_at(self, project_id: UUID, path: str) -> DocumentVersion | None:
+        """The latest version of the project's document at ``path`` (None: no such one)."""
+        query = (
+            select(DocumentVersion)
+            .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+            .where(
+                DocumentVersion.tenant_id == self.tenant_id,
+                Document.project_id == project_id,
+                Document.path == path,
+            )
+            .order_by(col(DocumentVersion.version).desc())
+        )
+        return (await self.session.exec(query)).first()
+
     async def accepted_documents(
         self, project_id: UUID, steps: Sequence[Step] = STEPS
     ) -> list[tuple[Document, DocumentVersion]]:
@@ -456,6 +471,44 @@ class TenantRepository:
             .order_by(col(AgentRun.created_at))
         )
         return list((await self.session.exec(query)).all())
+
+    # --- clarifications ----------------------------------------------------------------
+
+    async def clarifications(self, project_id: UUID) -> list[Clarification]:
+        """Every answer ever given, by question then version."""
+        query = (
+            select(Clarification)
+            .where(Clarification.tenant_id == self.tenant_id,
+                   Clarification.project_id == project_id)
+            .order_by(col(Clarification.question_id), col(Clarification.version))
+        )  # fmt: skip
+        return list((await self.session.exec(query)).all())
+
+    async def current_answers(self, project_id: UUID) -> dict[str, Clarification]:
+        """The latest answer to each question, by question id (withdrawn ones left out)."""
+        latest = {row.question_id: row for row in await self.clarifications(project_id)}
+        return {qid: row for qid, row in latest.items() if row.answer}
+
+    async def save_answers(
+        self, project_id: UUID, answers: Sequence[tuple[str, str, str]], answered_by: str
+    ) -> int:
+        """Store (question id, question, answer) as each question's next version where the
+        answer changed; an empty answer withdraws one. How many versions were added."""
+        latest = {row.question_id: row for row in await self.clarifications(project_id)}
+        added = 0
+        for question_id, question, answer in answers:
+            before = latest.get(question_id)
+            if (before.answer if before else "") == answer:
+                continue
+            number = (before.version if before else 0) + 1
+            self.session.add(
+                Clarification(tenant_id=self.tenant_id, project_id=project_id,
+                              question_id=question_id, version=number, question=question,
+                              answer=answer, answered_by=answered_by)
+            )  # fmt: skip
+            added += 1
+        await self.session.flush()
+        return added
 
     async def export_by_key(self, idempotency_key: str) -> Export | None:
         query = select(Export).where(

@@ -201,6 +201,7 @@ async def test_the_four_steps_in_a_browser(
     await sign_in_with_keyboard(session, *person)
     project_url = await create_project(session)
     await reload_while_writing(session, project_url)
+    await answer_questions(session)
     await approve(session, "description")
     await revise_architecture(session, served_app)
     await edit_plan(session)
@@ -439,6 +440,29 @@ async def reload_while_writing(session: Browsing, project_url: str) -> None:
     await expect(page.locator(".quality")).to_contain_text("Quality:")
     await expect(page.locator(".usage")).to_contain_text(re.compile(r"\d+ sections"))
     await session.shot("gate-description")
+
+
+async def answer_questions(session: Browsing) -> None:
+    """Answer two clarifying questions (one with a suggested answer), then have the next
+    version written from them: it lists them as decisions, no longer as open questions."""
+    page = session.page
+    form = page.get_by_role("region", name="Clarifying questions")
+    await expect(form).to_contain_text("0 of")
+    await form.get_by_role("button", name=re.compile(r"A product owner on our side")).click()
+    budget = form.get_by_label(re.compile("What budget is available"))
+    await budget.fill("Under 300 EUR a month to run.")
+    await expect(form).to_contain_text("2 of")
+    await session.shot("clarifying-questions")
+    await form.get_by_role("button", name="Revise with answers").click()
+    await expect(page.locator('li[data-step="description"].step-review')).to_be_visible()
+    await expect(page.locator(".doc-path")).to_contain_text("version 2")
+    decisions = document_text(page).locator("table").filter(has_text="Under 300 EUR a month")
+    await expect(decisions).to_contain_text("A product owner on our side")
+    await expect(document_text(page)).to_contain_text("Decisions from clarification")
+    await expect(form.get_by_label(re.compile("What budget is available"))).to_have_value(
+        "Under 300 EUR a month to run."
+    )
+    await expect(form).to_contain_text("Answered (v1)")
 
 
 STEP_ORDER = ["description", "architecture", "plan", "standards"]
@@ -727,8 +751,18 @@ async def download_package(session: Browsing) -> zipfile.ZipFile:
 def check_package(archive: zipfile.ZipFile) -> None:
     names = archive.namelist()
     by_tail = {name.split("/", 1)[1]: name for name in names}
-    for wanted in ("README.md", "manifest.json", "docs/about.md", "docs/architecture.md"):
-        assert wanted in by_tail, (wanted, names)
+    for wanted in (
+        "README.md",
+        "manifest.json",
+        "docs/about.md",
+        "docs/architecture.md",
+        "docs/traceability.md",
+        "tracker/github-issues.json",
+        "tracker/jira.csv",
+    ):
+        assert wanted in by_tail, (wanted, names)  # fmt: skip
+    about = archive.read(by_tail["docs/about.md"]).decode()
+    assert "## Decisions from clarification" in about and "Under 300 EUR a month" in about
     assert any(tail.startswith("docs/plans/") for tail in by_tail), names
     assert any(tail.endswith("specs.md") for tail in by_tail), names
     architecture = archive.read(by_tail["docs/architecture.md"]).decode()

@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from docflow.agents.offline import offline_answer
 from docflow.agents.sections import SectionCall, contract_by_name
 from docflow.agents.writer import SectionBrief
-from docflow.contracts import Step, StepBrief
+from docflow.contracts import ClarifyingAnswer, RenderedDocument, Step, StepBrief
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -47,6 +47,11 @@ _PROJECT = re.compile(r"of the project \u201c(.+?)\u201d")
 _IDEA = re.compile(r"## Idea\n\n(.*?)\n\n## Constraints", re.DOTALL)
 _CONSTRAINTS = re.compile(r"## Constraints\n\n(.*?)\n\n## ", re.DOTALL)
 _CHARACTERS_PER_TOKEN = 4
+# The accepted description as the prompt carries it (docflow.agents.prompts.step_context).
+_ABOUT = re.compile(
+    r"^### docs/about\.md\n\n(.*?)(?=\n### docs/|\n## Relevant passages)", re.DOTALL | re.MULTILINE
+)
+_ANSWER = re.compile(r"^- (Q-\d{3}) \((.+?)\): (.+)$", re.MULTILINE)
 
 FaultKind = Literal["normal", "status", "slow", "malformed", "stall", "content", "not_a_completion"]
 
@@ -152,7 +157,11 @@ def answer_content(body: dict[str, Any]) -> str:
         project_name=_first(_PROJECT, text, "PlotPal"),
         idea=_first(_IDEA, text, "A mobile app for community gardens to share tools."),
         constraints=_first(_CONSTRAINTS, text, ""),
-    )
+        upstream=[RenderedDocument(path="docs/about.md", kind="about", title="", content_md=about)
+                  for about in _ABOUT.findall(text)[:1]],
+        answers=[ClarifyingAnswer(question_id=q, question=question, answer=answer)
+                 for q, question, answer in _ANSWER.findall(text)],
+    )  # fmt: skip
     key = _first(_KEY, text, section_id)
     item = int(key.split("/")[1]) if "/" in key else None
     call = SectionCall(step=step, section=section_id, key=key, contract_name=contract.__name__,

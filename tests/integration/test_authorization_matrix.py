@@ -60,6 +60,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/projects/{project_id}/exports"): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/exports/{export_id}"): Rule("viewer"),
     ("GET", "/api/v1/projects/{project_id}/traceability"): Rule("viewer"),
+    ("GET", "/api/v1/projects/{project_id}/questions"): Rule("viewer"),
+    ("PUT", "/api/v1/projects/{project_id}/questions"): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/tracker/{name}"): Rule("viewer"),
     ("POST", "/api/v1/projects/{project_id}/runs"): Rule("editor"),
     ("GET", "/api/v1/projects/{project_id}/runs/estimate"): Rule("viewer"),
@@ -74,6 +76,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/projects/{project_id}"): {"name": "Matrix renamed"},
     ("POST", "/api/v1/members"): {"email": "member@example.org", "role": "viewer"},
     ("POST", "/api/v1/projects/{project_id}/runs"): {},
+    ("PUT", "/api/v1/projects/{project_id}/questions"): {
+        "answers": [{"question_id": "Q-001", "answer": "The harbour office."}]
+    },
     ("POST", "/api/v1/projects/{project_id}/runs/current/decisions"): {
         "step": "description",
         "action": "approve",

@@ -120,9 +120,9 @@ async def test_a_transient_500_is_retried_by_temporal_and_recovers(
         state = await wait_for_gate(handle, Step.DESCRIPTION)
         await handle.terminate("test done")
     assert state.gate is not None and state.gate.versions[0].path == "docs/about.md"
-    # Seven sections and the one failed request: the second attempt resumed, writing only
+    # Eight sections and the one failed request: the second attempt resumed, writing only
     # the sections the first had not finished.
-    assert len(fake.requests) == 7 + 1
+    assert len(fake.requests) == 8 + 1
     failed, succeeded = await agent_runs(engine, project)
     assert failed["status"] == "failed" and "HTTP 500" in failed["error"]
     assert "LLMUnavailableError" in failed["error"]

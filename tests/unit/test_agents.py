@@ -32,7 +32,7 @@ from docflow.agents.contracts import (
     ProjectDescription,
 )
 from docflow.agents.offline import OFFLINE_WRITER_LABEL, OfflineWriter
-from docflow.agents.render import render_about, render_adr, render_plan
+from docflow.agents.render import render_adr, render_contract, render_plan
 from docflow.agents.writers import select_writer
 from docflow.contracts import RenderedDocument, Step, StepBrief, StepWriting
 from docflow.settings import Settings
@@ -261,7 +261,7 @@ def test_headings_never_skip_a_level(settings: Settings, idea: str, constraints:
 
 def test_text_from_a_contract_cannot_start_a_heading() -> None:
     contract = _about_contract(context="Background.\n# Injected heading\nMore text.")
-    about = render_about(contract)[0].content_md
+    about = render_contract(contract, TODAY)[0].content_md
 
     assert "\\# Injected heading" in about
     assert headings(about).count(1) == 1

@@ -7,6 +7,7 @@ import { Link, setQuery } from "../router.js";
 import { AnsweredComments, PassageCommenter, PendingComments, useComments } from "./comments.js";
 import { WhatChanged } from "./diff.js";
 import { MergeNotice } from "./merge.js";
+import { ClarifyingQuestions } from "./questions.js";
 import { DocumentPicker, Outline, useViewed } from "./review.js";
 import { ShortcutHelp } from "./shortcuts.js";
 import {
@@ -120,6 +121,9 @@ export function GateReview({ projectId, gate, canAct, onDecided, shownDocument }
         <${ErrorNotice} error=${version.error} onRetry=${version.reload} />
         ${mode !== "edit" && shown &&
         html`<${Markdown} source=${shown.content_md} label=${ref.path} onHeadings=${setHeadings} />`}
+        ${gate.step === "description" && mode === "read" && html`<${ClarifyingQuestions}
+          key=${ref?.version_id} projectId=${projectId} canAct=${canAct} busy=${busy}
+          onRevise=${(feedback) => decide({ action: "revise", feedback })} />`}
       </div>
       ${mode !== "edit" && html`<aside class="gate-side"><${Outline} headings=${headings} /></aside>`}
     </div>
