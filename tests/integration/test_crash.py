@@ -87,8 +87,8 @@ async def test_sigkill_mid_step_then_restart_completes_without_duplicates(
         second.send_signal(signal.SIGINT)
         second.wait(timeout=20)
     accepted = sum(len(refs) for refs in result.accepted.values())
-    # exactly one version per accepted document, plus the package README
-    assert await count_versions(engine, project.tenant_id, project.id) == accepted + 1
+    # exactly one version per accepted document, plus the package README and traceability
+    assert await count_versions(engine, project.tenant_id, project.id) == accepted + 2
     async with tenant_session(engine, project.tenant_id) as session:
         runs = (
             (

@@ -116,8 +116,16 @@ let renderCount = 0;
 export function decorate(container) {
   settleLinks(container);
   labelCheckboxes(container);
+  markIdColumns(container);
   scrollableBlocks(container);
   drawDiagrams(container);
+}
+
+/** A table whose first column is "ID" (requirements, questions): the ids never wrap. */
+function markIdColumns(container) {
+  for (const table of container.querySelectorAll("table")) {
+    if (table.querySelector("th")?.textContent.trim() === "ID") table.classList.add("id-table");
+  }
 }
 
 /** Rendered Markdown; `source` changes re-render it. `onHeadings` receives the headings

@@ -189,8 +189,10 @@ export function Coverage({ coverage }) {
   const whole = coverage.uncovered.length === 0 && coverage.unknown_ids.length === 0;
   const epics = coverage.epics_citing_nothing.map((path) => path.split("/").pop());
   return html`<div class=${`quality ${whole ? "passed" : "failed"}`} aria-label="Traceability">
-    <p><strong>Traceability: ${coverage.must_delivered} of ${coverage.must} Must requirements
-      delivered (${coverage.percent}%)</strong>${" · "}${coverage.requirements} requirements in all</p>
+    <p>
+      <strong>${`Traceability: ${coverage.must_delivered} of ${coverage.must} Must requirements delivered (${coverage.percent}%)`}</strong>
+      ${" · "}${coverage.requirements} requirements in all
+    </p>
     ${(coverage.uncovered.length > 0 || coverage.unknown_ids.length > 0 || epics.length > 0) &&
     html`<ul class="findings">
       ${coverage.uncovered.length > 0 && html`<li>No acceptance criterion delivers ${coverage.uncovered.join(", ")}.</li>`}
