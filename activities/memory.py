@@ -8,10 +8,13 @@ import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from functools import cache, partial
+from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
+from temporalio.client import Client
 
 from activities.errors import not_found
 from activities.heartbeats import heartbeats
@@ -25,9 +28,12 @@ from docflow.settings import Settings
 from docflow.storage.db import tenant_session
 from docflow.storage.repositories import NotFoundError, TenantRepository, version_ref
 from docflow.telemetry import tracer
+from docflow.temporal import scope_attributes
+from workflows.memory import SearchMemory
 
 CHARS_PER_TOKEN = 4
 INDEX_THREADS = 2  # the worker's memory slots are as many (worker.main.MEMORY_SLOTS)
+RECALL_TIMEOUT = timedelta(seconds=30)
 BACKGROUND_NICENESS = 10  # added to the process's: the next agent step comes first
 
 
@@ -63,6 +69,27 @@ def memory_chunk(hit: Hit) -> MemoryChunk:
     )
 
 
+class RemoteMemory:
+    """An agent step's recall in a worker without the store: the ``SearchMemory``
+    workflow, whose activity the memory worker runs. A failure fails the step's attempt,
+    which Temporal retries."""
+
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self._client = client
+        self._task_queue = settings.task_queue
+
+    async def search(self, scope: TenantScope, query: str, limit: int) -> list[MemoryChunk]:
+        result = await self._client.execute_workflow(
+            SearchMemory.run,
+            SearchInput(scope=scope, query=query, limit=limit),
+            id=f"docflow-recall-{scope.project_id}-{uuid4()}",
+            task_queue=self._task_queue,
+            execution_timeout=RECALL_TIMEOUT,
+            search_attributes=scope_attributes(scope),
+        )
+        return result.hits
+
+
 class MemoryActivities:
     def __init__(
         self, engine: AsyncEngine, settings: Settings, quotas: Quotas | None = None
@@ -81,6 +108,10 @@ class MemoryActivities:
 
     def search(self, scope: TenantScope, query: str, limit: int) -> list[MemoryChunk]:
         return [memory_chunk(hit) for hit in self.store.search(scope, query, limit)]
+
+    async def search_here(self, scope: TenantScope, query: str, limit: int) -> list[MemoryChunk]:
+        """An agent step's recall in a worker that holds the store itself."""
+        return await asyncio.to_thread(self.search, scope, query, limit)
 
     @activity.defn(name="index_versions")
     @heartbeats

@@ -6,10 +6,9 @@ retried activity (after a crash, a timeout or a lost reply) never adds a second 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, timedelta
 
 from opentelemetry.trace import Span
@@ -72,7 +71,7 @@ def _record_documents(span: Span, refs: list[VersionRef]) -> None:
 
 
 MEMORY_PASSAGES = 6  # top-k passages of the accepted documents given to agents of steps 2-4
-MemorySearch = Callable[[TenantScope, str, int], list[MemoryChunk]]
+MemorySearch = Callable[[TenantScope, str, int], Awaitable[list[MemoryChunk]]]
 
 
 class StepActivities:
@@ -220,7 +219,7 @@ class StepActivities:
         if self._memory is None or task.step is STEPS[0]:
             return []
         question = f"{STEP_AGENT[task.step]} writing the {task.step.value}. {query}"[:2000]
-        return await asyncio.to_thread(self._memory, task.scope, question, MEMORY_PASSAGES)
+        return await self._memory(task.scope, question, MEMORY_PASSAGES)
 
     async def _persist(
         self, task: WriteStepInput, brief: StepBrief, writing: StepWriting, duration_ms: int

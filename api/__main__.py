@@ -3,9 +3,10 @@
 import uvicorn
 
 from api.app import create_app
-from docflow.settings import get_settings
+from docflow.startup import load_settings, preflight
 
-settings = get_settings()
+settings = load_settings()
+preflight(settings, redis=True)
 uvicorn.run(
     create_app(settings),
     host=settings.host,

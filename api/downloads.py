@@ -30,7 +30,9 @@ class DownloadGrant:
 
 def _key(settings: Settings) -> OctKey:
     # A derived key: an access token can never be replayed as a download token, nor back.
-    derived = hashlib.sha256(b"docflow-download:" + settings.jwt_secret.encode()).digest()
+    derived = hashlib.sha256(
+        b"docflow-download:" + settings.jwt_secret.get_secret_value().encode()
+    ).digest()
     return OctKey.import_key(derived)
 
 

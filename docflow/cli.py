@@ -15,10 +15,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from docflow.settings import Settings, get_settings
+from docflow.settings import DEV_DB_APP_PASSWORD, Settings, get_settings
+from docflow.startup import exit_with, validation_lines
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,7 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--name", help="project name (default: the idea's first heading)")
     demo.add_argument("--constraints", help="constraints text (team, time, budget, hosting)")
     demo.add_argument("--out", type=Path, default=Path("docflow-package.zip"))
-    commands.add_parser("worker", help="run a worker against the configured services")
+    worker = commands.add_parser("worker", help="run a worker against the configured services")
+    worker.add_argument(
+        "--queues",
+        choices=("all", "agents", "memory"),
+        help="task queues to poll (default DOCFLOW_WORKER_QUEUES, else all); see worker.main",
+    )
+    temporal = commands.add_parser("temporal", help="prepare a Temporal namespace for docflow")
+    temporal_actions = temporal.add_subparsers(dest="temporal_command", required=True)
+    temporal_actions.add_parser(
+        "setup",
+        help="register docflow's search attributes (operator API; TEMPORAL_* settings)",
+    )
     commands.add_parser("api", help="serve the API against the configured services")
     commands.add_parser("migrate", help="apply database migrations (DOCFLOW_DATABASE_ADMIN_URL)")
     _add_admin_parser(commands)
@@ -79,11 +92,15 @@ def _add_admin_parser(commands: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        exit_with(validation_lines(error))
     handlers = {
         "dev": lambda: run_dev(settings),
         "demo": lambda: run_demo_command(settings, arguments),
-        "worker": lambda: _run_module("worker"),
+        "worker": lambda: _run_module("worker", queues=arguments.queues),
+        "temporal": lambda: run_temporal_setup(settings),
         "api": lambda: _run_module("api"),
         "migrate": lambda: run_migrate(settings),
         "admin": lambda: run_admin(settings, arguments),
@@ -103,8 +120,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     os._exit(code)
 
 
-def _run_module(module: str) -> int:
-    return subprocess.call([sys.executable, "-m", module])
+def _run_module(module: str, queues: str | None = None) -> int:
+    env = os.environ | ({"DOCFLOW_WORKER_QUEUES": queues} if queues else {})
+    return subprocess.call([sys.executable, "-m", module], env=env)
+
+
+def run_temporal_setup(settings: Settings) -> int:
+    from docflow import temporal
+
+    async def setup() -> tuple[str, list[str]]:
+        client = await temporal.connect(settings)
+        return client.namespace, await temporal.register_search_attributes(client)
+
+    namespace, added = asyncio.run(setup())
+    if added:
+        console.print(f"namespace {namespace}: registered {', '.join(added)}")
+    else:
+        console.print(f"namespace {namespace}: search attributes already registered")
+    return 0
 
 
 def run_migrate(settings: Settings) -> int:
@@ -113,12 +146,11 @@ def run_migrate(settings: Settings) -> int:
     if not settings.database_admin_url:
         console.print("[red]DOCFLOW_DATABASE_ADMIN_URL is not set[/red]")
         return 2
-    if settings.environment != "development" and settings.db_app_password == "docflow_app":
+    app_password = settings.db_app_password.get_secret_value()
+    if settings.environment != "development" and app_password == DEV_DB_APP_PASSWORD:
         console.print("[red]set DOCFLOW_DB_APP_PASSWORD: the default is for development only[/red]")
         return 2
-    migrate.ensure_app_role(
-        settings.database_admin_url, settings.db_app_role, settings.db_app_password
-    )
+    migrate.ensure_app_role(settings.database_admin_url, settings.db_app_role, app_password)
     migrate.upgrade(settings.database_admin_url, settings.db_app_role)
     console.print("migrations applied")
     return 0

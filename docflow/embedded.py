@@ -781,7 +781,7 @@ class EmbeddedStack:
         def launch() -> _Pending:
             ports = _pick_ports("temporal", settings, fields)
             argv = _temporal_command(
-                binary, ports, workdir / "temporal.db", settings.temporal_namespace
+                binary, ports, workdir / "temporal.db", settings.temporal_namespace or "default"
             )
             child = self._spawn("temporal", argv, workdir)
             address = f"{LOOPBACK}:{ports[0]}"
@@ -841,14 +841,23 @@ class EmbeddedStack:
         postgres.prepare()
         (port,) = _pick_ports("postgres", settings, ["embedded_postgres_port"])
         postgres.start(port)
+        app_password = settings.db_app_password.get_secret_value()
         try:
             _bootstrap_database(
-                port, settings.db_name, settings.db_app_role, settings.db_app_password
+                port,
+                settings.db_name,
+                settings.db_app_role,
+                app_password,
             )
         except Exception as err:
             raise EmbeddedServiceError("postgres", f"bootstrap failed: {err}", log_path) from err
         return (
-            _asyncpg_url(settings.db_app_role, settings.db_app_password, port, settings.db_name),
+            _asyncpg_url(
+                settings.db_app_role,
+                app_password,
+                port,
+                settings.db_name,
+            ),
             _asyncpg_url(PG_SUPERUSER, None, port, settings.db_name),
         )
 

@@ -47,8 +47,8 @@ def kept_secret(path: Path, make: Callable[[], str]) -> str:
 
 def local_signing_secret(settings: Settings) -> str:
     """The configured signing secret, or the data folder's own."""
-    if settings.jwt_secret != PLACEHOLDER_SECRET:
-        return settings.jwt_secret
+    if settings.jwt_secret.get_secret_value() != PLACEHOLDER_SECRET:
+        return settings.jwt_secret.get_secret_value()
     return kept_secret(settings.data_dir / JWT_SECRET_FILE, lambda: secrets.token_urlsafe(32))
 
 

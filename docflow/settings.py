@@ -13,6 +13,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Published defaults, accepted in development only (docflow.startup, docflow.auth.tokens).
+PLACEHOLDER_JWT_SECRET = "docflow-dev-secret-change-me-0123456789abcdef"
+DEV_DB_APP_PASSWORD = "docflow_app"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCFLOW_", extra="ignore")
@@ -36,11 +40,16 @@ class Settings(BaseSettings):
     temporal_address: str | None = Field(
         default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "DOCFLOW_TEMPORAL_ADDRESS")
     )
-    temporal_namespace: str = Field(
-        default="default",
+    # Absent: the envconfig profile's namespace, else "default" (docflow.temporal).
+    temporal_namespace: str | None = Field(
+        default=None,
         validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "DOCFLOW_TEMPORAL_NAMESPACE"),
     )
     task_queue: str = "docflow"
+    # The task queues a `docflow worker` polls (worker.main): "agents" (workflows, agent
+    # steps, scoring, export), "memory" (project memory), or "all". With Qdrant's local mode
+    # run one "memory" (or "all") worker; with QDRANT_URL any number of "all" workers.
+    worker_queues: Literal["all", "agents", "memory"] = "all"
 
     # Embedded stack ports (only used when the matching URL is absent).
     embedded_temporal_port: int = 7233
@@ -55,7 +64,7 @@ class Settings(BaseSettings):
 
     # The role the application connects as: NOSUPERUSER NOBYPASSRLS.
     db_app_role: str = "docflow_app"
-    db_app_password: str = "docflow_app"
+    db_app_password: SecretStr = SecretStr(DEV_DB_APP_PASSWORD)
     db_name: str = "docflow"
 
     # LLM: "offline" is the deterministic writer; "openai" is any OpenAI-compatible endpoint;
@@ -63,7 +72,7 @@ class Settings(BaseSettings):
     # llm_base_url is absent (docflow.embedded).
     llm_provider: Literal["offline", "openai", "local"] = "offline"
     llm_base_url: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
     llm_model_path: Path | None = None  # a GGUF file, for llm_provider="local"
     # Simulated latency of the offline writer per section call, for demos and crash tests.
@@ -99,11 +108,13 @@ class Settings(BaseSettings):
     # /v1/embeddings endpoint (embedding_base_url ends in /v1).
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_base_url: str | None = None
-    embedding_api_key: str | None = None
+    embedding_api_key: SecretStr | None = None
     embedding_model: str = "text-embedding-3-small"
 
     # "development" allows the built-in placeholder secrets; anything else refuses them.
-    environment: str = Field(default="development", validation_alias=AliasChoices("DOCFLOW_ENV"))
+    environment: Literal["development", "staging", "production"] = Field(
+        default="development", validation_alias=AliasChoices("DOCFLOW_ENV")
+    )
 
     # Encryption at rest (docflow.storage.crypto): the master key that wraps each tenant's
     # data key, 32 bytes base64; older ones while a rotation is under way. Without one,
@@ -112,7 +123,7 @@ class Settings(BaseSettings):
     previous_master_keys: str = ""  # comma-separated
 
     # Auth: the built-in token issuer (HS256) for local users ...
-    jwt_secret: str = "docflow-dev-secret-change-me-0123456789abcdef"
+    jwt_secret: SecretStr = SecretStr(PLACEHOLDER_JWT_SECRET)
     jwt_issuer: str = "docflow"
     jwt_audience: str = "docflow-api"
     access_token_ttl_s: int = 900
@@ -169,7 +180,7 @@ class Settings(BaseSettings):
     def app_database_url(self) -> str:
         """DATABASE_URL, or the embedded PostgreSQL that `docflow dev` runs (app role)."""
         return self.database_url or (
-            f"postgresql+asyncpg://{self.db_app_role}:{self.db_app_password}"
+            f"postgresql+asyncpg://{self.db_app_role}:{self.db_app_password.get_secret_value()}"
             f"@127.0.0.1:{self.embedded_postgres_port}/{self.db_name}"
         )
 

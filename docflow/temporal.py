@@ -1,6 +1,10 @@
 """Temporal client and how a project's flow is started and addressed.
 
-Used by the API, the CLI and the worker; imports no workflow or activity code.
+Used by the API, the CLI and the worker; imports no workflow or activity code. The
+connection is configured as Temporal's own tools are (``temporalio.envconfig``): a profile
+of the TOML config file (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE) and the standard
+TEMPORAL_* variables: address, namespace, API key, TLS and mTLS client certificates, gRPC
+metadata. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -8,6 +12,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -16,8 +25,9 @@ from temporalio.common import (
 )
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 
-from docflow.contracts import STEPS, FlowInput, FlowResult, RunStatus
+from docflow.contracts import STEPS, FlowInput, FlowResult, RunStatus, TenantScope
 from docflow.settings import Settings
 from workflows import search_attributes
 
@@ -28,10 +38,32 @@ def workflow_id(project_id: UUID) -> str:
     return f"docflow-{project_id}"
 
 
+def connect_config(settings: Settings, address: str | None = None) -> ClientConnectConfig:
+    """The connection of these settings: the envconfig profile (file and TEMPORAL_*
+    variables), with docflow's address and namespace when set, else the embedded server's.
+    A certificate file that does not exist fails here, before any connection."""
+    profile = ClientConfigProfile.load()
+    config = profile.to_client_connect_config()  # an API key turns TLS on
+    config["target_host"] = (
+        address or settings.temporal_address or profile.address or settings.temporal_target
+    )
+    config["namespace"] = settings.temporal_namespace or profile.namespace or "default"
+    return config
+
+
+def scope_attributes(scope: TenantScope) -> TypedSearchAttributes:
+    """The search attributes of a short workflow run for one project (memory, export)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.TENANT_ID, str(scope.tenant_id)),
+            SearchAttributePair(search_attributes.PROJECT_ID, str(scope.project_id)),
+        ]
+    )
+
+
 async def connect(settings: Settings, address: str | None = None) -> Client:
     return await Client.connect(
-        address or settings.temporal_target,
-        namespace=settings.temporal_namespace,
+        **connect_config(settings, address),
         data_converter=pydantic_data_converter,
         interceptors=[TracingInterceptor()],
     )
@@ -64,3 +96,34 @@ async def start_flow(
             ]
         ),
     )
+
+
+async def register_search_attributes(client: Client) -> list[str]:
+    """Add to the client's namespace the search attributes docflow's runs carry
+    (``workflows.search_attributes``) that it lacks, through the operator API; return the
+    names added. The embedded server registers them at start; Temporal Cloud takes them
+    from its own tools instead (docs/operations.md)."""
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        for key in search_attributes.ALL
+        if key.name not in listed.custom_attributes
+    }
+    wrong = [
+        key.name
+        for key in search_attributes.ALL
+        if key.name in listed.custom_attributes
+        and listed.custom_attributes[key.name] != IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    ]
+    if wrong:
+        raise ValueError(
+            f"search attributes {', '.join(wrong)} exist in namespace {client.namespace!r} "
+            "with a type other than Keyword"
+        )
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)

@@ -1,6 +1,13 @@
-"""Worker: one process polling two task queues: the workflows and their agent, scoring and
-export activities on ``settings.task_queue``; project memory's activities on its own queue
-(``workflows.memory.memory_task_queue``) with slots of their own."""
+"""Worker: a process polling the task queues of ``settings.worker_queues``.
+
+- ``agents``: the workflows and their agent, scoring and export activities on
+  ``settings.task_queue``. Any number of these run side by side.
+- ``memory``: project memory's activities on their own queue
+  (``workflows.memory.memory_task_queue``). With Qdrant's local mode (no QDRANT_URL) only
+  one process may open the store, so exactly one memory worker runs.
+- ``all`` (the default): both, in one process; agent steps then recall memory in-process
+  instead of through the memory queue.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.export import ExportActivities
-from activities.memory import INDEX_THREADS, MemoryActivities
+from activities.memory import INDEX_THREADS, MemoryActivities, RemoteMemory
 from activities.quality import QualityActivities
 from activities.steps import StepActivities
 from docflow import temporal
@@ -27,7 +34,8 @@ from docflow.memory.embedding import shared_local_embedder
 from docflow.memory.runtime import close_clients
 from docflow.quality import readability
 from docflow.quotas import Quotas
-from docflow.settings import Settings, get_settings
+from docflow.settings import Settings
+from docflow.startup import load_settings, preflight
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
 from workflows.memory import IndexVersions, PurgeMemory, SearchMemory, memory_task_queue
@@ -36,7 +44,11 @@ from workflows.project_flow import ExportPackage, ProjectFlow
 log = logging.getLogger("docflow.worker")
 
 
-def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Callable[..., Any]]:
+def activity_functions(
+    engine: AsyncEngine, settings: Settings, client: Client | None = None
+) -> Sequence[Callable[..., Any]]:
+    """Every activity, its dependencies wired. An ``agents`` worker (given its ``client``)
+    recalls memory through the memory queue; any other searches the store in-process."""
     # Timeouts: an unresponsive Valkey fails a call in seconds (drafts and usage counts are
     # best effort; a quota check is retried), instead of stalling an activity.
     redis = (
@@ -46,7 +58,12 @@ def activity_functions(engine: AsyncEngine, settings: Settings) -> Sequence[Call
     )
     quotas = Quotas(redis, settings) if redis is not None else None
     memory = MemoryActivities(engine, settings, quotas=quotas)
-    steps = StepActivities(engine, settings, memory=memory.search, quotas=quotas, redis=redis)
+    recall = (
+        RemoteMemory(client, settings).search
+        if client is not None and settings.worker_queues == "agents"
+        else memory.search_here
+    )
+    steps = StepActivities(engine, settings, memory=recall, quotas=quotas, redis=redis)
     export = ExportActivities(engine, settings)
     quality = QualityActivities(engine, settings)
     return [
@@ -98,8 +115,19 @@ def build_worker(
     settings: Settings,
     activities: Sequence[Callable[..., Any]] | None = None,
 ) -> Workers:
-    functions = activities or activity_functions(engine, settings)
-    flows = Worker(
+    functions = activities or activity_functions(engine, settings, client)
+    workers: list[Worker] = []
+    if settings.worker_queues in ("all", "agents"):
+        workers.append(_flows_worker(client, settings, functions))
+    if settings.worker_queues in ("all", "memory"):
+        workers.append(_memory_worker(client, settings, functions))
+    return Workers(workers)
+
+
+def _flows_worker(
+    client: Client, settings: Settings, functions: Sequence[Callable[..., Any]]
+) -> Worker:
+    return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ProjectFlow, ExportPackage, SearchMemory, PurgeMemory, IndexVersions],
@@ -111,13 +139,17 @@ def build_worker(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
         ),
     )
-    memory = Worker(
+
+
+def _memory_worker(
+    client: Client, settings: Settings, functions: Sequence[Callable[..., Any]]
+) -> Worker:
+    return Worker(
         client,
         task_queue=memory_task_queue(settings.task_queue),
         activities=[function for function in functions if is_memory_activity(function)],
         max_concurrent_activities=MEMORY_SLOTS,
     )
-    return Workers([flows, memory])
 
 
 def warm_up(settings: Settings) -> None:
@@ -126,7 +158,7 @@ def warm_up(settings: Settings) -> None:
     is logged: the activity that needs the part reports it properly."""
     try:
         readability.warm_up()
-        if settings.embedding_provider == "local":
+        if settings.embedding_provider == "local" and settings.worker_queues != "agents":
             shared_local_embedder().load()
     except Exception as error:
         log.warning("warm-up failed (the first activity will retry): %s", error)
@@ -145,7 +177,12 @@ async def run_worker(settings: Settings) -> None:
     warming = asyncio.create_task(asyncio.to_thread(warm_up, settings))
     try:
         async with build_worker(client, engine, settings):
-            log.info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+            log.info(
+                "worker (%s queues) polling %s on %s",
+                settings.worker_queues,
+                settings.task_queue,
+                settings.temporal_target,
+            )
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     finally:
@@ -156,7 +193,9 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_worker(get_settings()))
+    settings = load_settings()
+    preflight(settings, redis=settings.redis_url is not None)
+    asyncio.run(run_worker(settings))
     log.info("worker stopped")
 
 

@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AfterValidator
 from temporalio.client import WorkflowFailureError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
 from api.deps import ProjectAccess, ProjectForViewer, StateDep
@@ -17,20 +16,11 @@ from api.schemas import refuse_unstorable
 from api.state import AppState
 from docflow.contracts import MemoryChunk
 from docflow.memory.contracts import IndexInput, SearchInput
-from workflows import search_attributes
+from docflow.temporal import scope_attributes
 from workflows.memory import IndexVersions, PurgeMemory, SearchMemory
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["memory"])
 SEARCH_TIMEOUT = timedelta(seconds=30)
-
-
-def _attributes(access: ProjectAccess) -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(search_attributes.TENANT_ID, str(access.principal.tenant_id)),
-            SearchAttributePair(search_attributes.PROJECT_ID, str(access.project.id)),
-        ]
-    )
 
 
 @router.get("/search", summary="Passages of the accepted documents most relevant to a query")
@@ -53,7 +43,7 @@ async def search(
             id=f"docflow-search-{access.project.id}-{uuid4()}",
             task_queue=state.settings.task_queue,
             execution_timeout=SEARCH_TIMEOUT,
-            search_attributes=_attributes(access),
+            search_attributes=scope_attributes(access.scope),
         )
     except (WorkflowFailureError, RPCError) as error:
         raise HTTPException(
@@ -69,7 +59,7 @@ async def forget_project(state: AppState, access: ProjectAccess) -> None:
         access.scope,
         id=f"docflow-purge-{access.project.id}",
         task_queue=state.settings.task_queue,
-        search_attributes=_attributes(access),
+        search_attributes=scope_attributes(access.scope),
     )
 
 
@@ -80,5 +70,5 @@ async def remember_rollback(state: AppState, access: ProjectAccess, version_id: 
         IndexInput(scope=access.scope, version_ids=[version_id], rollback=True),
         id=f"docflow-reindex-{access.project.id}-{uuid4()}",
         task_queue=state.settings.task_queue,
-        search_attributes=_attributes(access),
+        search_attributes=scope_attributes(access.scope),
     )

@@ -53,7 +53,7 @@ def structured_chat(settings: Settings, step: Step) -> StructuredChat:
     endpoint = ChatEndpoint(
         base_url=base_url,
         model=model,
-        api_key=settings.llm_api_key,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
         breaker=breaker_for(
             base_url, model, settings.llm_breaker_failures, settings.llm_breaker_reset_s
         ),

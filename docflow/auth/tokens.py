@@ -22,13 +22,13 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 from joserfc.jwt import JWTClaimsRegistry, Token
 
-from docflow.settings import Settings
+from docflow.settings import PLACEHOLDER_JWT_SECRET, Settings
 
 BUILT_IN_ALGORITHMS = ["HS256"]
 EXTERNAL_ALGORITHMS = ["RS256", "ES256"]
 EXTERNAL_LEEWAY_S = 30  # clock skew tolerated on an external IdP's exp/nbf
 MIN_SECRET_BYTES = 32
-PLACEHOLDER_SECRET = str(Settings.model_fields["jwt_secret"].default)
+PLACEHOLDER_SECRET = PLACEHOLDER_JWT_SECRET
 ROLES = ("viewer", "editor", "owner")
 
 
@@ -45,7 +45,7 @@ class TokenClaims:
 
 
 def _key(settings: Settings) -> OctKey:
-    return _oct_key(settings.jwt_secret)
+    return _oct_key(settings.jwt_secret.get_secret_value())
 
 
 @lru_cache(maxsize=4)
@@ -179,7 +179,7 @@ def check_auth_settings(settings: Settings) -> None:
 
 
 def _check_production_secrets(settings: Settings) -> None:
-    secret = settings.jwt_secret
+    secret = settings.jwt_secret.get_secret_value()
     if secret == PLACEHOLDER_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
         raise RuntimeError(
             f"DOCFLOW_JWT_SECRET must be set to a random secret of at least {MIN_SECRET_BYTES} "

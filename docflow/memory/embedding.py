@@ -321,5 +321,7 @@ def make_embedder(settings: Settings) -> Embedder:
             "DOCFLOW_EMBEDDING_PROVIDER=openai needs DOCFLOW_EMBEDDING_BASE_URL", retryable=False
         )
     return OpenAIEmbeddings(
-        settings.embedding_base_url, settings.embedding_model, settings.embedding_api_key
+        settings.embedding_base_url,
+        settings.embedding_model,
+        settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None,
     )

@@ -33,6 +33,7 @@ from playwright.async_api import (
     Request,
     expect,
 )
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
@@ -239,7 +240,7 @@ async def failing_llm_app_url(
                 "task_queue": f"e2e-{uuid4().hex[:8]}",
                 "llm_provider": "openai",
                 "llm_base_url": fake.url,
-                "llm_api_key": FAKE_KEY,
+                "llm_api_key": SecretStr(FAKE_KEY),
                 "llm_model": "fake-model",
                 "llm_first_token_timeout_s": 10.0,
                 "max_concurrent_runs_per_tenant": 1,

@@ -24,6 +24,7 @@ import pytest
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -457,12 +458,12 @@ async def test_two_owners_removing_each_other_leave_one(
     ("changes", "message"),
     [
         ({"environment": "production"}, "DOCFLOW_JWT_SECRET"),
-        ({"environment": "staging", "jwt_secret": "x" * 31}, "at least 32 bytes"),
+        ({"environment": "staging", "jwt_secret": SecretStr("x" * 31)}, "at least 32 bytes"),
         ({"oidc_jwks_url": "http://127.0.0.1:1/jwks"}, "DOCFLOW_OIDC_ISSUER"),
         (
             {
                 "environment": "production",
-                "jwt_secret": "s" * 32,
+                "jwt_secret": SecretStr("s" * 32),
                 "oidc_jwks_url": "http://idp.example/jwks",
                 "oidc_issuer": ISSUER,
                 "oidc_audience": AUDIENCE,
@@ -480,7 +481,7 @@ def test_unsafe_auth_settings_are_refused(
 
 def test_safe_auth_settings_pass(base_settings: Settings) -> None:
     check_auth_settings(base_settings)  # development may use the placeholder
-    production = {"environment": "production", "jwt_secret": "s" * 32}
+    production = {"environment": "production", "jwt_secret": SecretStr("s" * 32)}
     check_auth_settings(base_settings.model_copy(update=production))
 
 

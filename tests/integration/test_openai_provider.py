@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
@@ -58,7 +59,7 @@ def openai_settings(settings: Settings, fake: FakeOpenAIServer, **overrides: Any
         update={
             "llm_provider": "openai",
             "llm_base_url": fake.url,
-            "llm_api_key": KEY,
+            "llm_api_key": SecretStr(KEY),
             "llm_model": MODEL,
             "llm_first_token_timeout_s": 10.0,
             **overrides,
@@ -156,7 +157,7 @@ async def test_a_permanent_401_fails_the_step_with_a_clear_reason(
     project: Project,
     fake: FakeOpenAIServer,
 ) -> None:
-    flow_settings = openai_settings(settings, fake, llm_api_key="sk-revoked")
+    flow_settings = openai_settings(settings, fake, llm_api_key=SecretStr("sk-revoked"))
     async with running_worker(client, engine, flow_settings):
         handle = await start(client, flow_settings, project)
         with pytest.raises(WorkflowFailureError):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from docflow.agents import compose
 from docflow.agents.compose import SectionEvent
@@ -459,7 +459,7 @@ def test_openai_provider_selects_the_crewai_writer_without_calling_it(settings: 
         update={
             "llm_provider": "openai",
             "llm_model": "gpt-4o-mini",
-            "llm_api_key": "sk-test",
+            "llm_api_key": SecretStr("sk-test"),
             "llm_base_url": "http://127.0.0.1:9/v1",
         }
     )

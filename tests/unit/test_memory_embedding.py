@@ -279,4 +279,8 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "openai",
         "http://emb:8080/v1",
     )
-    assert (settings.embedding_api_key, settings.embedding_model) == ("k", "bge-small")
+    assert settings.embedding_api_key is not None
+    assert (settings.embedding_api_key.get_secret_value(), settings.embedding_model) == (
+        "k",
+        "bge-small",
+    )

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from docflow.agents.breaker import (
     BreakerState,
@@ -87,7 +87,7 @@ def settings_for(url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "llm_provider": "openai",
         "llm_base_url": url,
-        "llm_api_key": "sk-test",
+        "llm_api_key": SecretStr("sk-test"),
         "llm_model": MODEL,
         "llm_first_token_timeout_s": 5.0,
         "llm_idle_timeout_s": 5.0,
@@ -430,7 +430,7 @@ def test_the_provider_breaker_opens_and_fails_fast_without_calling(
 
 
 def test_client_errors_do_not_open_the_breaker(fake: FakeOpenAIServer) -> None:
-    settings = {"llm_breaker_failures": 1, "llm_api_key": "sk-wrong"}
+    settings = {"llm_breaker_failures": 1, "llm_api_key": SecretStr("sk-wrong")}
     for _ in range(3):
         with pytest.raises(LLMRequestError):
             ask(chat_for(fake.url, **settings))
