@@ -25,13 +25,12 @@ class StartupError(Exception):
 
 
 def env_name(field: str) -> str:
-    """The environment variable a person sets for a settings field."""
-    info = Settings.model_fields.get(field)
-    alias = info.validation_alias if info is not None else None
-    choices = getattr(alias, "choices", None)
-    if choices:
-        return str(choices[0])
-    return f"DOCFLOW_{field.upper()}"
+    """The environment variable a person sets for a settings field (an error about a field
+    with aliases already names the variable)."""
+    if field not in Settings.model_fields:
+        return field
+    choices = getattr(Settings.model_fields[field].validation_alias, "choices", None)
+    return str(choices[0]) if choices else f"DOCFLOW_{field.upper()}"
 
 
 def validation_lines(error: ValidationError) -> list[str]:
