@@ -128,11 +128,14 @@ def _run_module(module: str, queues: str | None = None) -> int:
 def run_temporal_setup(settings: Settings) -> int:
     from docflow import temporal
 
-    async def setup() -> tuple[str, list[str]]:
+    async def setup() -> tuple[str, bool, list[str]]:
         client = await temporal.connect(settings)
-        return client.namespace, await temporal.register_search_attributes(client)
+        created = await temporal.ensure_namespace(client)
+        return client.namespace, created, await temporal.register_search_attributes(client)
 
-    namespace, added = asyncio.run(setup())
+    namespace, created, added = asyncio.run(setup())
+    if created:
+        console.print(f"namespace {namespace}: registered")
     if added:
         console.print(f"namespace {namespace}: registered {', '.join(added)}")
     else:

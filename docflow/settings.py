@@ -19,7 +19,8 @@ DEV_DB_APP_PASSWORD = "docflow_app"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DOCFLOW_", extra="ignore")
+    # An empty variable counts as unset (compose passes `${VAR:-}` through as "").
+    model_config = SettingsConfigDict(env_prefix="DOCFLOW_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(default=Path(".docflow"))
     host: str = "127.0.0.1"

@@ -9,14 +9,19 @@ metadata. See docs/operations.md.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
+    ListSearchAttributesResponse,
 )
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -26,6 +31,7 @@ from temporalio.common import (
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
+from temporalio.service import RPCError, RPCStatusCode
 
 from docflow.contracts import STEPS, FlowInput, FlowResult, RunStatus, TenantScope
 from docflow.settings import Settings
@@ -98,14 +104,55 @@ async def start_flow(
     )
 
 
+NAMESPACE_RETENTION = timedelta(days=30)
+
+
+async def ensure_namespace(client: Client) -> bool:
+    """Register the client's namespace when the cluster lacks it (a new self-hosted
+    cluster); True when it was registered. Temporal Cloud's namespaces exist already."""
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=client.namespace)
+        )
+        return False
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+    retention = Duration()
+    retention.FromTimedelta(NAMESPACE_RETENTION)
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=client.namespace, workflow_execution_retention_period=retention
+        )
+    )
+    return True
+
+
+NAMESPACE_CACHE_WAIT_S = 60.0  # a new namespace reaches every Temporal service within this
+
+
+async def _search_attributes_of(client: Client) -> ListSearchAttributesResponse:
+    """The namespace's search attributes, waiting out the cluster's namespace cache while a
+    just-registered namespace is still unknown to the operator service."""
+    deadline = asyncio.get_running_loop().time() + NAMESPACE_CACHE_WAIT_S
+    while True:
+        try:
+            return await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=client.namespace)
+            )
+        except RPCError as error:
+            late = asyncio.get_running_loop().time() > deadline
+            if error.status is not RPCStatusCode.NOT_FOUND or late:
+                raise
+        await asyncio.sleep(1.0)
+
+
 async def register_search_attributes(client: Client) -> list[str]:
     """Add to the client's namespace the search attributes docflow's runs carry
     (``workflows.search_attributes``) that it lacks, through the operator API; return the
     names added. The embedded server registers them at start; Temporal Cloud takes them
     from its own tools instead (docs/operations.md)."""
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace)
-    )
+    listed = await _search_attributes_of(client)
     missing = {
         key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
         for key in search_attributes.ALL

@@ -9,14 +9,17 @@ from alembic import command
 from alembic.config import Config
 from psycopg2 import sql
 
+import migrations
 from docflow.storage.db import sync_url
 
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+# The installed ``migrations`` package, so that a non-editable install (the images) finds
+# its scripts; alembic.ini at the top of the checkout is for the alembic command line.
+SCRIPTS = Path(migrations.__file__).resolve().parent
 
 
 def alembic_config(admin_url: str, app_role: str = "docflow_app") -> Config:
-    config = Config(str(ALEMBIC_INI))
-    config.set_main_option("script_location", str(ALEMBIC_INI.parent / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["url"] = admin_url
     config.attributes["app_role"] = app_role
     return config

@@ -18,8 +18,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from google.protobuf.duration_pb2 import Duration
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 
 from docflow import temporal
 from docflow.embedded import StackEndpoints
@@ -202,19 +200,15 @@ def test_an_api_key_turns_tls_on_and_a_profile_file_is_read(
     assert temporal.connect_config(base_settings)["target_host"] == base_settings.temporal_address
 
 
-async def test_setup_registers_the_search_attributes_once(
+async def test_setup_registers_the_namespace_and_search_attributes_once(
     base_settings: Settings, clean_temporal_env: None
 ) -> None:
     namespace = f"setup-{uuid4().hex[:8]}"
-    client = await temporal.connect(base_settings)
-    await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
-        )
-    )
     fresh = await temporal.connect(
         base_settings.model_copy(update={"temporal_namespace": namespace})
     )
+    assert await temporal.ensure_namespace(fresh) is True
+    assert await temporal.ensure_namespace(fresh) is False
     names = sorted(key.name for key in search_attributes.ALL)
     assert await temporal.register_search_attributes(fresh) == names
     assert await temporal.register_search_attributes(fresh) == []  # idempotent
