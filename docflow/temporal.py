@@ -10,6 +10,7 @@ metadata. See docs/operations.md.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -49,6 +50,8 @@ def connect_config(settings: Settings, address: str | None = None) -> ClientConn
     variables), with docflow's address and namespace when set, else the embedded server's.
     A certificate file that does not exist fails here, before any connection."""
     profile = ClientConfigProfile.load()
+    if profile.api_key == "":  # an empty TEMPORAL_API_KEY (a template's blank) means none
+        profile = dataclasses.replace(profile, api_key=None)
     config = profile.to_client_connect_config()  # an API key turns TLS on
     config["target_host"] = (
         address or settings.temporal_address or profile.address or settings.temporal_target

@@ -212,3 +212,12 @@ async def test_setup_registers_the_namespace_and_search_attributes_once(
     names = sorted(key.name for key in search_attributes.ALL)
     assert await temporal.register_search_attributes(fresh) == names
     assert await temporal.register_search_attributes(fresh) == []  # idempotent
+
+
+def test_an_empty_api_key_is_no_api_key(
+    base_settings: Settings, clean_temporal_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEMPORAL_API_KEY", "")
+    config = temporal.connect_config(base_settings)
+    assert "api_key" not in config
+    assert "tls" not in config
