@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +255,7 @@ async def test_runs_complete_once_and_events_arrive_once_across_replicas(
     assert 429 not in codes[:AUTH_LIMIT], codes  # refused for the bad password, not limited
     assert codes[AUTH_LIMIT:] == [429] * 4, codes  # both APIs draw on one bucket
 
+    began = time.monotonic()
     projects = await _start_projects(urls, base_settings)
     survivor, doomed = urls[1], urls[0]
     on_survivor = [Subscription() for _ in projects]
@@ -274,6 +276,12 @@ async def test_runs_complete_once_and_events_arrive_once_across_replicas(
         except TimeoutError:
             pytest.fail(f"runs did not end:\n{group.logs()}")
 
+    print(  # the figures of the run (pytest -s)
+        f"many-process: {len(projects)} runs ended in {time.monotonic() - began:.1f} s; "
+        f"events per run {[len(into.events) for into in on_survivor]}; "
+        f"streams resumed {[into.resumed for into in on_survivor]} on the survivor, "
+        f"{moved.resumed} for the killed API's subscriber; rate-limit codes {codes}"
+    )
     for name, into in [*enumerate(on_survivor), ("moved", moved)]:
         assert into.seqs == list(range(1, len(into.seqs) + 1)), (name, into.seqs)  # once, no gap
         assert into.events[-1].flow_event.type == "run_completed", (name, into.events[-1].data)

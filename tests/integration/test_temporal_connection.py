@@ -133,37 +133,43 @@ def _tls_env(monkeypatch: pytest.MonkeyPatch, certificates: Path, client: bool) 
         monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(certificates / "client.key"))
 
 
+@pytest.fixture
+async def proxy(
+    stack: StackEndpoints, certificates: Path, clean_temporal_env: None
+) -> AsyncIterator[tuple[str, list[str]]]:
+    async with mtls_proxy(stack.temporal_address, certificates) as (address, admitted):
+        yield address, admitted
+
+
 async def test_mtls_from_the_standard_variables(
-    stack: StackEndpoints,
+    proxy: tuple[str, list[str]],
     base_settings: Settings,
     certificates: Path,
-    clean_temporal_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with mtls_proxy(stack.temporal_address, certificates) as (address, admitted):
-        monkeypatch.setenv("TEMPORAL_ADDRESS", address)
-        settings = base_settings.model_copy(update={"temporal_address": None})
-        _tls_env(monkeypatch, certificates, client=True)
-        client = await temporal.connect(settings)
-        listed = await client.count_workflows("WorkflowType = 'ProjectFlow'")
-        assert listed.count >= 0
-        assert "docflow client" in admitted
+    address, admitted = proxy
+    monkeypatch.setenv("TEMPORAL_ADDRESS", address)
+    settings = base_settings.model_copy(update={"temporal_address": None})
+    _tls_env(monkeypatch, certificates, client=True)
+    client = await temporal.connect(settings)
+    listed = await client.count_workflows("WorkflowType = 'ProjectFlow'")
+    assert listed.count >= 0
+    assert "docflow client" in admitted
 
 
 async def test_without_a_client_certificate_the_connection_is_refused(
-    stack: StackEndpoints,
+    proxy: tuple[str, list[str]],
     base_settings: Settings,
     certificates: Path,
-    clean_temporal_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with mtls_proxy(stack.temporal_address, certificates) as (address, admitted):
-        settings = base_settings.model_copy(update={"temporal_address": address})
-        _tls_env(monkeypatch, certificates, client=False)
-        with pytest.raises(RuntimeError):
-            async with asyncio.timeout(30):
-                await temporal.connect(settings)
-        assert admitted == []
+    address, admitted = proxy
+    settings = base_settings.model_copy(update={"temporal_address": address})
+    _tls_env(monkeypatch, certificates, client=False)
+    with pytest.raises(RuntimeError):
+        async with asyncio.timeout(30):
+            await temporal.connect(settings)
+    assert admitted == []
 
 
 def test_a_missing_certificate_file_fails_before_connecting(
