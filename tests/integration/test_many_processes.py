@@ -245,6 +245,36 @@ async def _runs_of(client: Client, project_id: UUID) -> list[Any]:
     return [execution async for execution in client.list_workflows(query)]
 
 
+async def _busy_agent_worker(client: Client, projects: list[UUID], group: Cluster) -> str:
+    """The agent worker running an activity right now (from the runs' pending activities:
+    Temporal's worker identity is pid@host)."""
+    agents = {
+        process.popen.pid: name for name, process in group.processes.items() if "agents" in name
+    }
+    async with asyncio.timeout(60):
+        while True:
+            for project_id in projects:
+                handle = client.get_workflow_handle(temporal.workflow_id(project_id))
+                described = await handle.describe()
+                for pending in described.raw_description.pending_activities:
+                    pid = pending.last_worker_identity.split("@", 1)[0]
+                    running_step = pending.activity_type.name == "write_step"
+                    if running_step and pid.isdigit() and int(pid) in agents:
+                        return agents[int(pid)]
+            await asyncio.sleep(0.05)
+
+
+async def _retried_activities(client: Client, project_id: UUID) -> int:
+    """Activity attempts after the first: the work the killed worker had in hand."""
+    history = await client.get_workflow_handle(temporal.workflow_id(project_id)).fetch_history()
+    return sum(
+        1
+        for event in history.events
+        if event.HasField("activity_task_started_event_attributes")
+        and event.activity_task_started_event_attributes.attempt > 1
+    )
+
+
 async def test_runs_complete_once_and_events_arrive_once_across_replicas(
     cluster: tuple[Cluster, list[str], str], base_settings: Settings, client: Client
 ) -> None:
@@ -268,7 +298,8 @@ async def test_runs_complete_once_and_events_arrive_once_across_replicas(
         tasks.append(asyncio.create_task(follow(both, first_auth, moved)))
         async with asyncio.timeout(60):
             await moved.under_way.wait()
-        group.kill("agents-1")
+        busy = await _busy_agent_worker(client, [pid for pid, _, _ in projects], group)
+        group.kill(busy)
         group.kill("api-1")
         try:
             async with asyncio.timeout(RUN_TIMEOUT_S):
@@ -276,11 +307,13 @@ async def test_runs_complete_once_and_events_arrive_once_across_replicas(
         except TimeoutError:
             pytest.fail(f"runs did not end:\n{group.logs()}")
 
+    retried = [await _retried_activities(client, project_id) for project_id, _, _ in projects]
     print(  # the figures of the run (pytest -s)
         f"many-process: {len(projects)} runs ended in {time.monotonic() - began:.1f} s; "
         f"events per run {[len(into.events) for into in on_survivor]}; "
         f"streams resumed {[into.resumed for into in on_survivor]} on the survivor, "
-        f"{moved.resumed} for the killed API's subscriber; rate-limit codes {codes}"
+        f"{moved.resumed} for the killed API's subscriber; activities retried after the "
+        f"kill {retried}; rate-limit codes {codes}"
     )
     for name, into in [*enumerate(on_survivor), ("moved", moved)]:
         assert into.seqs == list(range(1, len(into.seqs) + 1)), (name, into.seqs)  # once, no gap
@@ -296,5 +329,7 @@ async def test_runs_complete_once_and_events_arrive_once_across_replicas(
             temporal.workflow_id(project_id), result_type=FlowResult
         )
         assert set((await handle.result()).accepted) == set(STEPS)
-    assert group.processes["agents-2"].popen.poll() is None, group.logs()
+    assert sum(retried) >= 1  # the killed worker's step was taken over by the other
+    (other,) = {"agents-1", "agents-2"} - {busy}
+    assert group.processes[other].popen.poll() is None, group.logs()
     assert group.processes["api-2"].popen.poll() is None, group.logs()
