@@ -111,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 130
     except Exception as error:  # the CLI's last word: a message, not a traceback
         logging.getLogger("docflow").debug("command failed", exc_info=True)
-        console.print(f"[red]docflow {arguments.command} failed:[/red] {error}")
+        console.print(
+            f"[red]docflow {arguments.command} failed:[/red] {escape(str(error))}", soft_wrap=True
+        )
         code = 1
     # Skip interpreter finalisation: temporalio's core can abort there (sdk-python #300)
     # after the work has finished correctly.
@@ -127,9 +129,14 @@ def _run_module(module: str, queues: str | None = None) -> int:
 
 def run_temporal_setup(settings: Settings) -> int:
     from docflow import temporal
+    from docflow.startup import StartupError, reason, temporal_where
 
     async def setup() -> tuple[str, bool, list[str]]:
-        client = await temporal.connect(settings)
+        try:
+            client = await temporal.connect(settings)
+        except RuntimeError as error:
+            where = temporal_where(settings)
+            raise StartupError(f"cannot reach Temporal at {where}: {reason(error)}") from error
         created = await temporal.ensure_namespace(client)
         return client.namespace, created, await temporal.register_search_attributes(client)
 

@@ -86,9 +86,30 @@ def _where(url: str) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
-def _reason(error: BaseException) -> str:
-    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return first[:200] if not isinstance(error, TimeoutError) else "no answer in time"
+# Words in a client's error (Temporal's Rust core, asyncpg, redis-py) -> the plain reason.
+REASONS = (
+    (("connection refused", "connectionrefused", "connect call failed"), "connection refused"),
+    (
+        ("dns error", "name or service not known", "failed to lookup", "nodename nor servname"),
+        "the host name does not resolve",
+    ),
+    (("certificate", "tls", "handshake", "ssl"), "the TLS handshake failed"),
+    (
+        ("password authentication failed", "unauthenticated", "permission denied"),
+        "the credentials were refused",
+    ),
+)
+
+
+def reason(error: BaseException) -> str:
+    """One plain phrase for why a service could not be reached."""
+    if isinstance(error, TimeoutError):
+        return "no answer in time"
+    text = str(error).lower()
+    for words, phrase in REASONS:
+        if any(word in text for word in words):
+            return phrase
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 async def _check_postgres(url: str) -> None:
@@ -116,7 +137,7 @@ async def _check_temporal(settings: Settings) -> None:
     await temporal.connect(settings)
 
 
-def _temporal_where(settings: Settings) -> str:
+def temporal_where(settings: Settings) -> str:
     from docflow import temporal
 
     try:
@@ -134,7 +155,7 @@ async def check_services(settings: Settings, *, redis: bool) -> None:
         raise StartupError("REDIS_URL is not set (docflow dev starts the embedded stack)")
     checks = [
         ("PostgreSQL", _where(settings.database_url), _check_postgres(settings.database_url)),
-        ("Temporal", _temporal_where(settings), _check_temporal(settings)),
+        ("Temporal", temporal_where(settings), _check_temporal(settings)),
     ]
     if redis and settings.redis_url:
         checks.append(("Valkey", _where(settings.redis_url), _check_redis(settings.redis_url)))
@@ -145,7 +166,7 @@ async def check_services(settings: Settings, *, redis: bool) -> None:
         except Exception as error:
             for pending in checks:  # the checks not reached are never awaited
                 pending[2].close()
-            raise StartupError(f"cannot reach {name} at {where}: {_reason(error)}") from error
+            raise StartupError(f"cannot reach {name} at {where}: {reason(error)}") from error
 
 
 def preflight(settings: Settings, *, redis: bool) -> None:

@@ -83,3 +83,19 @@ def test_an_unreachable_temporal_is_named(stack: StackEndpoints, tmp_path: Path)
     )
     assert len(lines) == 1
     assert lines[0].startswith(f"docflow: cannot reach Temporal at {CLOSED}: ")
+
+
+def test_temporal_setup_names_an_unreachable_cluster_in_one_line(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DOCFLOW_", "TEMPORAL_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "docflow", "temporal", "setup"],
+        cwd=ROOT,
+        env={**clean, "TEMPORAL_ADDRESS": CLOSED, "DOCFLOW_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"docflow temporal failed: cannot reach Temporal at {CLOSED}: connection refused"
+    )
