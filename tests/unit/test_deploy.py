@@ -96,6 +96,15 @@ def test_compose_gives_docflow_every_setting_it_needs_from_env_file() -> None:
         assert environment["DOCFLOW_ENV"] == "production"
         unknown = [key for key in environment if not read_by_docflow(key)]
         assert unknown == [], f"{name} sets variables docflow does not read: {unknown}"
+        for variable in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "QDRANT_URL",
+            "TEMPORAL_ADDRESS",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ):
+            host = re.sub(r"^[a-z+]+://([^@/]*@)?", "", environment[variable]).split(":")[0]
+            assert host in services, f"{name}: {variable} points at {host}, not a service"
     used = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE.read_text()))
     assert used <= declared, f"not in .env.example: {used - declared}"
     secrets = re.findall(r"\$\{([A-Z_]+):\?", COMPOSE.read_text())
