@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ProjectForEditor, ProjectForViewer, StateDep
@@ -19,7 +18,7 @@ from docflow.contracts import ExportInput, TenantScope
 from docflow.storage.db import tenant_session
 from docflow.storage.models import Export
 from docflow.storage.repositories import NotFoundError, TenantRepository
-from workflows import search_attributes
+from docflow.temporal import scope_attributes
 from workflows.project_flow import ExportPackage
 
 router = APIRouter(tags=["exports"])
@@ -61,12 +60,7 @@ async def create_export(access: ProjectForEditor, state: StateDep) -> ExportStat
         task,
         id=_workflow_id(access.project.id, export_id),
         task_queue=state.settings.task_queue,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(search_attributes.TENANT_ID, str(task.scope.tenant_id)),
-                SearchAttributePair(search_attributes.PROJECT_ID, str(task.scope.project_id)),
-            ]
-        ),
+        search_attributes=scope_attributes(task.scope),
     )
     return ExportStatus(id=export_id, status="pending")
 
