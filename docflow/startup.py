@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from docflow.auth.tokens import MIN_SECRET_BYTES
-from docflow.settings import DEV_DB_APP_PASSWORD, PLACEHOLDER_JWT_SECRET, Settings, get_settings
+from docflow.auth.tokens import MIN_SECRET_BYTES, weak_jwt_secret
+from docflow.settings import DEV_DB_APP_PASSWORD, Settings, get_settings
 
 SERVICE_TIMEOUT_S = 10.0
 
@@ -47,8 +47,7 @@ def production_problems(settings: Settings) -> list[str]:
         return []
     where = f"when DOCFLOW_ENV={settings.environment}"
     problems = []
-    jwt_secret = settings.jwt_secret.get_secret_value()
-    if jwt_secret == PLACEHOLDER_JWT_SECRET or len(jwt_secret.encode()) < MIN_SECRET_BYTES:
+    if weak_jwt_secret(settings):
         problems.append(
             f"DOCFLOW_JWT_SECRET must be a random secret of at least {MIN_SECRET_BYTES} bytes "
             f"{where}"

@@ -178,9 +178,14 @@ def check_auth_settings(settings: Settings) -> None:
         raise RuntimeError(f"external IdP half-configured: also set {', '.join(missing)}")
 
 
-def _check_production_secrets(settings: Settings) -> None:
+def weak_jwt_secret(settings: Settings) -> bool:
+    """The published placeholder, or a key shorter than HS256's hash."""
     secret = settings.jwt_secret.get_secret_value()
-    if secret == PLACEHOLDER_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+    return secret == PLACEHOLDER_SECRET or len(secret.encode()) < MIN_SECRET_BYTES
+
+
+def _check_production_secrets(settings: Settings) -> None:
+    if weak_jwt_secret(settings):
         raise RuntimeError(
             f"DOCFLOW_JWT_SECRET must be set to a random secret of at least {MIN_SECRET_BYTES} "
             f"bytes when DOCFLOW_ENV={settings.environment!r} (the built-in placeholder is for "
