@@ -6,11 +6,7 @@
   saving each section so a retry resumes; ``estimate``: a run's cost before it starts;
 - ``render`` (with ``markdown`` and ``mermaid``): contract -> Markdown documents, pure;
 - ``writers``: ``select_writer``, the one switch between the writers;
-- ``offline``: the deterministic offline writer, drafting through ``drafting``:
-  ``analysis`` reads the brief into a profile (with ``text``), ``catalog`` and ``stack``
-  say what each capability and technology implies, ``design`` keeps the documents
-  consistent, and ``draft_about`` / ``draft_architecture`` (with ``draft_decisions``) /
-  ``draft_plan`` / ``draft_standards`` fill the contracts;
+- ``docflow.offline`` (a package of its own) is the deterministic offline writer;
 - ``crew``: the CrewAI adapter, on ``openai_chat`` (any OpenAI-compatible endpoint) with
   ``prompts`` (``roles.yaml``), ``breaker`` and ``errors``.
 

@@ -1,7 +1,7 @@
 """The writer boundary: one section brief in, one small contract and its usage out.
 
 Every writer implements ``Writer``: the deterministic offline writer
-(``docflow.agents.offline``) and CrewAI running a role's Agent and Task on an
+(``docflow.offline.writer``) and CrewAI running a role's Agent and Task on an
 OpenAI-compatible model (``docflow.agents.crew``). ``docflow.agents.compose`` writes a
 step through it section by section; nothing else knows which writer is in use.
 """

@@ -11,10 +11,10 @@ from __future__ import annotations
 from docflow.agents.breaker import breaker_for
 from docflow.agents.context import remember_context
 from docflow.agents.errors import WriterConfigError
-from docflow.agents.offline import OfflineWriter
 from docflow.agents.openai_chat import ChatEndpoint, StructuredChat, validated_base_url
 from docflow.agents.writer import Writer
 from docflow.contracts import STEP_AGENT, Step
+from docflow.offline.writer import OfflineWriter
 from docflow.settings import Settings
 
 

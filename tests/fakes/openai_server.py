@@ -33,10 +33,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from docflow.agents.offline import offline_answer
 from docflow.agents.sections import SectionCall, contract_by_name
 from docflow.agents.writer import SectionBrief
 from docflow.contracts import ClarifyingAnswer, RenderedDocument, Step, StepBrief
+from docflow.offline.writer import offline_answer
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"

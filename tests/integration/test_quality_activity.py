@@ -15,9 +15,9 @@ from temporalio.testing import ActivityEnvironment
 from activities.quality import QualityActivities
 from docflow import admin
 from docflow.agents.contracts import CONTRACT_FOR_STEP
-from docflow.agents.drafting import draft_contract
 from docflow.agents.render import render_contract
 from docflow.contracts import RenderedDocument, Step, StepBrief, TenantScope
+from docflow.offline.drafting import draft_contract
 from docflow.quality.contracts import ScoreInput, ScoreOutput
 from docflow.quality.report import CheckId, QualityReport
 from docflow.quality.store import QualityStore

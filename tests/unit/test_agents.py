@@ -31,10 +31,10 @@ from docflow.agents.contracts import (
     KeyDecision,
     ProjectDescription,
 )
-from docflow.agents.offline import OFFLINE_WRITER_LABEL, OfflineWriter
 from docflow.agents.render import render_adr, render_contract, render_plan
 from docflow.agents.writers import select_writer
 from docflow.contracts import RenderedDocument, Step, StepBrief, StepWriting
+from docflow.offline.writer import OFFLINE_WRITER_LABEL, OfflineWriter
 from docflow.settings import Settings
 
 # CrewAI 1.15 warns about its own deprecated internals (function_calling_llm, ...) on
@@ -388,7 +388,7 @@ _DIGEST_SCRIPT = """
 import hashlib, json, sys
 from datetime import date
 from docflow.agents.contracts import CONTRACT_FOR_STEP
-from docflow.agents.drafting import draft_contract
+from docflow.offline.drafting import draft_contract
 from docflow.agents.render import render_contract
 from docflow.contracts import StepBrief
 brief = StepBrief.model_validate_json(sys.argv[1])

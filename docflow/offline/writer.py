@@ -23,10 +23,10 @@ from docflow.agents.contracts import (
     EpicOutline,
     ImplementationPlan,
 )
-from docflow.agents.drafting import draft_contract
 from docflow.agents.render import ordered_epics
 from docflow.agents.writer import M, SectionBrief, TextSink, Usage, Written
 from docflow.contracts import StepBrief
+from docflow.offline.drafting import draft_contract
 
 OFFLINE_MODEL = "docflow-offline-writer/1"
 OFFLINE_WRITER_LABEL = f"{OFFLINE_MODEL} (deterministic, offline; no LLM)"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from docflow.agents.analysis import Profile, RevisionEffect
-from docflow.agents.catalog import Trait
 from docflow.agents.contracts import (
     Actor,
     ArchitectureDescription,
@@ -18,7 +16,10 @@ from docflow.agents.contracts import (
     Risk,
     TechnologyChoice,
 )
-from docflow.agents.design import (
+from docflow.offline.analysis import Profile, RevisionEffect
+from docflow.offline.catalog import Trait
+from docflow.offline.decisions import key_decisions
+from docflow.offline.design import (
     client_container,
     compose_change,
     core_component,
@@ -30,8 +31,7 @@ from docflow.agents.design import (
     needs_worker,
     trait_of,
 )
-from docflow.agents.draft_decisions import key_decisions
-from docflow.agents.text import join_words, lower_first
+from docflow.offline.text import join_words, lower_first
 
 API = "API application"
 DATABASE = "Database"

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from docflow.agents.catalog import MOBILE, TRAITS, Trait
-from docflow.agents.stack import (
+from docflow.contracts import ANSWERS_REVISION, RenderedDocument, Requirement, StepBrief
+from docflow.offline.catalog import MOBILE, TRAITS, Trait
+from docflow.offline.stack import (
     BACKENDS,
     DEFAULT_HOSTING,
     EU_WORDS,
@@ -27,7 +28,7 @@ from docflow.agents.stack import (
     Client,
     Hosting,
 )
-from docflow.agents.text import (
+from docflow.offline.text import (
     capitalise,
     first_plain_mention,
     lower_first,
@@ -37,7 +38,6 @@ from docflow.agents.text import (
     tokens,
     vote,
 )
-from docflow.contracts import ANSWERS_REVISION, RenderedDocument, Requirement, StepBrief
 from docflow.quality.parse import parse
 from docflow.traceability import requirements_of
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from docflow.agents.analysis import Profile, RevisionEffect
-from docflow.agents.citing import MEASURES, area_ids, cite, ids_of, trait_quality
 from docflow.agents.contracts import (
     CoverageTarget,
     EngineeringStandards,
@@ -15,9 +13,11 @@ from docflow.agents.contracts import (
     RevisionNote,
     TestingLevel,
 )
-from docflow.agents.design import client_container, compose_change, core_component, markers
-from docflow.agents.stack import Language
-from docflow.agents.text import join_words, lower_first
+from docflow.offline.analysis import Profile, RevisionEffect
+from docflow.offline.citing import MEASURES, area_ids, cite, ids_of, trait_quality
+from docflow.offline.design import client_container, compose_change, core_component, markers
+from docflow.offline.stack import Language
+from docflow.offline.text import join_words, lower_first
 
 SQL = LanguageStandard(
     language="SQL (migrations)",

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from docflow.agents.analysis import Profile
-from docflow.agents.citing import area_ids, ids_of, trait_quality
 from docflow.agents.contracts import DecisionOption, KeyDecision
-from docflow.agents.design import (
+from docflow.offline.analysis import Profile
+from docflow.offline.citing import area_ids, ids_of, trait_quality
+from docflow.offline.design import (
     client_container,
     core_component,
     database_label,
     needs_worker,
 )
-from docflow.agents.stack import BACKENDS, MOBILE_CLIENTS, WEB_CLIENTS, Backend, Client
-from docflow.agents.text import join_words
+from docflow.offline.stack import BACKENDS, MOBILE_CLIENTS, WEB_CLIENTS, Backend, Client
+from docflow.offline.text import join_words
 
 
 def key_decisions(profile: Profile) -> list[KeyDecision]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from docflow.agents.analysis import Profile
-from docflow.agents.catalog import Trait
 from docflow.agents.contracts import QualityRequirement
-from docflow.agents.text import tokens
+from docflow.offline.analysis import Profile
+from docflow.offline.catalog import Trait
+from docflow.offline.text import tokens
 
 # specs.md's NFR areas (draft_standards) -> the area of about.md's requirement they measure
 MEASURES: dict[str, str] = {

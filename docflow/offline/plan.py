@@ -11,9 +11,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from docflow.agents.analysis import FeatureIdea, Profile, RevisionEffect
-from docflow.agents.catalog import TRAITS, EpicSpec, Trait
-from docflow.agents.citing import area_ids, cite, ids_of, trait_quality
 from docflow.agents.contracts import (
     Epic,
     ImplementationPlan,
@@ -22,7 +19,10 @@ from docflow.agents.contracts import (
     RevisionNote,
     Risk,
 )
-from docflow.agents.design import (
+from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect
+from docflow.offline.catalog import TRAITS, EpicSpec, Trait
+from docflow.offline.citing import area_ids, cite, ids_of, trait_quality
+from docflow.offline.design import (
     client_container,
     compose_change,
     core_component,
@@ -30,7 +30,7 @@ from docflow.agents.design import (
     hosting_label,
     trait_of,
 )
-from docflow.agents.text import join_words, lower_first, tokens, vote
+from docflow.offline.text import join_words, lower_first, tokens, vote
 from docflow.traceability import cited_ids
 
 FOCUS_DAYS_PER_WEEK = 4

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from docflow.agents.analysis import FeatureIdea, Profile, RevisionEffect, UserIdea
-from docflow.agents.catalog import Trait
-from docflow.agents.citing import quality_requirements
 from docflow.agents.contracts import (
     Constraint,
     ConstraintArea,
@@ -17,8 +14,11 @@ from docflow.agents.contracts import (
     SuccessMetric,
     UserGroup,
 )
-from docflow.agents.design import compose_change, markers
-from docflow.agents.text import (
+from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, UserIdea
+from docflow.offline.catalog import Trait
+from docflow.offline.citing import quality_requirements
+from docflow.offline.design import compose_change, markers
+from docflow.offline.text import (
     capitalise,
     join_words,
     lower_first,

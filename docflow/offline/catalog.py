@@ -25,7 +25,7 @@ from docflow.agents.contracts import (
     SuccessMetric,
     TechnologyChoice,
 )
-from docflow.agents.text import phrases
+from docflow.offline.text import phrases
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,18 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
-from docflow.agents.analysis import Profile, RevisionEffect, analyse
 from docflow.agents.contracts import (
     ArchitectureDescription,
     EngineeringStandards,
     ImplementationPlan,
     ProjectDescription,
 )
-from docflow.agents.draft_about import draft_about
-from docflow.agents.draft_architecture import draft_architecture
-from docflow.agents.draft_plan import draft_plan
-from docflow.agents.draft_standards import draft_standards
 from docflow.contracts import StepBrief
+from docflow.offline.about import draft_about
+from docflow.offline.analysis import Profile, RevisionEffect, analyse
+from docflow.offline.architecture import draft_architecture
+from docflow.offline.plan import draft_plan
+from docflow.offline.standards import draft_standards
 
 Drafter = Callable[[Profile, Sequence[RevisionEffect]], BaseModel]
 
