@@ -15,9 +15,9 @@ from docflow.agents.contracts import (
     UserGroup,
 )
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, UserIdea
-from docflow.offline.catalog import Trait
 from docflow.offline.citing import quality_requirements
 from docflow.offline.design import compose_change, markers
+from docflow.offline.knowledge import Trait
 from docflow.offline.text import (
     capitalise,
     join_words,

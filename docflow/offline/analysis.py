@@ -16,18 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from docflow.contracts import ANSWERS_REVISION, RenderedDocument, Requirement, StepBrief
-from docflow.offline.catalog import MOBILE, TRAITS, Trait
-from docflow.offline.stack import (
-    BACKENDS,
-    DEFAULT_HOSTING,
-    EU_WORDS,
-    HOSTINGS,
-    MOBILE_CLIENTS,
-    WEB_CLIENTS,
-    Backend,
-    Client,
-    Hosting,
-)
+from docflow.offline.knowledge import Backend, Client, Hosting, Trait, stacks, traits
 from docflow.offline.text import (
     capitalise,
     first_plain_mention,
@@ -274,7 +263,7 @@ class Profile:
 
     @property
     def mobile(self) -> bool:
-        return self.has(MOBILE.key)
+        return self.has("mobile")
 
 
 @dataclass(frozen=True)
@@ -509,7 +498,7 @@ def _describe_admins(user: UserIdea) -> UserIdea:
 
 def _trait_votes(text: str) -> dict[str, bool]:
     words = tokens(text)
-    votes = {trait.key: vote(words, trait.keywords) for trait in TRAITS}
+    votes = {trait.key: vote(words, trait.keywords) for trait in traits()}
     return {key: decided for key, decided in votes.items() if decided is not None}
 
 
@@ -528,7 +517,7 @@ def _included(texts: Sequence[str], reference: str | None, feedback: Sequence[st
         for text in texts:
             state.update(_trait_votes(text))
     else:
-        state = {trait.key: trait.marker in reference for trait in TRAITS}
+        state = {trait.key: trait.marker in reference for trait in traits()}
     for item in feedback:
         state.update(_trait_votes(item))
     return {key for key, on in state.items() if on}
@@ -635,10 +624,12 @@ def _first_sentence(blocks: Sequence[tuple[str, str]], project: str) -> str:
 def _clients(
     mobile: bool, texts: Sequence[str], reference: str | None, feedback: Sequence[str]
 ) -> tuple[Client, Client | None]:
-    web = _choose(WEB_CLIENTS, texts, reference, feedback) or WEB_CLIENTS[0]
+    options = stacks()
+    web = _choose(options.web_clients, texts, reference, feedback) or options.web_clients[0]
     if not mobile:
         return web, None
-    return _choose(MOBILE_CLIENTS, texts, reference, feedback) or MOBILE_CLIENTS[0], web
+    phone = _choose(options.mobile_clients, texts, reference, feedback)
+    return phone or options.mobile_clients[0], web
 
 
 def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
@@ -651,7 +642,7 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
     every_text = (*texts, *(answer.answer for answer in brief.answers), *feedback)
     reference = _reference(brief.upstream)
     included = _included(texts, reference, feedback)
-    client, console = _clients(MOBILE.key in included, texts, reference, feedback)
+    client, console = _clients("mobile" in included, texts, reference, feedback)
     return Profile(
         project_name=brief.project_name,
         idea=brief.idea.strip(),
@@ -660,14 +651,14 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
         audience=audience,
         users=users,
         features=_dedupe(_features(blocks, first, brief.project_name, users[0].name)),
-        traits=tuple(t for t in TRAITS if t.key in included),
-        salient=_by_mention([t for t in TRAITS if t.key in included], every_text),
-        excluded=tuple(t for t in TRAITS if t.key not in included),
-        backend=_choose(BACKENDS, texts, reference, feedback) or BACKENDS[0],
+        traits=tuple(t for t in traits() if t.key in included),
+        salient=_by_mention([t for t in traits() if t.key in included], every_text),
+        excluded=tuple(t for t in traits() if t.key not in included),
+        backend=_choose(stacks().backends, texts, reference, feedback) or stacks().backends[0],
         client=client,
         console=console,
-        hosting=_choose(HOSTINGS, texts, reference, feedback) or DEFAULT_HOSTING,
-        in_eu=any(vote(tokens(text), EU_WORDS) for text in every_text),
+        hosting=_choose(stacks().hostings, texts, reference, feedback) or stacks().default_hosting,
+        in_eu=any(vote(tokens(text), stacks().eu_words) for text in every_text),
         constraints=_constraints(brief.constraints, blocks),
         constraints_text=brief.constraints,
         team_size=_team_size(every_text),

@@ -17,7 +17,6 @@ from docflow.agents.contracts import (
     TechnologyChoice,
 )
 from docflow.offline.analysis import Profile, RevisionEffect
-from docflow.offline.catalog import Trait
 from docflow.offline.decisions import key_decisions
 from docflow.offline.design import (
     client_container,
@@ -31,6 +30,7 @@ from docflow.offline.design import (
     needs_worker,
     trait_of,
 )
+from docflow.offline.knowledge import Trait
 from docflow.offline.text import join_words, lower_first
 
 API = "API application"

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from docflow.agents.contracts import QualityRequirement
 from docflow.offline.analysis import Profile
-from docflow.offline.catalog import Trait
+from docflow.offline.knowledge import Trait
 from docflow.offline.text import tokens
 
 # specs.md's NFR areas (draft_standards) -> the area of about.md's requirement they measure

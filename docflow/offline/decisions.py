@@ -13,7 +13,7 @@ from docflow.offline.design import (
     database_label,
     needs_worker,
 )
-from docflow.offline.stack import BACKENDS, MOBILE_CLIENTS, WEB_CLIENTS, Backend, Client
+from docflow.offline.knowledge import Backend, Client, stacks
 from docflow.offline.text import join_words
 
 
@@ -111,7 +111,7 @@ def _backend_decision(profile: Profile) -> KeyDecision:
         context="The API holds the business logic and the data access of "
         f"{profile.project_name}. The team needs a productive, well-supported stack with typed "
         "contracts and good testing tools.",
-        options=_alternatives(backend, BACKENDS),
+        options=_alternatives(backend, stacks().backends),
         decision=f"Use {backend.label}, with {backend.data_access}. {backend.reason}",
         positive_consequences=[backend.reason],
         negative_consequences=list(backend.cons[:1]),
@@ -122,7 +122,7 @@ def _backend_decision(profile: Profile) -> KeyDecision:
 
 def _client_decision(profile: Profile) -> KeyDecision:
     client = profile.client
-    options = MOBILE_CLIENTS if profile.mobile else WEB_CLIENTS
+    options = stacks().mobile_clients if profile.mobile else stacks().web_clients
     where = "on phones" if profile.mobile else "in the browser"
     console = (
         f" Coordinators get a web console built with {profile.console.label}."

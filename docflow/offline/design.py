@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from docflow.offline.analysis import FeatureIdea, Profile, is_verb
-from docflow.offline.catalog import Trait
+from docflow.offline.knowledge import Trait
 from docflow.offline.text import capitalise, join_words, phrases, singular, tokens, vote
 
 _NOT_OBJECTS = frozenset(

@@ -20,7 +20,6 @@ from docflow.agents.contracts import (
     Risk,
 )
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect
-from docflow.offline.catalog import TRAITS, EpicSpec, Trait
 from docflow.offline.citing import area_ids, cite, ids_of, trait_quality
 from docflow.offline.design import (
     client_container,
@@ -30,6 +29,7 @@ from docflow.offline.design import (
     hosting_label,
     trait_of,
 )
+from docflow.offline.knowledge import EpicSpec, Trait, traits
 from docflow.offline.text import join_words, lower_first, tokens, vote
 from docflow.traceability import cited_ids
 
@@ -333,7 +333,7 @@ def _drafts(profile: Profile) -> list[_Draft]:
 def _revision_epic(feedback: str, drafts: Sequence[_Draft], core: str) -> str:
     words = tokens(feedback)
     names = {draft.name for draft in drafts}
-    for trait in TRAITS:
+    for trait in traits():
         if trait.epic and trait.epic.name in names and vote(words, trait.keywords):
             return trait.epic.name
     return core

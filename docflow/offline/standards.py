@@ -16,7 +16,7 @@ from docflow.agents.contracts import (
 from docflow.offline.analysis import Profile, RevisionEffect
 from docflow.offline.citing import MEASURES, area_ids, cite, ids_of, trait_quality
 from docflow.offline.design import client_container, compose_change, core_component, markers
-from docflow.offline.stack import Language
+from docflow.offline.knowledge import Language
 from docflow.offline.text import join_words, lower_first
 
 SQL = LanguageStandard(
@@ -30,22 +30,6 @@ SQL = LanguageStandard(
         "Destructive changes ship in two releases (expand, then contract)",
     ],
 )
-_PROJECT_RULES: tuple[tuple[str, str], ...] = (
-    ("offline", "Every feature states its offline behaviour in its acceptance criteria."),
-    ("scheduling", "Times are stored in UTC and shown in the resource's local time zone; "
-                   "bookings change only through the Scheduling Service."),
-    ("sharing", "A loan changes state only through the Lending Service's named transitions."),
-    ("payments", "Money is an integer in minor units with an ISO 4217 currency code; never a "
-                 "float."),
-    ("privacy", "Personal fields are tagged in the data model so export, erasure and log "
-                "scrubbing find them."),
-    ("multitenant", "Every new table gets tenant_id and a row-level security policy in the same "
-                    "migration."),
-    ("mobile", "Screens are designed for one-handed use at 360 px width first."),
-    ("health", "No health data in logs, analytics events or error reports."),
-    ("realtime", "Live events carry the record version, so clients can discard stale updates."),
-    ("i18n", "No user-facing string in code; every string lives in the message catalogue."),
-)  # fmt: skip
 
 
 def draft_standards(profile: Profile, effects: Sequence[RevisionEffect]) -> EngineeringStandards:
@@ -434,7 +418,7 @@ def _security(profile: Profile) -> list[str]:
 
 
 def _project_rules(profile: Profile, effects: Sequence[RevisionEffect]) -> list[str]:
-    rules = [rule for key, rule in _PROJECT_RULES if profile.has(key)]
+    rules = [trait.project_rule for trait in profile.traits if trait.project_rule]
     rules += [f"Revision {e.number}: {e.feedback}" for e in effects if e.feature]
     return rules or ["Keep docs/adr current whenever a recorded choice changes."]
 
