@@ -51,8 +51,12 @@ def write_package(idea: str, constraints: str, name: str = "") -> list[RenderedD
     return documents
 
 
+def _section(markdown: str, heading: str) -> str:
+    return markdown.split(f"\n## {heading}\n", 1)[-1].split("\n## ", 1)[0]
+
+
 def _table_rows(markdown: str, heading: str) -> list[str]:
-    lines = markdown.split(f"## {heading}", 1)[-1].split("\n## ", 1)[0].splitlines()
+    lines = _section(markdown, heading).splitlines()
     return [line for line in lines if line.startswith("| ") and "---" not in line][1:]
 
 
@@ -65,9 +69,11 @@ def main(out: Path) -> None:
         about = next(d.content_md for d in packages[name] if d.path.endswith("about.md"))
         print(f"{name}: {len(packages[name])} documents in {elapsed:.2f} s")
         print(f"  {about.splitlines()[0]}")
-        for heading in ("Target users", "Constraints"):
-            for row in _table_rows(about, heading):
-                print(f"  {heading.split()[-1]}: {row[:110]}")
+        for group in _section(about, "Target users").split("\n### ")[1:]:
+            group_name, description = [*group.splitlines(), "", ""][0:3:2]
+            print(f"  users: {group_name}: {description[:90]}")
+        for row in _table_rows(about, "Constraints"):
+            print(f"  constraint: {row[:110]}")
         for document in packages[name]:
             path = out / name / document.path
             path.parent.mkdir(parents=True, exist_ok=True)

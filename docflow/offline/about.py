@@ -14,10 +14,11 @@ from docflow.agents.contracts import (
     SuccessMetric,
     UserGroup,
 )
-from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, UserIdea
+from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect
 from docflow.offline.citing import quality_requirements
 from docflow.offline.design import compose_change, markers
-from docflow.offline.knowledge import Trait
+from docflow.offline.knowledge import Trait, lexicon
+from docflow.offline.people import UserIdea
 from docflow.offline.text import (
     capitalise,
     join_words,
@@ -174,7 +175,9 @@ def _goals(profile: Profile) -> list[str]:
             f"Put a first release in the hands of real users within {profile.weeks} weeks."
         )
     else:
-        goals.append("Put a first release in the hands of real users within about three months.")
+        goals.append(
+            "Put a first release in the hands of real users within about three months (assumed)."
+        )
     goals.append("Let a new user finish their first task without training or help.")
     return goals
 
@@ -225,25 +228,75 @@ def _area(name: str) -> ConstraintArea:
 
 
 def _assumptions(profile: Profile) -> list[str]:
+    """What the documents take for granted; each says it is assumed, and what the idea
+    leaves open also becomes an open question (``_unknowns``)."""
+    team = profile.team_size
     assumptions = [
-        f"A team of {profile.team_size} works on the project, each with about four focus days "
-        "a week."
-        if profile.team_size
-        else "A team of three developers (back end, front end, full stack) builds the first "
-        "release.",
-        f"The first release is due within {profile.weeks} weeks."
+        f"Assumed: each of the {profile.team_words} has about four focus days a week for "
+        f"{profile.project_name}."
+        if team
+        else "Assumed: three developers (back end, front end, full stack) build the first "
+        "release; the idea does not say who builds it.",
+        ""
         if profile.weeks
-        else "A first release is expected within about three months.",
-        f"The stated budget of {profile.budget} covers building and the first year of hosting."
+        else "Assumed: a first release within about three months; the idea sets no date.",
+        f"Assumed: the stated budget of {profile.budget} covers building and the first year "
+        "of hosting."
         if profile.budget
-        else "The budget covers managed hosting at small scale, well under 500 a month.",
-        f"{profile.primary_users} have a smartphone or computer and an email address to sign in.",
+        else "Assumed: hosting at small scale, well under 500 a month, is affordable; the idea "
+        "states no budget.",
+        f"Assumed: {lower_first(profile.primary_users)} have a smartphone or computer and an "
+        "email address to sign in.",
+        "Assumed: managed cloud hosting is acceptable; the idea does not say where it runs."
+        if profile.hosting.key == "managed" and not _states_hosting(profile)
+        else "",
+        "" if profile.has("i18n") else "Assumed: the interface launches in one language.",
     ]
-    if profile.hosting.key == "managed":
-        assumptions.append("Hosting is not prescribed, so managed cloud services are acceptable.")
-    if not profile.has("i18n"):
-        assumptions.append("The interface launches in one language.")
-    return assumptions
+    return [assumption for assumption in assumptions if assumption]
+
+
+def _unknowns(profile: Profile) -> list[OpenQuestion]:
+    """A question for each limit the idea does not state, and none for those it does."""
+    questions = []
+    if profile.team_size is None:
+        questions.append(
+            OpenQuestion(
+                question="How many people will build the product, and with which skills?",
+                why="The plan assumes three developers; its timeline follows from the team.",
+                suggested_answers=["2 developers", "3 developers", "4 developers"],
+            )
+        )
+    if profile.weeks is None:
+        questions.append(
+            OpenQuestion(
+                question="By when must the first release be live?",
+                why="The plan assumes about three months; a firmer date changes its scope.",
+                suggested_answers=["In 3 months", "In 6 months"],
+            )
+        )
+    if profile.budget is None:
+        questions.append(
+            OpenQuestion(
+                question="What budget is available for building and for running it each month?",
+                why="It bounds the hosting, the managed services and the team.",
+                suggested_answers=["Under 500 a month to run", "Up to 2,000 a month to run"],
+            )
+        )
+    if profile.hosting.key == "managed" and not _states_hosting(profile):
+        questions.append(
+            OpenQuestion(
+                question="Where must it run: any managed cloud, a given provider or region, or "
+                "your own servers?",
+                why="The design assumes managed cloud services; other hosting changes it.",
+                suggested_answers=["Any managed cloud", "Our own servers"],
+            )
+        )
+    return questions
+
+
+def _states_hosting(profile: Profile) -> bool:
+    where = (*lexicon().constraint_kinds["hosting"], "stay in", "stays in")
+    return any(vote(tokens(limit.text), where) for limit in profile.constraints)
 
 
 def _open_questions(profile: Profile) -> list[OpenQuestion]:
@@ -255,27 +308,9 @@ def _open_questions(profile: Profile) -> list[OpenQuestion]:
             why=f"The answer sets the scope and the cost of \u201c{trait.marker}\u201d.",
             suggested_answers=[],
         )
-        for trait in profile.salient[:5]
+        for trait in profile.salient[:4]
     ]
-    if profile.team_size is None or profile.weeks is None:
-        questions.append(
-            OpenQuestion(
-                question="How many people will build the product, and by when must it launch?",
-                why="The plan's timeline and the size of the first release follow from it.",
-                suggested_answers=[
-                    "2 developers, launch in 3 months",
-                    "4 developers, launch in 6 months",
-                ],
-            )
-        )
-    if profile.budget is None:
-        questions.append(
-            OpenQuestion(
-                question="What budget is available for building and for running it each month?",
-                why="It bounds the hosting, the managed services and the team.",
-                suggested_answers=["Under 500 a month to run", "Up to 2,000 a month to run"],
-            )
-        )
+    questions += _unknowns(profile)
     questions.append(
         OpenQuestion(
             question="Who owns the product after launch and decides on its priorities?",

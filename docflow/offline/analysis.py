@@ -16,12 +16,28 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from docflow.contracts import ANSWERS_REVISION, RenderedDocument, Requirement, StepBrief
-from docflow.offline.knowledge import Backend, Client, Hosting, Trait, stacks, traits
+from docflow.ideas import name_from_idea
+from docflow.offline.knowledge import Backend, Client, Hosting, Trait, lexicon, stacks, traits
+from docflow.offline.limits import (
+    ConstraintIdea,
+    budget,
+    constraints,
+    is_constraint,
+    team_size,
+    weeks,
+)
+from docflow.offline.people import (
+    UserIdea,
+    is_admin,
+    is_people,
+    is_users_line,
+    stated_users,
+    user_groups,
+)
 from docflow.offline.text import (
     capitalise,
     first_plain_mention,
     lower_first,
-    phrases,
     sentence,
     singular,
     tokens,
@@ -33,7 +49,6 @@ from docflow.traceability import requirements_of
 _Option = TypeVar("_Option", Backend, Client, Hosting)
 
 _BULLET = re.compile(r"^(?:[-*\u2022+]|\d+[.)])\s+(?P<text>.+)$")
-_USERS_LINE = re.compile(r"^(?:target users|users|audience|who)\s*:\s*(?P<text>.+)$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _AUDIENCE = re.compile(
     r"\bfor (?P<audience>[^,.:;()]+?)(?=\s+(?:to|that|who|where|so|with|in|by)\b|[,.:;()]|$)",
@@ -49,23 +64,6 @@ _PRODUCT_LEAD = re.compile(
     r"create|make)\s+",
     re.IGNORECASE,
 )
-_NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_TEAM = re.compile(
-    rf"\b(?:team of {_NUMBER}|{_NUMBER}\s+(?:full[- ]time\s+)?(?:developers?|devs?|engineers?"
-    r"|people|persons))\b",
-    re.IGNORECASE,
-)
-_SOLO = re.compile(r"\b(?:solo|single|one|lone) (?:developer|dev|engineer)\b", re.IGNORECASE)
-_DURATION = re.compile(rf"\b{_NUMBER}\s*(weeks?|months?)\b", re.IGNORECASE)
-_BUDGET = re.compile(
-    r"(?:[$\u20ac\u00a3]\s?\d[\d,.]*\s?[km]?\b|\b\d[\d,.]*\s?[km]?\s?(?:usd|eur|gbp|dollars|euros"
-    r"|pounds)\b)",
-    re.IGNORECASE,
-)
-_WORD_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-}  # fmt: skip
 _CLAUSE_MARKERS = (
     ": ", " that lets ", " that helps ", " that allows ", " lets ", " helps ", " allows ",
     " enables ", " so that ", " to ", " where ", " with ",
@@ -78,116 +76,6 @@ _FEEDBACK_LEAD = re.compile(
     r"|could you|can you|let's|lets|and)\b[\s,]*",
     re.IGNORECASE,
 )
-_VERBS = frozenset(
-    phrases(
-        "share, book, schedule, manage, track, send, take, find, see, pay, order, sell, buy, "
-        "create, plan, organise, organize, coordinate, rent, lend, borrow, report, log, record, "
-        "upload, chat, message, reserve, invite, allocate, publish, rate, review, compare, "
-        "monitor, get, receive, discover, search, browse, request, submit, approve, assign, "
-        "match, learn, practise, practice, store, collect, donate, vote, join, register, edit, "
-        "view, write, read, print, import, export, sync, notify, remind, connect, follow, keep, "
-        "check, run, swap, exchange, offer, list, post, answer, ask, help, build, design, "
-        "analyse, analyze, measure, estimate, predict, recommend, plan, split, work, works, syncs, "
-        "see, has, sync"
-    )
-)
-_CONSTRAINT_AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("team", ("developer", "developers", "devs", "engineer", "engineers", "team", "people",
-              "solo", "freelancer", "volunteer developers")),
-    ("time", ("week", "weeks", "month", "months", "deadline", "launch", "quarter", "year",
-              "by", "before", "mvp")),
-    ("budget", ("budget", "cost", "costs", "cheap", "free", "funding", "funded", "grant",
-                "eur", "usd", "gbp", "k", "money")),
-    ("hosting", ("hosting", "hosted", "host", "cloud", "aws", "azure", "gcp", "server",
-                 "servers", "on prem", "region", "kubernetes", "self hosted", "data centre")),
-    ("regulation", ("gdpr", "hipaa", "compliance", "compliant", "regulation", "law", "legal",
-                    "accessibility", "wcag", "pci", "iso", "soc")),
-    ("technology", ("python", "java", "go", "golang", "react", "flutter", "node", "django",
-                    "typescript", "kotlin", "swift", ".net", "c#", "postgresql", "stack")),
-)  # fmt: skip
-_NOT_PEOPLE = frozenset(
-    phrases(
-        "sensors, devices, data, files, documents, machines, vehicles, robots, servers, apps, "
-        "products, things, items, tools, plants, animals, crops, greenhouses, buildings, assets, "
-        "equipment, inventory, stock, orders, events"
-    )
-)
-_NAMED_GROUP = "Named in the idea as a user group."
-_OPERATOR_DESCRIPTION = "The people who run what the idea is about and act on what it shows."
-_ADMIN_DESCRIPTION = "Set things up, keep the rules and resolve problems for everyone else."
-_ADMIN_WORDS = (
-    "coordinator",
-    "admin",
-    "administrator",
-    "manager",
-    "organiser",
-    "organizer",
-    "owner",
-    "office",
-    "staff",
-)
-_ROLE_WORDS = (
-    "gardeners",
-    "volunteers",
-    "members",
-    "students",
-    "teachers",
-    "parents",
-    "patients",
-    "doctors",
-    "nurses",
-    "clinicians",
-    "drivers",
-    "riders",
-    "customers",
-    "clients",
-    "sellers",
-    "buyers",
-    "hosts",
-    "guests",
-    "tenants",
-    "landlords",
-    "farmers",
-    "coaches",
-    "players",
-    "athletes",
-    "employees",
-    "managers",
-    "organisers",
-    "organizers",
-    "coordinators",
-    "technicians",
-    "researchers",
-    "residents",
-    "neighbours",
-    "neighbors",
-    "owners",
-    "trainers",
-    "mentors",
-    "freelancers",
-    "donors",
-    "citizens",
-    "travellers",
-    "travelers",
-    "shoppers",
-    "caregivers",
-    "therapists",
-    "librarians",
-    "readers",
-    "musicians",
-    "artists",
-)
-_ORG_MEMBERS = {
-    "gardens": "members", "garden": "members", "clubs": "members", "club": "members",
-    "communities": "members", "community": "members", "teams": "members",
-    "cooperatives": "members", "libraries": "members", "gyms": "members", "groups": "members",
-    "associations": "members", "organisations": "members", "organizations": "members",
-    "restaurants": "staff", "clinics": "staff", "practices": "staff", "schools": "staff",
-    "hospitals": "staff", "hotels": "staff", "shops": "staff", "stores": "staff",
-    "businesses": "staff", "companies": "employees", "charities": "volunteers",
-    "shelters": "volunteers", "nonprofits": "volunteers", "farms": "workers",
-    "neighbourhoods": "residents", "neighborhoods": "residents", "buildings": "residents",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -195,18 +83,6 @@ class FeatureIdea:
     name: str
     description: str
     source: str  # "idea" or "revision N"
-
-
-@dataclass(frozen=True)
-class UserIdea:
-    name: str
-    description: str
-
-
-@dataclass(frozen=True)
-class ConstraintIdea:
-    area: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -247,11 +123,7 @@ class Profile:
     @property
     def coordinators(self) -> str:
         """The user group that runs things: coordinators before admins before offices."""
-        for word in _ADMIN_WORDS:
-            for user in self.users:
-                if word in user.name.lower():
-                    return user.name
-        return self.users[-1].name
+        return next((user.name for user in self.users if is_admin(user.name)), self.users[-1].name)
 
     @property
     def team(self) -> int:
@@ -260,6 +132,16 @@ class Profile:
     @property
     def duration_weeks(self) -> int:
         return self.weeks or 12
+
+    @property
+    def team_words(self) -> str:
+        """'3 developers', or '3 developers (assumed)' when the idea does not say."""
+        people = f"{self.team} developers" if self.team > 1 else "one developer"
+        return people if self.team_size else f"{people} (assumed)"
+
+    @property
+    def weeks_words(self) -> str:
+        return f"{self.duration_weeks} weeks" + ("" if self.weeks else " (assumed)")
 
     @property
     def mobile(self) -> bool:
@@ -303,7 +185,7 @@ def _blocks(idea: str) -> list[tuple[str, str]]:
 
 
 def _prose_sentences(blocks: Sequence[tuple[str, str]]) -> list[str]:
-    prose = [text for kind, text in blocks if kind == "prose" and not _USERS_LINE.match(text)]
+    prose = [text for kind, text in blocks if kind == "prose" and not is_users_line(text)]
     return [s.strip() for text in prose for s in _SENTENCE_END.split(text) if s.strip()]
 
 
@@ -324,7 +206,7 @@ def _from_statement(text: str) -> FeatureIdea:
 
 
 def is_verb(word: str) -> bool:
-    return word in _VERBS or singular(word) in _VERBS
+    return word in lexicon().verbs or singular(word) in lexicon().verbs
 
 
 def _from_piece(piece: str, project: str, users: str) -> FeatureIdea:
@@ -352,13 +234,6 @@ def _pieces(clause: str) -> list[str]:
     return [p for p in pieces if p and 1 <= len(p.split()) <= 14]
 
 
-def _is_constraint(text: str) -> bool:
-    words = tokens(text)
-    keys = ("developers", "budget", "deadline", "weeks", "months", "compliant", "gdpr",
-            "hipaa", "hosting", "hosted", "regulation", "law")  # fmt: skip
-    return any(word in words for word in keys)
-
-
 def _dedupe(features: Sequence[FeatureIdea]) -> tuple[FeatureIdea, ...]:
     seen: dict[str, FeatureIdea] = {}
     for feature in features:
@@ -371,10 +246,10 @@ def _features(
 ) -> list[FeatureIdea]:
     bullets = [text for kind, text in blocks if kind == "bullet"]
     if bullets:
-        return [_from_statement(text) for text in bullets if not _is_constraint(text)]
+        return [_from_statement(text) for text in bullets if not is_constraint(text)]
     features = [_from_piece(p, project, users) for p in _pieces(_clause(first))]
     for text in _prose_sentences(blocks)[1:]:
-        if not _is_constraint(text) and len(text.split()) <= 20:
+        if not is_constraint(text) and len(text.split()) <= 20:
             features.append(_from_statement(text))
     return features
 
@@ -388,109 +263,11 @@ def _audience_words(first: str) -> list[str]:
     return words[:6]
 
 
-def _audience(words: Sequence[str]) -> str:
-    """The audience, unless the words name things rather than people ('greenhouse sensors')."""
-    if not words or words[-1].lower() in _NOT_PEOPLE:
-        return ""
-    return " ".join(words)
-
-
-def _operators(words: Sequence[str]) -> list[UserIdea]:
-    """'greenhouse sensors' -> 'Greenhouse operators'; nothing when there is no qualifier."""
-    if len(words) < 2:
-        return []
-    return [UserIdea(f"{capitalise(' '.join(words[:-1]))} operators", _OPERATOR_DESCRIPTION)]
-
-
 def _product(first: str) -> str:
     lowered = first.lower()
     cuts = [lowered.find(m) for m in _PRODUCT_CUTS if lowered.find(m) > 0]
     head = first[: min(cuts)] if cuts else " ".join(first.split()[:8])
     return lower_first(_strip_end(head)) or "a software product"
-
-
-# --- users ---------------------------------------------------------------------------------------
-
-
-def _split_top_level(text: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    split = [piece for part in parts for piece in re.split(r"\s+and\s+(?![^(]*\))", part)]
-    return [p.strip() for p in split if p.strip() and p.strip().lower() != "and"]
-
-
-def _user_from_phrase(phrase: str) -> UserIdea:
-    notes = re.findall(r"\(([^)]*)\)", phrase)
-    name = re.sub(r"\([^)]*\)", "", _strip_end(phrase)).strip()
-    name = re.sub(r"^(?:and|the)\s+", "", name, flags=re.IGNORECASE)
-    name, *rest = re.split(r"\s+(?:that|who|which)\s+", name, maxsplit=1)
-    details = [*notes, *rest]
-    description = sentence("; ".join(details)) if details else _NAMED_GROUP
-    return UserIdea(capitalise(name), description)
-
-
-def _users_from_line(blocks: Sequence[tuple[str, str]]) -> list[UserIdea]:
-    for kind, text in blocks:
-        found = _USERS_LINE.match(text) if kind == "prose" else None
-        if found:
-            return [_user_from_phrase(p) for p in _split_top_level(found["text"])][:5]
-    return []
-
-
-def _users_from_roles(idea: str) -> list[UserIdea]:
-    words = tokens(idea)
-    roles = [role for role in _ROLE_WORDS if role in words or singular(role) in words]
-    return [UserIdea(capitalise(role), "Named in the idea.") for role in roles[:3]]
-
-
-def _users_from_audience(audience: str) -> list[UserIdea]:
-    last = audience.split()[-1].lower()
-    member = _ORG_MEMBERS.get(last)
-    if member:
-        name = f"{capitalise(member)} of {audience}"
-        return [UserIdea(name, f"The people who make up {audience} and use it day to day.")]
-    return [UserIdea(capitalise(audience), f"The {lower_first(audience)} the idea is for.")]
-
-
-def _coordinator_for(audience: str) -> UserIdea:
-    last = audience.split()[-1].lower() if audience.split() else ""
-    if last in _ORG_MEMBERS and _ORG_MEMBERS[last] != "staff":
-        name = f"Coordinators of {audience}"
-    else:
-        name = "Administrators"
-    return UserIdea(name, _ADMIN_DESCRIPTION)
-
-
-def _users(
-    blocks: Sequence[tuple[str, str]], idea: str, audience_words: Sequence[str]
-) -> tuple[UserIdea, ...]:
-    audience = _audience(audience_words)
-    users = _users_from_line(blocks)
-    if not users:
-        users = _users_from_audience(audience) if audience else _operators(audience_words)
-        known = " ".join(user.name.lower() for user in users)
-        users += [role for role in _users_from_roles(idea) if role.name.lower() not in known]
-        users = users[:3] or [UserIdea("End users", "The people the idea is for.")]
-    names = " ".join(user.name.lower() for user in users)
-    if not any(word in names for word in _ADMIN_WORDS):
-        users.append(_coordinator_for(audience))
-    return tuple(_describe_admins(user) for user in users)
-
-
-def _describe_admins(user: UserIdea) -> UserIdea:
-    is_admin = any(word in user.name.lower() for word in _ADMIN_WORDS)
-    if is_admin and user.description == _NAMED_GROUP:
-        return UserIdea(user.name, _ADMIN_DESCRIPTION)
-    return user
 
 
 # --- traits and stack ----------------------------------------------------------------------------
@@ -560,65 +337,14 @@ def _by_mention(traits: Sequence[Trait], texts: Sequence[str]) -> tuple[Trait, .
     return tuple(sorted(traits, key=first_mention))
 
 
-# --- constraints ---------------------------------------------------------------------------------
-
-
-def _number(word: str) -> int:
-    return int(word) if word.isdigit() else _WORD_NUMBERS[word.lower()]
-
-
-def _team_size(texts: Sequence[str]) -> int | None:
-    size: int | None = None
-    for text in texts:
-        found = _TEAM.search(text)
-        if found:
-            size = _number(found[1] or found[2])
-        elif _SOLO.search(text):
-            size = 1
-    return size
-
-
-def _weeks(texts: Sequence[str]) -> int | None:
-    weeks: int | None = None
-    for text in texts:
-        found = _DURATION.search(text)
-        if found:
-            amount = _number(found[1])
-            weeks = amount if found[2].lower().startswith("week") else round(amount * 13 / 3)
-    return weeks
-
-
-def _budget(texts: Sequence[str]) -> str | None:
-    budget: str | None = None
-    for text in texts:
-        found = _BUDGET.search(text)
-        if found:
-            budget = found[0].strip()
-    return budget
-
-
-def _constraint_area(text: str) -> str:
-    words = tokens(text)
-    for area, keys in _CONSTRAINT_AREAS:
-        if vote(words, keys) is not None:
-            return area
-    return "other"
-
-
-def _constraints(stated: str, blocks: Sequence[tuple[str, str]]) -> tuple[ConstraintIdea, ...]:
-    pieces = re.split(r"[;\n]|(?<=[.!?])\s+|,\s+(?![^(]*\))", stated)
-    pieces += [s for s in _prose_sentences(blocks)[1:] if _is_constraint(s)]
-    cleaned = [_strip_end(re.sub(r"^\s*(?:[-*\u2022+]|\d+[.)])\s+", "", p)) for p in pieces]
-    return tuple(ConstraintIdea(_constraint_area(p), capitalise(p)) for p in cleaned if p)
-
-
 # --- the profile ---------------------------------------------------------------------------------
 
 
 def _first_sentence(blocks: Sequence[tuple[str, str]], project: str) -> str:
     sentences = _prose_sentences(blocks)
     first = sentences[0] if sentences else (blocks[0][1] if blocks else f"{project}.")
-    return capitalise(_PRODUCT_LEAD.sub("", first))
+    named = re.compile(rf"^\s*{re.escape(project)}\s*(?::|\u2014|\u2013| - )\s*", re.I)
+    return capitalise(_PRODUCT_LEAD.sub("", named.sub("", first)))
 
 
 def _clients(
@@ -634,23 +360,27 @@ def _clients(
 
 def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
     blocks = _blocks(brief.idea)
-    first = _first_sentence(blocks, brief.project_name)
+    project = _project_name(brief)
+    first = _first_sentence(blocks, project)
     audience_words = _audience_words(first)
-    users = _users(blocks, brief.idea, audience_words)
-    audience = _audience(audience_words) or lower_first(users[0].name)
+    stated = stated_users([text for kind, text in blocks if kind == "prose"])
+    users = user_groups(_sentences(blocks), audience_words, project, stated)
+    audience = " ".join(audience_words) if is_people(audience_words) else ""
     texts = (brief.idea, brief.constraints)
     every_text = (*texts, *(answer.answer for answer in brief.answers), *feedback)
     reference = _reference(brief.upstream)
     included = _included(texts, reference, feedback)
     client, console = _clients("mobile" in included, texts, reference, feedback)
+    limits = constraints(brief.constraints, _sentences(blocks)[1:])
+    figures = [*(c.text for c in limits), *(a.answer for a in brief.answers), *feedback]
     return Profile(
-        project_name=brief.project_name,
+        project_name=project,
         idea=brief.idea.strip(),
         first_sentence=_strip_end(first),
         product=_product(first),
-        audience=audience,
+        audience=audience or lower_first(users[0].name),
         users=users,
-        features=_dedupe(_features(blocks, first, brief.project_name, users[0].name)),
+        features=_dedupe(_features(blocks, first, project, users[0].name)),
         traits=tuple(t for t in traits() if t.key in included),
         salient=_by_mention([t for t in traits() if t.key in included], every_text),
         excluded=tuple(t for t in traits() if t.key not in included),
@@ -659,14 +389,28 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
         console=console,
         hosting=_choose(stacks().hostings, texts, reference, feedback) or stacks().default_hosting,
         in_eu=any(vote(tokens(text), stacks().eu_words) for text in every_text),
-        constraints=_constraints(brief.constraints, blocks),
+        constraints=limits,
         constraints_text=brief.constraints,
-        team_size=_team_size(every_text),
-        weeks=_weeks(every_text),
-        budget=_budget(every_text),
+        team_size=team_size(figures),
+        weeks=weeks(figures),
+        budget=budget(figures),
         feedback=tuple(feedback),
         requirements=_upstream_requirements(brief.upstream),
     )
+
+
+def _project_name(brief: StepBrief) -> str:
+    """The project's name, unless it is a placeholder and the idea names the project."""
+    given = brief.project_name.strip()
+    if given.lower() in lexicon().placeholder_names:
+        return name_from_idea(brief.idea) or given or "Untitled project"
+    return given
+
+
+def _sentences(blocks: Sequence[tuple[str, str]]) -> list[str]:
+    """Every sentence of the idea, bullets included, in order."""
+    texts = [text for kind, text in blocks if not is_users_line(text)]
+    return [s.strip() for text in texts for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _upstream_requirements(upstream: Sequence[RenderedDocument]) -> tuple[Requirement, ...]:

@@ -150,7 +150,7 @@ def _rationale(profile: Profile) -> str:
     chosen = [lower_first(d.title) for d in key_decisions(profile)[4:]]
     specific = f" The capabilities add their own choices: {join_words(chosen)}." if chosen else ""
     return (
-        f"With {profile.team} developers and {profile.duration_weeks} weeks, the design favours "
+        f"With {profile.team_words} and {profile.weeks_words}, the design favours "
         "few moving parts: one API application with clear components, one PostgreSQL database "
         f"and a {client_container(profile).lower()} built with {profile.client.label}."
         f"{worker}{specific} Every choice below is recorded in an ADR with the options that "

@@ -14,7 +14,7 @@ from docflow.offline.design import (
     needs_worker,
 )
 from docflow.offline.knowledge import Backend, Client, stacks
-from docflow.offline.text import join_words
+from docflow.offline.text import join_words, lower_first
 
 
 def key_decisions(profile: Profile) -> list[KeyDecision]:
@@ -45,8 +45,12 @@ def key_decisions(profile: Profile) -> list[KeyDecision]:
     return [decision.model_copy(update={"serves": ids}) for decision, ids in decisions]
 
 
+def _feature_names(profile: Profile) -> str:
+    names = [lower_first(feature.name) for feature in profile.features[:3]]
+    return join_words(names or [lower_first(trait.marker) for trait in profile.traits[:3]])
+
+
 def _style_decision(profile: Profile) -> KeyDecision:
-    team = f"{profile.team} developers" if profile.team > 1 else "one developer"
     worker = (
         " plus a background worker for slow and scheduled jobs" if needs_worker(profile) else ""
     )
@@ -54,9 +58,9 @@ def _style_decision(profile: Profile) -> KeyDecision:
     return KeyDecision(
         title="Build a modular monolith",
         status="Proposed",
-        context=f"{profile.project_name} is built by {team} with a first release due within "
-        f"{profile.duration_weeks} weeks. The features share one data model and must change "
-        "together while the product finds its shape.",
+        context=f"{profile.project_name} is built by {profile.team_words} with a first release "
+        f"due within {profile.weeks_words}. Its features ({_feature_names(profile)}) share one "
+        "data model and must change together while the product finds its shape.",
         options=[
             DecisionOption(
                 name="Modular monolith",

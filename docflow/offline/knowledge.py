@@ -19,10 +19,17 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from docflow.agents.contracts import (
     Actor,
@@ -45,13 +52,12 @@ class KnowledgeError(RuntimeError):
 class Known(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @field_validator("keywords", mode="before", check_fields=False)
+    @field_validator("*", mode="before")
     @classmethod
-    def _comma_list(cls, value: Any) -> Any:
+    def _comma_list(cls, value: Any, info: ValidationInfo) -> Any:
         """'a, b c, d' -> ('a', 'b c', 'd'): keyword lists stay one line in the data."""
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
+        annotation = str(cls.model_fields[info.field_name or ""].annotation)
+        return _split(value) if annotation.startswith("tuple[str") else value
 
 
 class EpicSpec(Known):
@@ -150,6 +156,49 @@ class Stacks(Known):
     eu_words: tuple[str, ...]
 
 
+ConstraintKind = Literal["team", "time", "budget", "hosting", "regulation", "technology"]
+
+
+class Lexicon(Known):
+    verbs: frozenset[str]
+    not_people: frozenset[str]
+    role_words: tuple[str, ...]
+    admin_words: tuple[str, ...]
+    org_members: dict[str, str]
+    constraint_kinds: dict[ConstraintKind, tuple[str, ...]]
+    number_words: dict[str, int]
+    constraint_words: tuple[str, ...]
+    section_requests: tuple[str, ...]
+    placeholder_names: frozenset[str]
+    function_words: frozenset[str]
+    compound_nouns: frozenset[str]
+
+    @field_validator(
+        "verbs",
+        "not_people",
+        "placeholder_names",
+        "function_words",
+        "compound_nouns",
+        mode="before",
+    )
+    @classmethod
+    def _comma_set(cls, value: Any) -> Any:
+        return frozenset(_split(value)) if isinstance(value, str) else value
+
+    @field_validator("constraint_kinds", mode="before")
+    @classmethod
+    def _comma_lists(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {kind: _split(words) for kind, words in value.items()}
+        return value
+
+
+def _split(words: Any) -> Any:
+    if isinstance(words, str):
+        return tuple(part.strip() for part in words.split(",") if part.strip())
+    return words
+
+
 def _read(name: str) -> Any:
     try:
         text = resources.files("docflow.offline").joinpath("data", name).read_text("utf-8")
@@ -200,6 +249,11 @@ def stacks() -> Stacks:
     return _valid(Stacks, "stacks.yaml", data)
 
 
+@cache
+def lexicon() -> Lexicon:
+    return _valid(Lexicon, "lexicon.yaml", _read("lexicon.yaml"))
+
+
 __all__ = [
     "Backend",
     "Client",
@@ -207,8 +261,10 @@ __all__ = [
     "Hosting",
     "KnowledgeError",
     "Language",
+    "Lexicon",
     "Stacks",
     "Trait",
+    "lexicon",
     "stacks",
     "trait",
     "traits",

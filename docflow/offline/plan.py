@@ -484,18 +484,18 @@ def _strategy(profile: Profile, epics: Sequence[Epic]) -> str:
     if spare >= PILOT_MIN_WEEKS:
         fit = (
             f"At the team's capacity the build takes about {total} of the "
-            f"{profile.duration_weeks} weeks available. The remaining {spare} weeks hold a "
+            f"{profile.weeks_words} available. The remaining {spare} weeks hold a "
             "pilot with real users, the changes it brings and a reserve for the unknowns."
         )
     elif spare >= 0:
         fit = (
             f"At the team's capacity the plan takes about {total} weeks, inside the "
-            f"{profile.duration_weeks} weeks available, with {spare} weeks of buffer."
+            f"{profile.weeks_words} available, with {spare} weeks of buffer."
         )
     else:
         fit = (
             f"At the team's capacity the plan takes about {total} weeks, more than the "
-            f"{profile.duration_weeks} weeks available: launch with phases 1, 2 and 4 and "
+            f"{profile.weeks_words} available: launch with phases 1, 2 and 4 and "
             "deliver phase 3 after launch, or add people."
         )
     return (
@@ -523,7 +523,7 @@ def _schedule_risks(profile: Profile, epics: Sequence[Epic]) -> list[Risk]:
         risks.append(
             Risk(
                 description=f"The estimate ({_total_weeks(epics)} weeks) exceeds "
-                f"the {profile.duration_weeks} weeks available.",
+                f"the {profile.weeks_words} available.",
                 likelihood="high",
                 impact="high",
                 mitigation="Launch with the must-have phases; move "

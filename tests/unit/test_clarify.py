@@ -63,7 +63,7 @@ def test_answers_are_decisions_and_change_the_next_version(tmp_path: Path) -> No
     assert team.id not in {q.id for q in still_open}
     kept = {q.question: q.id for q in asked}
     assert all(kept[q.question] == q.id for q in still_open), "open questions keep their ids"
-    assert "A team of 2 works on the project" in section(second, "Assumptions")
+    assert "each of the 2 developers" in section(second, "Assumptions")
     features = section(second, "Key features")
     assert "clarifying questions" not in features  # the answers are no feature request
     plan = write(Step.PLAN, IDEA, CONSTRAINTS, [], tmp_path, answers=answers)
