@@ -10,7 +10,7 @@ schemas stay easy for any OpenAI-compatible endpoint to follow.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -29,6 +29,24 @@ class RevisionNote(BaseModel):
 
     feedback: str = Field(description="The reviewer's feedback, quoted verbatim.")
     change: str = Field(description="What this version changed in response, in one sentence.")
+
+
+class RequestedSection(BaseModel):
+    """A section review feedback asked for by name ("add a section about ...")."""
+
+    heading: str = Field(description="The section's heading, in the feedback's own words.")
+    paragraphs: list[str] = Field(
+        description="Its content, one paragraph per item, from the idea's facts; what the "
+        "idea does not say is written as assumed."
+    )
+
+
+def requested_sections_field() -> Any:
+    """The same optional field on every step contract (a default: it is often empty)."""
+    return Field(
+        default_factory=list,
+        description="One section per feedback item that asks for a section; empty otherwise.",
+    )
 
 
 class Risk(BaseModel):
@@ -99,6 +117,7 @@ class ProjectDescription(BaseModel):
     )
     success_metrics: list[SuccessMetric]
     revision_notes: list[RevisionNote]
+    requested_sections: list[RequestedSection] = requested_sections_field()
 
 
 # --- Solution Architect: docs/architecture.md and docs/adr/ADR-NNN-<slug>.md ------------------
@@ -208,6 +227,7 @@ class ArchitectureDescription(BaseModel):
     risks: list[Risk]
     decisions: list[KeyDecision]
     revision_notes: list[RevisionNote]
+    requested_sections: list[RequestedSection] = requested_sections_field()
 
 
 # --- Project Planner: docs/plans/overview.md and docs/plans/NN-<epic>.md ------------------------
@@ -291,6 +311,7 @@ class ImplementationPlan(BaseModel):
     epics: list[Epic] = Field(description="In delivery order: Infrastructure first, Testing last.")
     schedule_risks: list[Risk]
     revision_notes: list[RevisionNote]
+    requested_sections: list[RequestedSection] = requested_sections_field()
 
 
 # --- Engineering Standards: docs/specs.md -------------------------------------------------------
@@ -350,6 +371,7 @@ class EngineeringStandards(BaseModel):
     security: list[str]
     project_rules: list[str] = Field(description="Rules specific to this project.")
     revision_notes: list[RevisionNote]
+    requested_sections: list[RequestedSection] = requested_sections_field()
 
 
 StepContract = (

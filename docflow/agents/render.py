@@ -22,6 +22,7 @@ from docflow.agents.contracts import (
     KeyDecision,
     LanguageStandard,
     ProjectDescription,
+    RequestedSection,
     RevisionNote,
     Risk,
 )
@@ -75,6 +76,15 @@ def render_contract(
 
 
 # --- shared sections -----------------------------------------------------------------------------
+
+
+def _requested(sections: Sequence[RequestedSection]) -> list[str]:
+    """The sections review feedback asked for, each under its own heading."""
+    return [
+        block
+        for section in sections
+        for block in (f"## {inline(section.heading)}", *map(paragraph, section.paragraphs))
+    ]
 
 
 def _revision_notes(notes: Sequence[RevisionNote]) -> list[str]:
@@ -179,6 +189,7 @@ def render_about(model: ProjectDescription, brief: StepBrief) -> list[RenderedDo
         ),
         "## Assumptions",
         bullets(model.assumptions),
+        *_requested(model.requested_sections),
         *_questions(model, brief),
         "## Success metrics",
         table(("Metric", "Target", "How it is measured"), metrics),
@@ -279,6 +290,7 @@ def render_architecture(model: ArchitectureDescription, today: date) -> list[Ren
         *_cross_cutting(model),
         "## Risks",
         _risk_table(model.risks),
+        *_requested(model.requested_sections),
         *_revision_notes(model.revision_notes),
     ]
     architecture = RenderedDocument(
@@ -413,6 +425,7 @@ def _overview(plan: ImplementationPlan, epics: Sequence[Epic]) -> RenderedDocume
         _gantt(epics),
         "## Schedule risks",
         _risk_table(plan.schedule_risks),
+        *_requested(plan.requested_sections),
         *_revision_notes(plan.revision_notes),
     ]
     return RenderedDocument(
@@ -524,6 +537,7 @@ def render_standards(model: EngineeringStandards) -> list[RenderedDocument]:
         bullets(model.security),
         "## Project-specific rules",
         bullets(model.project_rules),
+        *_requested(model.requested_sections),
         *_revision_notes(model.revision_notes),
     ]
     return [

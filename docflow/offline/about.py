@@ -19,6 +19,7 @@ from docflow.offline.citing import quality_requirements
 from docflow.offline.design import compose_change, markers
 from docflow.offline.knowledge import Trait, lexicon
 from docflow.offline.people import UserIdea
+from docflow.offline.requested import section_questions
 from docflow.offline.text import (
     capitalise,
     join_words,
@@ -52,7 +53,10 @@ def draft_about(profile: Profile, effects: Sequence[RevisionEffect]) -> ProjectD
         quality_requirements=quality_requirements(profile),
         constraints=_constraints(profile),
         assumptions=_assumptions(profile),
-        open_questions=_open_questions(profile),
+        open_questions=[
+            *_open_questions(profile),
+            *section_questions(effects, profile.project_name),
+        ],
         success_metrics=_success_metrics(profile),
         revision_notes=[RevisionNote(feedback=e.feedback, change=_change(e)) for e in effects],
     )
@@ -362,5 +366,6 @@ def _change(effect: RevisionEffect) -> str:
             f"added \u201c{effect.feature.name}\u201d as a must-have feature"
             if effect.feature
             else "",
-        ]
+        ],
+        effect.section,
     )

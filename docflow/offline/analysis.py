@@ -70,7 +70,9 @@ _CLAUSE_MARKERS = (
 )  # fmt: skip
 _PIECE_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+as well as\s+|\s+with\s+|;\s*")
 _PIECE_LEAD = re.compile(r"^(?:(?:with|and|also|then|to|easily)\s+)+", re.IGNORECASE)
-_NAME_CUT = re.compile(r"\s*(?:\(|,|;|:| so | so that | because | while | where | which )")
+_NAME_CUT = re.compile(
+    r"\s*(?:\(|,|;|:| so | so that | because | while | where | which | when | if | during )"
+)
 _FEEDBACK_LEAD = re.compile(
     r"^(?:please|also|add|include|support|we need|we also need|i want|it should|make sure"
     r"|could you|can you|let's|lets|and)\b[\s,]*",
@@ -93,7 +95,8 @@ class Profile:
     idea: str
     first_sentence: str
     product: str
-    audience: str
+    audience: str  # the people it is for
+    purpose: str  # what the idea says it is for ("community marine-biology field trips")
     users: tuple[UserIdea, ...]
     features: tuple[FeatureIdea, ...]
     traits: tuple[Trait, ...]  # catalog order: how components and epics are laid out
@@ -158,6 +161,7 @@ class RevisionEffect:
     removed: tuple[Trait, ...]
     changes: tuple[str, ...]
     feature: FeatureIdea | None
+    section: str | None = None  # the topic of a section the feedback asks for
 
 
 # --- reading the idea --------------------------------------------------------------------------
@@ -198,7 +202,10 @@ def _feature_name(text: str) -> str:
     words = name.split()
     if len(words) > 8 and " and " in name:
         words = name.split(" and ")[0].split()
-    return capitalise(" ".join(words[:8]))
+    words = words[:8]
+    while len(words) > 2 and words[-1].lower() in lexicon().function_words:
+        words.pop()
+    return capitalise(" ".join(words))
 
 
 def _from_statement(text: str) -> FeatureIdea:
@@ -379,6 +386,7 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
         first_sentence=_strip_end(first),
         product=_product(first),
         audience=audience or lower_first(users[0].name),
+        purpose=" ".join(audience_words) or audience or lower_first(users[0].name),
         users=users,
         features=_dedupe(_features(blocks, first, project, users[0].name)),
         traits=tuple(t for t in traits() if t.key in included),
@@ -405,6 +413,10 @@ def _project_name(brief: StepBrief) -> str:
     if given.lower() in lexicon().placeholder_names:
         return name_from_idea(brief.idea) or given or "Untitled project"
     return given
+
+
+def idea_sentences(idea: str) -> list[str]:
+    return _sentences(_blocks(idea))
 
 
 def _sentences(blocks: Sequence[tuple[str, str]]) -> list[str]:
@@ -449,8 +461,20 @@ def _effect(number: int, feedback: str, before: Profile, after: Profile) -> Revi
     added = tuple(t for t in after.traits if t not in before.traits)
     removed = tuple(t for t in before.traits if t not in after.traits)
     changes = _setting_changes(before, after)
-    feature = None if removed or changes else _feedback_feature(feedback, number)
-    return RevisionEffect(number, feedback, added, removed, changes, feature)
+    section = section_topic(feedback)
+    feature = None if removed or changes or section else _feedback_feature(feedback, number)
+    return RevisionEffect(number, feedback, added, removed, changes, feature, section)
+
+
+def section_topic(feedback: str) -> str | None:
+    """The topic of a feedback item that asks for a section, or None."""
+    lowered = feedback.lower()
+    for phrase in lexicon().section_requests:
+        start = lowered.find(phrase)
+        if start >= 0:
+            topic = feedback[start + len(phrase) :].strip().rstrip(".!?;:").strip()
+            return re.sub(r"^(?:the|a|an)\s+", "", topic, flags=re.IGNORECASE) or None
+    return None
 
 
 def analyse(brief: StepBrief) -> tuple[Profile, tuple[RevisionEffect, ...]]:

@@ -119,7 +119,7 @@ def _context(profile: Profile) -> str:
     externals = join_words([actor.name for actor in _externals(profile)])
     capabilities = join_words([trait.marker for trait in profile.traits]) or "the core features"
     return (
-        f"{profile.project_name} is {profile.product} for {profile.audience}. Its users are "
+        f"{profile.project_name} is {profile.product} for {profile.purpose}. Its users are "
         f"{users}, who reach it {reach}. It depends on {externals}. Capabilities in scope: "
         f"{capabilities}. The sections below follow the usual order: constraints, the options "
         "considered, the rationale and the decisions, then the C4 views, the stack, the data "
@@ -664,5 +664,6 @@ def _change(effect: RevisionEffect) -> str:
             if effect.changes
             else "",
             "added it to the architectural constraints" if effect.feature else "",
-        ]
+        ],
+        effect.section,
     )

@@ -89,9 +89,10 @@ def feature_entities(profile: Profile) -> list[tuple[str, FeatureIdea]]:
     return found[:5]
 
 
-def compose_change(parts: Sequence[str]) -> str:
+def compose_change(parts: Sequence[str], section: str | None = None) -> str:
     """One sentence out of the parts of a change; never empty."""
-    done = [part for part in parts if part]
+    added = f"added the section \u201c{capitalise(section)}\u201d" if section else ""
+    done = [part for part in [*parts, added] if part]
     if not done:
         return "Recorded the feedback; it needed no structural change."
     return capitalise("; ".join(done)) + "."

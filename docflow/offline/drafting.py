@@ -17,6 +17,7 @@ from docflow.offline.about import draft_about
 from docflow.offline.analysis import Profile, RevisionEffect, analyse
 from docflow.offline.architecture import draft_architecture
 from docflow.offline.plan import draft_plan
+from docflow.offline.requested import requested_sections
 from docflow.offline.standards import draft_standards
 
 Drafter = Callable[[Profile, Sequence[RevisionEffect]], BaseModel]
@@ -38,4 +39,5 @@ def draft_contract(brief: StepBrief, contract: type[BaseModel]) -> BaseModel:
     if drafter is None:
         raise UnsupportedContractError(f"the offline writer cannot draft {contract.__name__}")
     profile, effects = analyse(brief)
-    return drafter(profile, effects)
+    sections = requested_sections(profile, effects)
+    return drafter(profile, effects).model_copy(update={"requested_sections": sections})

@@ -581,5 +581,6 @@ def _change(effect: RevisionEffect, profile: Profile, drafts: Sequence[_Draft]) 
             if effect.changes
             else "",
             f"added it as a task of the \u201c{owner}\u201d epic" if effect.feature else "",
-        ]
+        ],
+        effect.section,
     )

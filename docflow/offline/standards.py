@@ -436,5 +436,6 @@ def _change(effect: RevisionEffect) -> str:
             if effect.changes
             else "",
             "added it as a project-specific rule" if effect.feature else "",
-        ]
+        ],
+        effect.section,
     )
