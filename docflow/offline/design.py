@@ -7,10 +7,13 @@ documents agree with each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from docflow.offline.analysis import FeatureIdea, Profile, is_verb
-from docflow.offline.knowledge import Trait
+from docflow.offline.citing import area_ids, cite
+from docflow.offline.knowledge import KnowledgeError, Trait, traits
+from docflow.offline.templates import Flags, part
 from docflow.offline.text import capitalise, join_words, phrases, singular, tokens, vote
 
 _NOT_OBJECTS = frozenset(
@@ -100,3 +103,38 @@ def compose_change(parts: Sequence[str], section: str | None = None) -> str:
 
 def markers(traits: Sequence[Trait]) -> str:
     return join_words([trait.marker for trait in traits])
+
+
+def flags(profile: Profile) -> Flags:
+    """The conditions prose files test: a trait's key, or one of these named flags."""
+    named = {
+        "mobile": profile.mobile,
+        "console": profile.console is not None,
+        "worker": needs_worker(profile),
+        "eu": profile.in_eu,
+        "critical": profile.has("payments") or profile.has("health"),
+        "team_stated": profile.team_size is not None,
+        "weeks_stated": profile.weeks is not None,
+    }
+    keys = {trait.key for trait in traits()}
+
+    def flag(name: str) -> bool:
+        if name in named:
+            return named[name]
+        if name in keys:
+            return profile.has(name)
+        raise KnowledgeError(f"a prose condition names an unknown flag: {name!r}")
+
+    return flag
+
+
+def writer_of(document: str, profile: Profile, context: dict[str, object]) -> Callable[[str], Any]:
+    """``write(part)``: a part of ``data/prose/<document>.yaml`` filled for the profile.
+    The context is read when a part is written, so later entries may build on earlier parts."""
+    context.setdefault("project", profile.project_name)
+    check = flags(profile)
+
+    def citer(text: str, areas: Sequence[str]) -> str:
+        return cite(text, area_ids(profile, areas))
+
+    return lambda name: part(document, name, context, check, citer)

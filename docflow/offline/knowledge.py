@@ -199,7 +199,7 @@ def _split(words: Any) -> Any:
     return words
 
 
-def _read(name: str) -> Any:
+def read_data(name: str) -> Any:
     try:
         text = resources.files("docflow.offline").joinpath("data", name).read_text("utf-8")
         return yaml.safe_load(text)
@@ -224,7 +224,7 @@ class _TraitFile(Known):
 @cache
 def traits() -> tuple[Trait, ...]:
     """Every trait, in catalog order: the order components and epics are laid out in."""
-    return _valid(_TraitFile, "traits.yaml", _read("traits.yaml")).traits
+    return _valid(_TraitFile, "traits.yaml", read_data("traits.yaml")).traits
 
 
 def trait(key: str) -> Trait:
@@ -237,7 +237,7 @@ def trait(key: str) -> Trait:
 @cache
 def stacks() -> Stacks:
     """The stack options; each back end and client names its languages by ``name``."""
-    data = _read("stacks.yaml")
+    data = read_data("stacks.yaml")
     try:
         languages = {language["name"]: language for language in data.pop("languages")}
         for backend in data["backends"]:
@@ -251,7 +251,7 @@ def stacks() -> Stacks:
 
 @cache
 def lexicon() -> Lexicon:
-    return _valid(Lexicon, "lexicon.yaml", _read("lexicon.yaml"))
+    return _valid(Lexicon, "lexicon.yaml", read_data("lexicon.yaml"))
 
 
 __all__ = [

@@ -113,7 +113,8 @@ def _infrastructure(profile: Profile) -> _Draft:
     backend = profile.backend
     return _Draft(
         name=INFRASTRUCTURE,
-        goal="Give the team a working, observable path from commit to production.",
+        goal=f"Give the {profile.project_name} team a working, observable path from commit to "
+        "production.",
         scope=[
             "Repository, CI pipeline and quality gates",
             f"Staging and production on {hosting_label(profile)}",
