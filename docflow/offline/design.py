@@ -7,7 +7,7 @@ documents agree with each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from docflow.offline.analysis import FeatureIdea, Profile, is_verb
@@ -105,8 +105,12 @@ def markers(traits: Sequence[Trait]) -> str:
     return join_words([trait.marker for trait in traits])
 
 
-def flags(profile: Profile) -> Flags:
-    """The conditions prose files test: a trait's key, or one of these named flags."""
+Write = Callable[[str], Any]  # write(part): a part of a prose file, filled (writer_of)
+
+
+def flags(profile: Profile, extra: Mapping[str, bool] | None = None) -> Flags:
+    """The conditions prose files test: a trait's key, one of these named flags, or one
+    of the draft's own (``extra``, read when a condition is tested)."""
     named = {
         "mobile": profile.mobile,
         "console": profile.console is not None,
@@ -119,6 +123,8 @@ def flags(profile: Profile) -> Flags:
     keys = {trait.key for trait in traits()}
 
     def flag(name: str) -> bool:
+        if extra is not None and name in extra:
+            return extra[name]
         if name in named:
             return named[name]
         if name in keys:
@@ -128,11 +134,17 @@ def flags(profile: Profile) -> Flags:
     return flag
 
 
-def writer_of(document: str, profile: Profile, context: dict[str, object]) -> Callable[[str], Any]:
+def writer_of(
+    document: str,
+    profile: Profile,
+    context: dict[str, object],
+    extra_flags: Mapping[str, bool] | None = None,
+) -> Write:
     """``write(part)``: a part of ``data/prose/<document>.yaml`` filled for the profile.
-    The context is read when a part is written, so later entries may build on earlier parts."""
+    The context and the flags are read when a part is written, so the draft may add to
+    them as it goes."""
     context.setdefault("project", profile.project_name)
-    check = flags(profile)
+    check = flags(profile, extra_flags)
 
     def citer(text: str, areas: Sequence[str]) -> str:
         return cite(text, area_ids(profile, areas))
