@@ -115,6 +115,7 @@ def flags(profile: Profile, extra: Mapping[str, bool] | None = None) -> Flags:
         "mobile": profile.mobile,
         "console": profile.console is not None,
         "worker": needs_worker(profile),
+        "redis": needs_redis(profile),
         "eu": profile.in_eu,
         "critical": profile.has("payments") or profile.has("health"),
         "team_stated": profile.team_size is not None,
