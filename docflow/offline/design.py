@@ -120,6 +120,7 @@ def flags(profile: Profile, extra: Mapping[str, bool] | None = None) -> Flags:
         "critical": profile.has("payments") or profile.has("health"),
         "team_stated": profile.team_size is not None,
         "weeks_stated": profile.weeks is not None,
+        "budget_stated": profile.budget is not None,
     }
     keys = {trait.key for trait in traits()}
 

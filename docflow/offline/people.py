@@ -26,7 +26,7 @@ ASSUMED_ADMINS = (
 )
 ASSUMED_USERS = "Assumed: the idea names no user group, so this stands in until someone does."
 _USERS_LINE = re.compile(r"^(?:target users|users|audience|who)\s*:\s*(?P<text>.+)$", re.I)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*|[^\sA-Za-z]")  # words and punctuation
 _CLAUSES = re.compile(r";\s*")
 _NOT_A_GROUP = frozenset(["each", "every", "per"])
 
@@ -116,7 +116,11 @@ def _is_modifier(words: Sequence[str], index: int, roles: dict[str, str]) -> boo
 def _qualified(words: Sequence[str], index: int, role: str) -> str:
     before = words[index - 1] if index else ""
     qualifier = re.sub(r"['\u2019]s$", "", before).lower()
-    if not qualifier or qualifier in lexicon().function_words or qualifier in lexicon().verbs:
+    if (
+        not qualifier[:1].isalpha()
+        or qualifier in lexicon().function_words
+        or qualifier in lexicon().verbs
+    ):
         return capitalise(role)
     return capitalise(f"{qualifier} {role}")
 
