@@ -11,12 +11,11 @@ from docflow.agents.contracts import (
     Feature,
     OpenQuestion,
     ProjectDescription,
-    RevisionNote,
     UserGroup,
 )
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect
 from docflow.offline.citing import quality_requirements
-from docflow.offline.design import Write, compose_change, markers, writer_of
+from docflow.offline.design import Write, revision_notes, writer_of
 from docflow.offline.knowledge import Trait, lexicon
 from docflow.offline.people import UserIdea, is_admin
 from docflow.offline.requested import section_questions
@@ -67,7 +66,7 @@ def draft_about(profile: Profile, effects: Sequence[RevisionEffect]) -> ProjectD
             *[trait.metric for trait in profile.salient][:4],
             write("last_metric"),
         ],
-        revision_notes=[RevisionNote(feedback=e.feedback, change=_change(e)) for e in effects],
+        revision_notes=revision_notes("about", profile, effects),
     )
 
 
@@ -75,10 +74,7 @@ def _context_values(profile: Profile) -> dict[str, object]:
     return {
         "audience": profile.audience,
         "Audience": capitalise(profile.audience),
-        "product": profile.product.removeprefix("a ").removeprefix("an "),
-        "primary_users": lower_first(profile.primary_users),
-        "weeks": profile.weeks,
-        "team": profile.team_words,
+        "product_noun": profile.product.removeprefix("a ").removeprefix("an "),
         "budget": profile.budget,
         "first_feature": profile.features[0].name if profile.features else "the main task",
     }
@@ -211,23 +207,3 @@ def _features(profile: Profile) -> list[Feature]:
 def _area(name: str) -> ConstraintArea:
     areas = get_args(ConstraintArea)
     return next((area for area in areas if area == name), "other")
-
-
-def _change(effect: RevisionEffect) -> str:
-    return compose_change(
-        [
-            f"added {markers(effect.added)} to the features, goals and open questions"
-            if effect.added
-            else "",
-            f"moved {markers(effect.removed)} out of scope (now a non-goal)"
-            if effect.removed
-            else "",
-            f"updated the constraints ({join_words(list(effect.changes))})"
-            if effect.changes
-            else "",
-            f"added \u201c{effect.feature.name}\u201d as a must-have feature"
-            if effect.feature
-            else "",
-        ],
-        effect.section,
-    )

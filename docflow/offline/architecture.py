@@ -17,20 +17,15 @@ from docflow.agents.contracts import (
     Entity,
     EntityRelation,
     Relationship,
-    RevisionNote,
 )
 from docflow.offline.analysis import Profile, RevisionEffect
 from docflow.offline.decisions import key_decisions
 from docflow.offline.design import (
     Write,
     client_container,
-    compose_change,
-    core_component,
-    database_label,
     feature_entities,
-    hosting_label,
-    markers,
     needs_worker,
+    revision_notes,
     trait_of,
     writer_of,
 )
@@ -73,7 +68,7 @@ def draft_architecture(
         scalability=write("scalability"),
         risks=[write("scope_risk"), *(trait.risk for trait in profile.traits)],
         decisions=key_decisions(profile),
-        revision_notes=[RevisionNote(feedback=e.feedback, change=_change(e)) for e in effects],
+        revision_notes=revision_notes("architecture", profile, effects, _added_components),
     )
 
 
@@ -86,33 +81,11 @@ def _context(profile: Profile) -> dict[str, object]:
     chosen = [lower_first(d.title) for d in key_decisions(profile)[4:]]
     worker = needs_worker(profile)
     return {
-        "product": profile.product,
-        "purpose": profile.purpose,
-        "users": join_words([lower_first(user.name) for user in profile.users]),
         "reach": reach,
         "capabilities": join_words([t.marker for t in profile.traits]) or "the core features",
-        "team": profile.team_words,
-        "weeks": profile.weeks_words,
-        "client": client,
-        "client_lower": client.lower(),
-        "client_label": profile.client.label,
-        "client_reason": profile.client.reason,
-        "console_label": profile.console.label if profile.console else "",
-        "console_reason": profile.console.reason if profile.console else "",
-        "backend_label": profile.backend.label,
-        "backend_reason": profile.backend.reason,
-        "data_access": profile.backend.data_access,
-        "worker_technology": profile.backend.worker,
-        "database": database_label(profile),
-        "hosting": hosting_label(profile),
-        "hosting_reason": profile.hosting.reason,
-        "primary_users": lower_first(profile.primary_users),
-        "coordinators": lower_first(profile.coordinators),
         "uses": f" for {join_words(uses)}" if uses else "",
         "jobs": join_words([t.marker.lower() for t in profile.traits if t.needs_worker]),
-        "roles": join_words([lower_first(user.name) for user in profile.users]),
-        "core": core_component(profile),
-        "records": join_words([name for name, _ in feature_entities(profile)])
+        "record_names": join_words([name for name, _ in feature_entities(profile)])
         or "the main records",
         "sender": WORKER if worker else API,
         "queue_metrics": ", plus queue depth and job age," if worker else "",
@@ -251,20 +224,6 @@ def _entity_relations(profile: Profile, write: Write) -> list[EntityRelation]:
     return [*relations, *map(EntityRelation.model_validate, write("entity_relations"))]
 
 
-def _change(effect: RevisionEffect) -> str:
-    added = [t.component.name for t in effect.added if t.component] or [
-        t.marker for t in effect.added
-    ]
-    return compose_change(
-        [
-            f"added {join_words(added)} to the containers, components, decisions and risks"
-            if effect.added
-            else "",
-            f"removed {markers(effect.removed)} from the design" if effect.removed else "",
-            f"updated the technology choices ({join_words(list(effect.changes))})"
-            if effect.changes
-            else "",
-            "added it to the architectural constraints" if effect.feature else "",
-        ],
-        effect.section,
-    )
+def _added_components(effect: RevisionEffect) -> dict[str, str]:
+    added = [t.component.name for t in effect.added if t.component]
+    return {"added": join_words(added)} if added else {}

@@ -9,9 +9,6 @@ from docflow.agents.contracts import DecisionOption, KeyDecision
 from docflow.offline.analysis import Profile
 from docflow.offline.citing import area_ids, ids_of, trait_quality
 from docflow.offline.design import (
-    client_container,
-    core_component,
-    database_label,
     needs_worker,
     writer_of,
 )
@@ -71,23 +68,11 @@ def _context(profile: Profile) -> dict[str, object]:
     names = [lower_first(feature.name) for feature in profile.features[:3]]
     traits = [lower_first(trait.marker) for trait in profile.traits[:3]]
     context: dict[str, object] = {
-        "team": profile.team_words,
-        "weeks": profile.weeks_words,
         "features": join_words(names or traits),
-        "core": core_component(profile),
-        "language": profile.backend.language.name,
-        "backend_label": profile.backend.label,
-        "backend_reason": profile.backend.reason,
-        "data_access": profile.backend.data_access,
         "client_name": profile.client.label.split(" (")[0],
-        "client_label": profile.client.label,
-        "client_reason": profile.client.reason,
-        "client_lower": client_container(profile).lower(),
-        "console_label": profile.console.label if profile.console else "",
-        "primary_users": profile.primary_users,
         "where": "on phones" if profile.mobile else "in the browser",
-        "records": join_words([t.marker.lower() for t in profile.traits[:3]]) or "their records",
-        "database": database_label(profile),
+        "trait_records": join_words([t.marker.lower() for t in profile.traits[:3]])
+        or "their records",
     }
     write = writer_of("decisions", profile, context)
     context["worker"] = write("style_worker") if needs_worker(profile) else ""

@@ -10,11 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from docflow.offline.analysis import FeatureIdea, Profile, is_verb
+from docflow.agents.contracts import RevisionNote
+from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, is_verb
 from docflow.offline.citing import area_ids, cite
 from docflow.offline.knowledge import KnowledgeError, Trait, traits
 from docflow.offline.templates import Flags, part
-from docflow.offline.text import capitalise, join_words, phrases, singular, tokens, vote
+from docflow.offline.text import (
+    capitalise,
+    join_words,
+    lower_first,
+    phrases,
+    singular,
+    tokens,
+    vote,
+)
 
 _NOT_OBJECTS = frozenset(
     phrases(
@@ -92,13 +101,35 @@ def feature_entities(profile: Profile) -> list[tuple[str, FeatureIdea]]:
     return found[:5]
 
 
-def compose_change(parts: Sequence[str], section: str | None = None) -> str:
-    """One sentence out of the parts of a change; never empty."""
-    added = f"added the section \u201c{capitalise(section)}\u201d" if section else ""
-    done = [part for part in [*parts, added] if part]
+def change_note(document: str, profile: Profile, effect: RevisionEffect, **names: str) -> str:
+    """What a version changed for one feedback item, in one sentence (the ``change`` part
+    of the document's prose file); ``names`` override the added and removed names."""
+    context: dict[str, object] = {
+        "added": markers(effect.added),
+        "removed": markers(effect.removed),
+        "changes": join_words(list(effect.changes)),
+        "feature": effect.feature.name if effect.feature else "",
+        "section": capitalise(effect.section or ""),
+        **names,
+    }
+    happened = {key: bool(context[key]) for key in ("added", "removed", "changes", "section")}
+    parts = writer_of(document, profile, context, {**happened, "feature": bool(effect.feature)})
+    done = parts("change")
     if not done:
         return "Recorded the feedback; it needed no structural change."
     return capitalise("; ".join(done)) + "."
+
+
+def revision_notes(
+    document: str,
+    profile: Profile,
+    effects: Sequence[RevisionEffect],
+    names: Callable[[RevisionEffect], dict[str, str]] = lambda effect: {},
+) -> list[RevisionNote]:
+    return [
+        RevisionNote(feedback=e.feedback, change=change_note(document, profile, e, **names(e)))
+        for e in effects
+    ]
 
 
 def markers(traits: Sequence[Trait]) -> str:
@@ -136,6 +167,41 @@ def flags(profile: Profile, extra: Mapping[str, bool] | None = None) -> Flags:
     return flag
 
 
+def common_context(profile: Profile) -> dict[str, object]:
+    """The values every prose file may use; each draft adds its own."""
+    client = client_container(profile)
+    console = profile.console
+    return {
+        "project": profile.project_name,
+        "product": profile.product,
+        "purpose": profile.purpose,
+        "team": profile.team_words,
+        "weeks": profile.weeks_words,
+        "primary_users": lower_first(profile.primary_users),
+        "Primary_users": profile.primary_users,
+        "coordinators": lower_first(profile.coordinators),
+        "roles": join_words([lower_first(user.name) for user in profile.users]),
+        "core": core_component(profile),
+        "client": client,
+        "client_lower": client.lower(),
+        "client_label": profile.client.label,
+        "client_reason": profile.client.reason,
+        "console_label": console.label if console else "",
+        "console_reason": console.reason if console else "",
+        "backend_label": profile.backend.label,
+        "backend_reason": profile.backend.reason,
+        "backend_language": profile.backend.language.name,
+        "data_access": profile.backend.data_access,
+        "load_tool": profile.backend.load_tool,
+        "worker_technology": profile.backend.worker,
+        "database": database_label(profile),
+        "hosting": hosting_label(profile),
+        "hosting_reason": profile.hosting.reason,
+        "records": join_words([entity for entity, _ in feature_entities(profile)]) or "main",
+        "journeys": join_words([f"\u201c{f.name}\u201d" for f in profile.features[:3]]),
+    }
+
+
 def writer_of(
     document: str,
     profile: Profile,
@@ -145,7 +211,8 @@ def writer_of(
     """``write(part)``: a part of ``data/prose/<document>.yaml`` filled for the profile.
     The context and the flags are read when a part is written, so the draft may add to
     them as it goes."""
-    context.setdefault("project", profile.project_name)
+    for name, value in common_context(profile).items():
+        context.setdefault(name, value)
     check = flags(profile, extra_flags)
 
     def citer(text: str, areas: Sequence[str]) -> str:

@@ -16,17 +16,13 @@ from docflow.agents.contracts import (
     ImplementationPlan,
     Milestone,
     Phase,
-    RevisionNote,
 )
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect
 from docflow.offline.citing import cite, ids_of, trait_quality
 from docflow.offline.design import (
     Write,
-    client_container,
-    compose_change,
     core_component,
-    feature_entities,
-    hosting_label,
+    revision_notes,
     trait_of,
     writer_of,
 )
@@ -77,33 +73,17 @@ def draft_plan(profile: Profile, effects: Sequence[RevisionEffect]) -> Implement
         milestones=_milestones(profile, drafts, epics, write),
         epics=epics,
         schedule_risks=write("schedule_risks"),
-        revision_notes=[
-            RevisionNote(feedback=e.feedback, change=_change(e, profile, drafts)) for e in effects
-        ],
+        revision_notes=revision_notes(
+            "plan", profile, effects, lambda e: _names_of(profile, e, drafts)
+        ),
     )
 
 
 def _context(profile: Profile) -> dict[str, object]:
     musts = [t.marker.lower() for t in profile.traits if t.feature.priority == "must"]
-    client = client_container(profile)
     return {
-        "hosting": hosting_label(profile),
-        "backend_language": profile.backend.language.name,
-        "data_access": profile.backend.data_access,
-        "load_tool": profile.backend.load_tool,
-        "client": client,
-        "client_lower": client.lower(),
-        "client_label": profile.client.label,
-        "console_label": profile.console.label if profile.console else "",
-        "core": core_component(profile),
-        "records": join_words([entity for entity, _ in feature_entities(profile)]) or "main",
-        "roles": join_words([lower_first(user.name) for user in profile.users]),
-        "coordinators": lower_first(profile.coordinators),
-        "primary_users": lower_first(profile.primary_users),
-        "journeys": join_words([f"\u201c{f.name}\u201d" for f in profile.features[:3]]),
         "musts": f" ({join_words(musts)})" if musts else "",
-        "weeks": profile.weeks_words,
-        "team": profile.team_words.removesuffix(" (assumed)"),
+        "team_plain": profile.team_words.removesuffix(" (assumed)"),
         "stated": "as stated" if profile.team_size else "assumed; the constraints do not say",
         "focus_days": FOCUS_DAYS_PER_WEEK,
         "capacity": _capacity(profile.team),
@@ -351,18 +331,9 @@ def _milestones(
     return milestones
 
 
-def _change(effect: RevisionEffect, profile: Profile, drafts: Sequence[_Draft]) -> str:
-    added = [t.epic.name for t in effect.added if t.epic]
-    removed = [t.epic.name for t in effect.removed if t.epic]
-    owner = _revision_epic(effect.feedback, drafts, core_component(profile))
-    return compose_change(
-        [
-            f"added the epics {join_words(added)}" if added else "",
-            f"removed the epics {join_words(removed)}" if removed else "",
-            f"re-planned the timeline ({join_words(list(effect.changes))})"
-            if effect.changes
-            else "",
-            f"added it as a task of the \u201c{owner}\u201d epic" if effect.feature else "",
-        ],
-        effect.section,
-    )
+def _names_of(profile: Profile, effect: RevisionEffect, drafts: Sequence[_Draft]) -> dict[str, str]:
+    return {
+        "added": join_words([t.epic.name for t in effect.added if t.epic]),
+        "removed": join_words([t.epic.name for t in effect.removed if t.epic]),
+        "owner": _revision_epic(effect.feedback, drafts, core_component(profile)),
+    }

@@ -8,19 +8,15 @@ from docflow.agents.contracts import (
     EngineeringStandards,
     LanguageStandard,
     NonFunctionalRequirement,
-    RevisionNote,
 )
 from docflow.offline.analysis import Profile, RevisionEffect
 from docflow.offline.citing import MEASURES, area_ids, ids_of, trait_quality
 from docflow.offline.design import (
-    client_container,
-    compose_change,
-    core_component,
-    markers,
+    revision_notes,
     writer_of,
 )
 from docflow.offline.knowledge import Language
-from docflow.offline.text import join_words, lower_first
+from docflow.offline.text import join_words
 
 
 def draft_standards(profile: Profile, effects: Sequence[RevisionEffect]) -> EngineeringStandards:
@@ -48,7 +44,7 @@ def draft_standards(profile: Profile, effects: Sequence[RevisionEffect]) -> Engi
         non_functional=_serving(profile, targets),
         security=[*write("security"), *(t.security for t in profile.traits if t.security)],
         project_rules=rules or [write("no_project_rules")],
-        revision_notes=[RevisionNote(feedback=e.feedback, change=_change(e)) for e in effects],
+        revision_notes=revision_notes("standards", profile, effects),
     )
 
 
@@ -57,28 +53,19 @@ def _context(profile: Profile) -> dict[str, object]:
     backend = profile.backend
     scope = "organisation" if profile.has("multitenant") else "IP address"
     return {
-        "backend_label": backend.label,
-        "backend_language": backend.language.name,
-        "client_label": profile.client.label,
-        "client_container": client_container(profile),
-        "client_container_lower": client_container(profile).lower(),
         "console_part": f", the web console ({profile.console.label})" if profile.console else "",
         "client_dir": "mobile/" if profile.mobile else "web/",
         "console_dir": ", console/" if profile.console else "",
-        "core": core_component(profile),
         "unit_tools": _per_language(languages, lambda x: x.unit_tools),
         "formatting": _per_language(languages, lambda x: x.formatting),
         "linting": _per_language(languages, lambda x: x.linting),
         "typing": _per_language(languages, lambda x: x.typing),
         "integration_tools": backend.integration_tools,
         "e2e_tools": profile.client.e2e_tools,
-        "load_tool": backend.load_tool,
         "dependency_scan": backend.dependency_scan,
         "static_analysis": backend.static_analysis,
-        "journeys": join_words([f"\u201c{f.name}\u201d" for f in profile.features[:3]]),
         "availability": "99.9%" if profile.has("payments") or profile.has("health") else "99.5%",
         "rate_scope": scope,
-        "primary_users_lower": lower_first(profile.primary_users),
     }
 
 
@@ -127,21 +114,3 @@ def _serving(
         )
         for target in targets
     ]
-
-
-def _change(effect: RevisionEffect) -> str:
-    return compose_change(
-        [
-            f"added the standards, NFRs and gates that {markers(effect.added)} need"
-            if effect.added
-            else "",
-            f"removed the rules that only applied to {markers(effect.removed)}"
-            if effect.removed
-            else "",
-            f"updated the stack-specific standards ({join_words(list(effect.changes))})"
-            if effect.changes
-            else "",
-            "added it as a project-specific rule" if effect.feature else "",
-        ],
-        effect.section,
-    )
