@@ -13,26 +13,15 @@ from typing import Any
 from docflow.agents.contracts import RevisionNote
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, is_verb
 from docflow.offline.citing import area_ids, cite
-from docflow.offline.knowledge import KnowledgeError, Trait, traits
+from docflow.offline.knowledge import KnowledgeError, Trait, lexicon, traits
 from docflow.offline.templates import Flags, part
 from docflow.offline.text import (
     capitalise,
     join_words,
     lower_first,
-    phrases,
     singular,
     tokens,
     vote,
-)
-
-_NOT_OBJECTS = frozenset(
-    phrases(
-        "them, it, this, that, later, away, online, offline, easily, quickly, together, here, "
-        "there, now, again, app, system, platform, season, time, day, week, others, everyone, "
-        "people, users, members, garden, home, way, things, place, data, details, all, the, a, "
-        "an, in, on, of, for, with, and, or, to, at, by, from, who, has, have, into, their, "
-        "its, our, can, new, own, each, every"
-    )
 )
 
 
@@ -81,7 +70,7 @@ def object_noun(feature: FeatureIdea) -> str | None:
         if (
             len(cleaned) > 2
             and cleaned.isalpha()
-            and cleaned not in _NOT_OBJECTS
+            and cleaned not in lexicon().not_objects
             and not cleaned.endswith("ing")
             and not is_verb(cleaned)
         ):

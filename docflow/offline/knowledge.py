@@ -172,6 +172,7 @@ class Lexicon(Known):
     placeholder_names: frozenset[str]
     function_words: frozenset[str]
     compound_nouns: frozenset[str]
+    not_objects: frozenset[str]
 
     @field_validator(
         "verbs",
@@ -179,6 +180,7 @@ class Lexicon(Known):
         "placeholder_names",
         "function_words",
         "compound_nouns",
+        "not_objects",
         mode="before",
     )
     @classmethod
@@ -227,13 +229,6 @@ def traits() -> tuple[Trait, ...]:
     return _valid(_TraitFile, "traits.yaml", read_data("traits.yaml")).traits
 
 
-def trait(key: str) -> Trait:
-    for candidate in traits():
-        if candidate.key == key:
-            return candidate
-    raise KnowledgeError(f"no trait {key!r} in data/traits.yaml")
-
-
 @cache
 def stacks() -> Stacks:
     """The stack options; each back end and client names its languages by ``name``."""
@@ -252,20 +247,3 @@ def stacks() -> Stacks:
 @cache
 def lexicon() -> Lexicon:
     return _valid(Lexicon, "lexicon.yaml", read_data("lexicon.yaml"))
-
-
-__all__ = [
-    "Backend",
-    "Client",
-    "EpicSpec",
-    "Hosting",
-    "KnowledgeError",
-    "Language",
-    "Lexicon",
-    "Stacks",
-    "Trait",
-    "lexicon",
-    "stacks",
-    "trait",
-    "traits",
-]

@@ -83,32 +83,27 @@ def _number(word: str) -> int:
     return int(word) if word.isdigit() else lexicon().number_words[word.lower()]
 
 
+def _last(pattern: re.Pattern[str], texts: Sequence[str]) -> re.Match[str] | None:
+    """The match in the latest text that has one: later feedback overrides the idea."""
+    found = [match for text in texts if (match := pattern.search(text))]
+    return found[-1] if found else None
+
+
 def team_size(texts: Sequence[str]) -> int | None:
-    size: int | None = None
-    for text in texts:
-        found = _TEAM.search(text)
-        if found:
-            size = _number(found[1] or found[2])
-        elif _SOLO.search(text):
-            size = 1
-    return size
+    found = _last(_TEAM, texts)
+    if found:
+        return _number(found[1] or found[2])
+    return 1 if _last(_SOLO, texts) else None
 
 
 def weeks(texts: Sequence[str]) -> int | None:
-    found_weeks: int | None = None
-    for text in texts:
-        found = _DURATION.search(text)
-        if found:
-            amount = _number(found[1])
-            is_weeks = found[2].lower().startswith("week")
-            found_weeks = amount if is_weeks else round(amount * 13 / 3)
-    return found_weeks
+    found = _last(_DURATION, texts)
+    if found is None:
+        return None
+    amount = _number(found[1])
+    return amount if found[2].lower().startswith("week") else round(amount * 13 / 3)
 
 
 def budget(texts: Sequence[str]) -> str | None:
-    found_budget: str | None = None
-    for text in texts:
-        found = _BUDGET.search(text)
-        if found:
-            found_budget = found[0].strip()
-    return found_budget
+    found = _last(_BUDGET, texts)
+    return found[0].strip() if found else None

@@ -146,19 +146,9 @@ def _organisation(audience: Sequence[str]) -> list[UserIdea]:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    split = [piece for part in parts for piece in re.split(r"\s+and\s+(?![^(]*\))", part)]
-    return [p.strip() for p in split if p.strip() and p.strip().lower() != "and"]
+    """'a, b (c, d) and e' -> ['a', 'b (c, d)', 'e']: commas and 'and' outside brackets."""
+    pieces = re.split(r",\s*(?:and\s+)?(?![^(]*\))|\s+and\s+(?![^(]*\))", text)
+    return [p.strip() for p in pieces if p.strip() and p.strip().lower() != "and"]
 
 
 def _from_phrase(phrase: str) -> UserIdea:

@@ -95,13 +95,6 @@ def sentence(text: str) -> str:
     return capitalise(cleaned)
 
 
-def shorten(text: str, max_words: int) -> str:
-    words = text.split()
-    if len(words) <= max_words:
-        return " ".join(words)
-    return " ".join(words[:max_words]) + " ..."
-
-
 def singular(word: str) -> str:
     lowered = word.lower()
     if lowered.endswith("ies") and len(lowered) > 4:
@@ -111,8 +104,3 @@ def singular(word: str) -> str:
     if lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
-
-
-def phrases(text: str) -> tuple[str, ...]:
-    """'a, b c, d' -> ('a', 'b c', 'd'): compact keyword lists in source files."""
-    return tuple(part.strip() for part in text.split(",") if part.strip())
