@@ -17,7 +17,16 @@ from typing import TypeVar
 
 from docflow.contracts import ANSWERS_REVISION, RenderedDocument, Requirement, StepBrief
 from docflow.ideas import name_from_idea
-from docflow.offline.knowledge import Backend, Client, Hosting, Trait, lexicon, stacks, traits
+from docflow.offline.knowledge import (
+    Backend,
+    Client,
+    Hosting,
+    KnowledgeError,
+    Trait,
+    lexicon,
+    stacks,
+    traits,
+)
 from docflow.offline.limits import (
     ConstraintIdea,
     budget,
@@ -149,6 +158,30 @@ class Profile:
     @property
     def mobile(self) -> bool:
         return self.has("mobile")
+
+    @property
+    def needs_worker(self) -> bool:
+        return any(trait.needs_worker for trait in self.traits)
+
+    def flag(self, name: str) -> bool:
+        """A condition of the prose files (``docflow.offline.templates``): a trait's key
+        or one of these facts."""
+        facts = {
+            "mobile": self.mobile,
+            "console": self.console is not None,
+            "worker": self.needs_worker,
+            "redis": self.needs_worker or self.has("realtime"),
+            "eu": self.in_eu,
+            "critical": self.has("payments") or self.has("health"),
+            "team_stated": self.team_size is not None,
+            "weeks_stated": self.weeks is not None,
+            "budget_stated": self.budget is not None,
+        }
+        if name in facts:
+            return facts[name]
+        if name in {trait.key for trait in traits()}:
+            return self.has(name)
+        raise KnowledgeError(f"a prose condition names an unknown fact: {name!r}")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from docflow.offline.design import (
     Write,
     client_container,
     feature_entities,
-    needs_worker,
     revision_notes,
     trait_of,
     writer_of,
@@ -42,7 +41,7 @@ def draft_architecture(
     context = _context(profile)
     write = writer_of("architecture", profile, context)
     context["externals"] = join_words([actor.name for actor in _externals(profile, write)])
-    context["worker"] = write("rationale_worker") if needs_worker(profile) else ""
+    context["worker"] = write("rationale_worker") if profile.needs_worker else ""
     components = _components(profile, write)
     return ArchitectureDescription(
         system_name=profile.project_name,
@@ -79,7 +78,7 @@ def _context(profile: Profile) -> dict[str, object]:
         reach += f"; {lower_first(profile.coordinators)} also use a web console"
     uses = [t.marker.lower() for t in profile.traits if t.component is not None][:4]
     chosen = [lower_first(d.title) for d in key_decisions(profile)[4:]]
-    worker = needs_worker(profile)
+    worker = profile.needs_worker
     return {
         "reach": reach,
         "capabilities": join_words([t.marker for t in profile.traits]) or "the core features",

@@ -14,56 +14,25 @@ from collections.abc import Iterable, Sequence
 from docflow.agents.contracts import QualityRequirement
 from docflow.offline.analysis import Profile
 from docflow.offline.knowledge import Trait
+from docflow.offline.templates import fill, prose
 from docflow.offline.text import tokens
 
-# specs.md's NFR areas (draft_standards) -> the area of about.md's requirement they measure
-MEASURES: dict[str, str] = {
-    "Latency": "Performance",
-    "Availability": "Availability",
-    "Rate limits": "Security and privacy",
-    "Quotas": "Security and privacy",
-    "Recovery": "Recovery",
-    "Accessibility": "Accessibility",
-}
+
+def measures() -> dict[str, str]:
+    """specs.md's NFR areas -> the area of about.md's requirement each one measures."""
+    return dict(prose("about")["measures"])
 
 
 def quality_requirements(profile: Profile) -> list[QualityRequirement]:
     """about.md's non-functional requirements, in the order they are numbered."""
-    critical = profile.has("payments") or profile.has("health")
-    residency = "; personal data stays in the EU" if profile.in_eu else ""
-    requirements = [
-        QualityRequirement(
-            area="Performance",
-            requirement="Screens respond within 2 s and the API within 400 ms at p95",
-            priority="must",
-        ),
-        QualityRequirement(
-            area="Availability",
-            requirement=f"The service is up {'99.9' if critical else '99.5'}% of each month",
-            priority="must",
-        ),
-        QualityRequirement(
-            area="Security and privacy",
-            requirement="People see only what their role allows; personal data is encrypted "
-            f"in transit and at rest{residency}",
-            priority="must",
-        ),
-        QualityRequirement(
-            area="Accessibility",
-            requirement="Every screen meets WCAG 2.2 AA",
-            priority="should",
-        ),
-        QualityRequirement(
-            area="Recovery",
-            requirement="At most 15 minutes of data lost, service back within 4 hours",
-            priority="should",
+    fixed = fill(prose("about")["quality_requirements"], {}, profile.flag, lambda text, _: text)
+    return [
+        *map(QualityRequirement.model_validate, fixed),
+        *(
+            QualityRequirement(area=t.nfr.area, requirement=trait_quality(t), priority="should")
+            for t in profile.traits
         ),
     ]
-    requirements += [
-        QualityRequirement(area=trait.nfr.area, requirement=trait_quality(trait), priority="should")
-        for trait in profile.traits
-    ]
-    return requirements
 
 
 def trait_quality(trait: Trait) -> str:

@@ -9,7 +9,6 @@ from docflow.agents.contracts import DecisionOption, KeyDecision
 from docflow.offline.analysis import Profile
 from docflow.offline.citing import area_ids, ids_of, trait_quality
 from docflow.offline.design import (
-    needs_worker,
     writer_of,
 )
 from docflow.offline.knowledge import Backend, Client, stacks
@@ -75,7 +74,7 @@ def _context(profile: Profile) -> dict[str, object]:
         or "their records",
     }
     write = writer_of("decisions", profile, context)
-    context["worker"] = write("style_worker") if needs_worker(profile) else ""
+    context["worker"] = write("style_worker") if profile.needs_worker else ""
     context["console"] = write("client_console") if profile.console else ""
     return context
 

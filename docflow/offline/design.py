@@ -13,7 +13,7 @@ from typing import Any
 from docflow.agents.contracts import RevisionNote
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, is_verb
 from docflow.offline.citing import area_ids, cite
-from docflow.offline.knowledge import KnowledgeError, Trait, lexicon, traits
+from docflow.offline.knowledge import Trait, lexicon
 from docflow.offline.templates import Flags, part
 from docflow.offline.text import (
     capitalise,
@@ -31,14 +31,6 @@ def core_component(profile: Profile) -> str:
 
 def client_container(profile: Profile) -> str:
     return "Mobile app" if profile.mobile else "Web app"
-
-
-def needs_worker(profile: Profile) -> bool:
-    return any(trait.needs_worker for trait in profile.traits)
-
-
-def needs_redis(profile: Profile) -> bool:
-    return needs_worker(profile) or profile.has("realtime")
 
 
 def database_label(profile: Profile) -> str:
@@ -129,31 +121,9 @@ Write = Callable[[str], Any]  # write(part): a part of a prose file, filled (wri
 
 
 def flags(profile: Profile, extra: Mapping[str, bool] | None = None) -> Flags:
-    """The conditions prose files test: a trait's key, one of these named flags, or one
-    of the draft's own (``extra``, read when a condition is tested)."""
-    named = {
-        "mobile": profile.mobile,
-        "console": profile.console is not None,
-        "worker": needs_worker(profile),
-        "redis": needs_redis(profile),
-        "eu": profile.in_eu,
-        "critical": profile.has("payments") or profile.has("health"),
-        "team_stated": profile.team_size is not None,
-        "weeks_stated": profile.weeks is not None,
-        "budget_stated": profile.budget is not None,
-    }
-    keys = {trait.key for trait in traits()}
-
-    def flag(name: str) -> bool:
-        if extra is not None and name in extra:
-            return extra[name]
-        if name in named:
-            return named[name]
-        if name in keys:
-            return profile.has(name)
-        raise KnowledgeError(f"a prose condition names an unknown flag: {name!r}")
-
-    return flag
+    """The conditions prose files test: ``Profile.flag``, or one of the draft's own
+    (``extra``, read when a condition is tested)."""
+    return lambda name: extra[name] if extra is not None and name in extra else profile.flag(name)
 
 
 def common_context(profile: Profile) -> dict[str, object]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from docflow.agents.contracts import (
     Epic,
@@ -45,7 +45,7 @@ class _Draft:
     out_of_scope: list[str]
     tasks: list[str]
     depends_on: list[str]
-    acceptance: list[str]
+    acceptance_criteria: list[str]
     effort_days: int
     phase: int
 
@@ -132,7 +132,8 @@ def _core(profile: Profile, write: Write, features: Sequence[FeatureIdea]) -> _D
         draft,
         scope=[*draft.scope, *(f.description for f in features)],
         tasks=[*draft.tasks, *_feature_tasks(profile, names)],
-        acceptance=_feature_acceptance(profile, names) or write("core_acceptance_without_features"),
+        acceptance_criteria=_feature_acceptance(profile, names)
+        or write("core_acceptance_without_features"),
         effort_days=draft.effort_days + 3 * len(features),
     )
 
@@ -150,7 +151,7 @@ def _client(profile: Profile, write: Write) -> _Draft:
     extra_days = (4 if profile.console else 0) + (3 if profile.mobile else 0)
     return replace(
         draft,
-        acceptance=[*draft.acceptance, *targets],
+        acceptance_criteria=[*draft.acceptance_criteria, *targets],
         effort_days=draft.effort_days + extra_days,
     )
 
@@ -174,7 +175,7 @@ def _capability(
             *_feature_tasks(profile, _names(features)),
         ],
         depends_on=[core_component(profile)],
-        acceptance=[
+        acceptance_criteria=[
             cite(spec.acceptance[0], ids_of(profile, [trait.feature.name])),
             *spec.acceptance[1:],
             cite(
@@ -230,35 +231,26 @@ def _with_revision_tasks(
         if effect.feature:
             owner = _revision_epic(effect.feedback, drafts, core_component(profile))
             extra.setdefault(owner, []).append(f"Revision {effect.number}: {effect.feedback}")
-    return [_with_tasks(draft, extra.get(draft.name, [])) for draft in drafts]
+    return [_adding(draft, extra.get(draft.name, [])) for draft in drafts]
 
 
 def _delivering_every_must(drafts: list[_Draft], profile: Profile) -> list[_Draft]:
     """The Must requirements of about.md no acceptance criterion cites yet (a feature
     added in a revision, a person's edit) become tasks and criteria of the core epic."""
-    cited = {id_ for draft in drafts for line in draft.acceptance for id_ in cited_ids(line)}
+    cited = {i for draft in drafts for line in draft.acceptance_criteria for i in cited_ids(line)}
     missing = [r.name for r in profile.requirements if r.must and r.id not in cited]
-    if not missing:
-        return drafts
     core = core_component(profile)
-    return [
-        replace(
-            draft,
-            tasks=[*draft.tasks, *_feature_tasks(profile, missing)],
-            acceptance=[*draft.acceptance, *_feature_acceptance(profile, missing)],
-            effort_days=draft.effort_days + 2 * len(missing),
-        )
-        if draft.name == core
-        else draft
-        for draft in drafts
-    ]
+    tasks, criteria = _feature_tasks(profile, missing), _feature_acceptance(profile, missing)
+    return [_adding(d, tasks, criteria) if d.name == core else d for d in drafts]
 
 
-def _with_tasks(draft: _Draft, tasks: Sequence[str]) -> _Draft:
-    if not tasks:
-        return draft
+def _adding(draft: _Draft, tasks: Sequence[str], criteria: Sequence[str] = ()) -> _Draft:
+    """The epic with more tasks (and criteria), two person-days each."""
     return replace(
-        draft, tasks=[*draft.tasks, *tasks], effort_days=draft.effort_days + 2 * len(tasks)
+        draft,
+        tasks=[*draft.tasks, *tasks],
+        acceptance_criteria=[*draft.acceptance_criteria, *criteria],
+        effort_days=draft.effort_days + 2 * len(tasks),
     )
 
 
@@ -270,36 +262,21 @@ def _capacity(team: int) -> int:
 
 
 def _schedule(drafts: Sequence[_Draft], team: int) -> list[Epic]:
+    """The epics in order at the team's capacity, each starting where the last one ends."""
     capacity = _capacity(team)
     epics: list[Epic] = []
     done = 0
     for draft in drafts:
         start = done // capacity + 1
         done += draft.effort_days
-        end = max(start, math.ceil(done / capacity))
-        epics.append(
-            Epic(
-                name=draft.name,
-                goal=draft.goal,
-                scope=draft.scope,
-                out_of_scope=draft.out_of_scope,
-                tasks=draft.tasks,
-                depends_on=draft.depends_on,
-                acceptance_criteria=draft.acceptance,
-                effort_days=draft.effort_days,
-                start_week=start,
-                end_week=end,
-            )
-        )
+        weeks = {"start_week": start, "end_week": max(start, math.ceil(done / capacity))}
+        fields = {name: value for name, value in asdict(draft).items() if name != "phase"}
+        epics.append(Epic(**fields, **weeks))
     return epics
 
 
 def _total_weeks(epics: Sequence[Epic]) -> int:
     return max(epic.end_week for epic in epics)
-
-
-def _fits(profile: Profile, epics: Sequence[Epic]) -> bool:
-    return _total_weeks(epics) <= profile.duration_weeks
 
 
 def _phases(drafts: Sequence[_Draft], phases: Sequence[dict[str, str]]) -> list[Phase]:

@@ -10,7 +10,7 @@ from docflow.agents.contracts import (
     NonFunctionalRequirement,
 )
 from docflow.offline.analysis import Profile, RevisionEffect
-from docflow.offline.citing import MEASURES, area_ids, ids_of, trait_quality
+from docflow.offline.citing import area_ids, ids_of, measures, trait_quality
 from docflow.offline.design import (
     revision_notes,
     writer_of,
@@ -109,7 +109,7 @@ def _serving(
             update={
                 "serves": ids_of(profile, [own[target.requirement]])
                 if target.requirement in own
-                else area_ids(profile, [MEASURES.get(target.area, "")])
+                else area_ids(profile, [measures().get(target.area, "")])
             }
         )
         for target in targets
