@@ -20,7 +20,7 @@ from docflow.agents.contracts import CONTRACT_FOR_STEP
 from docflow.agents.render import render_contract
 from docflow.contracts import RenderedDocument, Step, StepBrief
 from docflow.ideas import name_from_idea
-from docflow.offline.drafting import draft_contract
+from docflow.offline.writer import draft_contract
 from docflow.samples import SAMPLE_CONSTRAINTS, sample_idea
 
 IDEAS = Path(__file__).resolve().parents[1] / "tests" / "data" / "ideas"

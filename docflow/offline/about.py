@@ -14,8 +14,7 @@ from docflow.agents.contracts import (
     UserGroup,
 )
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect
-from docflow.offline.citing import quality_requirements
-from docflow.offline.design import Write, revision_notes, writer_of
+from docflow.offline.design import Write, quality_requirements, revision_notes, writer_of
 from docflow.offline.knowledge import Trait, lexicon
 from docflow.offline.people import UserIdea, is_admin
 from docflow.offline.requested import section_questions

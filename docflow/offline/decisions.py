@@ -7,8 +7,10 @@ from typing import Any
 
 from docflow.agents.contracts import DecisionOption, KeyDecision
 from docflow.offline.analysis import Profile
-from docflow.offline.citing import area_ids, ids_of, trait_quality
 from docflow.offline.design import (
+    area_ids,
+    ids_of,
+    trait_quality,
     writer_of,
 )
 from docflow.offline.knowledge import Backend, Client, stacks

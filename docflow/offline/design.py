@@ -3,18 +3,23 @@
 One place decides the names of the core component, the client container, which idea
 feature belongs to which trait, and which core entities the features imply, so the three
 documents agree with each other.
+
+Citations too: about.md's requirements are drafted from the profile
+(``quality_requirements``); the later steps find each one's id in the accepted about.md by
+its name (``Profile.requirements``, read by ``docflow.traceability``), so a person's rename
+or an id kept from an earlier version is cited as it stands, and a requirement nobody can
+find is not cited at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from docflow.agents.contracts import RevisionNote
+from docflow.agents.contracts import QualityRequirement, RevisionNote
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, is_verb
-from docflow.offline.citing import area_ids, cite
 from docflow.offline.knowledge import Trait, lexicon
-from docflow.offline.templates import Flags, part
+from docflow.offline.templates import Flags, fill, part, prose
 from docflow.offline.text import (
     capitalise,
     join_words,
@@ -178,3 +183,51 @@ def writer_of(
         return cite(text, area_ids(profile, areas))
 
     return lambda name: part(document, name, context, check, citer)
+
+
+# --- citations ---------------------------------------------------------------------------------
+
+
+def measures() -> dict[str, str]:
+    """specs.md's NFR areas -> the area of about.md's requirement each one measures."""
+    return dict(prose("about")["measures"])
+
+
+def quality_requirements(profile: Profile) -> list[QualityRequirement]:
+    """about.md's non-functional requirements, in the order they are numbered."""
+    fixed = fill(prose("about")["quality_requirements"], {}, profile.flag, lambda text, _: text)
+    return [
+        *map(QualityRequirement.model_validate, fixed),
+        *(
+            QualityRequirement(area=t.nfr.area, requirement=trait_quality(t), priority="should")
+            for t in profile.traits
+        ),
+    ]
+
+
+def trait_quality(trait: Trait) -> str:
+    """The name of the non-functional requirement a capability brings."""
+    return f"{trait.nfr.requirement}: {trait.nfr.target}"
+
+
+def _key(name: str) -> str:
+    return " ".join(tokens(name))
+
+
+def ids_of(profile: Profile, names: Iterable[str]) -> list[str]:
+    """The ids the accepted about.md gives the requirements named ``names``."""
+    by_name = {_key(r.name): r.id for r in profile.requirements}
+    found = [by_name.get(_key(name)) for name in names]
+    return list(dict.fromkeys(id_ for id_ in found if id_ is not None))
+
+
+def area_ids(profile: Profile, areas: Iterable[str]) -> list[str]:
+    """The ids of about.md's non-functional requirements of ``areas``."""
+    wanted = set(areas)
+    names = [q.requirement for q in quality_requirements(profile) if q.area in wanted]
+    return ids_of(profile, names)
+
+
+def cite(text: str, ids: Sequence[str]) -> str:
+    """``text`` ending with the ids it delivers: "Build the form (FR-001, NFR-002)"."""
+    return f"{text} ({', '.join(ids)})" if ids else text

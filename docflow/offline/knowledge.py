@@ -55,9 +55,12 @@ class Known(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _comma_list(cls, value: Any, info: ValidationInfo) -> Any:
-        """'a, b c, d' -> ('a', 'b c', 'd'): keyword lists stay one line in the data."""
+        """'a, b c, d' -> ('a', 'b c', 'd'): word lists stay short in the data, also as the
+        values of a mapping."""
         annotation = str(cls.model_fields[info.field_name or ""].annotation)
-        return _split(value) if annotation.startswith("tuple[str") else value
+        if annotation.startswith("dict") and "tuple[str" in annotation and isinstance(value, dict):
+            return {key: _split(words) for key, words in value.items()}
+        return _split(value) if annotation.startswith(("tuple[str", "frozenset[str")) else value
 
 
 class EpicSpec(Known):
@@ -173,26 +176,6 @@ class Lexicon(Known):
     function_words: frozenset[str]
     compound_nouns: frozenset[str]
     not_objects: frozenset[str]
-
-    @field_validator(
-        "verbs",
-        "not_people",
-        "placeholder_names",
-        "function_words",
-        "compound_nouns",
-        "not_objects",
-        mode="before",
-    )
-    @classmethod
-    def _comma_set(cls, value: Any) -> Any:
-        return frozenset(_split(value)) if isinstance(value, str) else value
-
-    @field_validator("constraint_kinds", mode="before")
-    @classmethod
-    def _comma_lists(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {kind: _split(words) for kind, words in value.items()}
-        return value
 
 
 def _split(words: Any) -> Any:

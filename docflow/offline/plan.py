@@ -18,12 +18,14 @@ from docflow.agents.contracts import (
     Phase,
 )
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect
-from docflow.offline.citing import cite, ids_of, trait_quality
 from docflow.offline.design import (
     Write,
+    cite,
     core_component,
+    ids_of,
     revision_notes,
     trait_of,
+    trait_quality,
     writer_of,
 )
 from docflow.offline.knowledge import EpicSpec, Trait, traits

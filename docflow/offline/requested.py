@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from docflow.agents.contracts import OpenQuestion, RequestedSection
 from docflow.offline.analysis import Profile, RevisionEffect, idea_sentences
-from docflow.offline.citing import quality_requirements
+from docflow.offline.design import quality_requirements
 from docflow.offline.knowledge import lexicon
 from docflow.offline.text import capitalise, join_words, lower_first, tokens
 

@@ -10,9 +10,12 @@ from docflow.agents.contracts import (
     NonFunctionalRequirement,
 )
 from docflow.offline.analysis import Profile, RevisionEffect
-from docflow.offline.citing import area_ids, ids_of, measures, trait_quality
 from docflow.offline.design import (
+    area_ids,
+    ids_of,
+    measures,
     revision_notes,
+    trait_quality,
     writer_of,
 )
 from docflow.offline.knowledge import Language

@@ -1,6 +1,6 @@
 """The deterministic offline writer: a ``Writer`` that fills sections without any model.
 
-It drafts the whole step contract from the brief (``drafting``: the idea itself, no
+It drafts the whole step contract from the brief (``draft_contract``: the idea itself, no
 prompt is read) and answers each section with its part of that draft, so the sections of
 a step agree with each other and the same brief gives the same package, byte for byte.
 It says plainly that no LLM was involved. CrewAI is not imported.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from pydantic import BaseModel
@@ -19,17 +20,46 @@ from docflow.agents.contracts import (
     ArchitectureDescription,
     DecisionOutline,
     DecisionTopic,
+    EngineeringStandards,
     EpicHeading,
     EpicOutline,
     ImplementationPlan,
+    ProjectDescription,
 )
 from docflow.agents.render import ordered_epics
 from docflow.agents.writer import M, SectionBrief, TextSink, Usage, Written
 from docflow.contracts import StepBrief
-from docflow.offline.drafting import draft_contract
+from docflow.offline.about import draft_about
+from docflow.offline.analysis import Profile, RevisionEffect, analyse
+from docflow.offline.architecture import draft_architecture
+from docflow.offline.plan import draft_plan
+from docflow.offline.requested import requested_sections
+from docflow.offline.standards import draft_standards
 
 OFFLINE_MODEL = "docflow-offline-writer/1"
 OFFLINE_WRITER_LABEL = f"{OFFLINE_MODEL} (deterministic, offline; no LLM)"
+
+Drafter = Callable[[Profile, Sequence[RevisionEffect]], BaseModel]
+
+_DRAFTERS: dict[type[BaseModel], Drafter] = {
+    ProjectDescription: draft_about,
+    ArchitectureDescription: draft_architecture,
+    ImplementationPlan: draft_plan,
+    EngineeringStandards: draft_standards,
+}
+
+
+class UnsupportedContractError(ValueError):
+    """The offline writer was asked for a model it does not know how to draft."""
+
+
+def draft_contract(brief: StepBrief, contract: type[BaseModel]) -> BaseModel:
+    drafter = _DRAFTERS.get(contract)
+    if drafter is None:
+        raise UnsupportedContractError(f"the offline writer cannot draft {contract.__name__}")
+    profile, effects = analyse(brief)
+    sections = requested_sections(profile, effects)
+    return drafter(profile, effects).model_copy(update={"requested_sections": sections})
 
 
 @lru_cache(maxsize=64)

@@ -17,7 +17,7 @@ from docflow import admin
 from docflow.agents.contracts import CONTRACT_FOR_STEP
 from docflow.agents.render import render_contract
 from docflow.contracts import RenderedDocument, Step, StepBrief, TenantScope
-from docflow.offline.drafting import draft_contract
+from docflow.offline.writer import draft_contract
 from docflow.quality.contracts import ScoreInput, ScoreOutput
 from docflow.quality.report import CheckId, QualityReport
 from docflow.quality.store import QualityStore

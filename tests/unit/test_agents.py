@@ -388,7 +388,7 @@ _DIGEST_SCRIPT = """
 import hashlib, json, sys
 from datetime import date
 from docflow.agents.contracts import CONTRACT_FOR_STEP
-from docflow.offline.drafting import draft_contract
+from docflow.offline.writer import draft_contract
 from docflow.agents.render import render_contract
 from docflow.contracts import StepBrief
 brief = StepBrief.model_validate_json(sys.argv[1])
