@@ -31,14 +31,32 @@ from docflow.offline.text import (
 
 def draft_about(profile: Profile, effects: Sequence[RevisionEffect]) -> ProjectDescription:
     context = _context_values(profile)
-    write = writer_of("about", profile, context, {"hosting_assumed": _hosting_assumed(profile)})
+    first = profile.first_sentence
+    limits = [lower_first(c.text) for c in profile.constraints]
+    capabilities = [lower_first(trait.marker) for trait in profile.salient[:5]]
+    context.update(
+        first_lower=lower_first(first),
+        first_sentence=sentence(first),
+        capabilities=join_words(capabilities),
+        quoted_idea=_quoted_idea(profile.idea),
+        limits=join_words(limits),
+        rounds=f"{len(effects)} round" + ("s" if len(effects) > 1 else ""),
+    )
+    facts = {
+        "hosting_assumed": _hosting_assumed(profile),
+        "article": first.split()[0].lower() in ("a", "an", "the"),
+        "capabilities": bool(capabilities),
+        "limits": bool(limits),
+        "revised": bool(effects),
+    }
+    write = writer_of("about", profile, context, facts)
     pains = [sentence(trait.pain) for trait in profile.salient if trait.component][:3]
     context["pains"] = " ".join(pains) or write("pain_without_traits")
     return ProjectDescription(
         project_name=profile.project_name,
-        summary=_summary(profile),
+        summary=" ".join(write("summary")),
         problem=write("problem"),
-        context=_context(profile, effects),
+        context="\n\n".join(write("context")),
         users=[
             _user_group(profile, user, index, write) for index, user in enumerate(profile.users)
         ],
@@ -58,7 +76,7 @@ def draft_about(profile: Profile, effects: Sequence[RevisionEffect]) -> ProjectD
         open_questions=[
             *(_trait_question(trait) for trait in profile.salient[:4]),
             *write("unknowns"),
-            *section_questions(effects, profile.project_name),
+            *section_questions(profile, effects),
         ],
         success_metrics=[
             *write("first_metrics"),
@@ -96,45 +114,11 @@ def _trait_question(trait: Trait) -> OpenQuestion:
 # --- narrative ---------------------------------------------------------------------------------
 
 
-def _summary(profile: Profile) -> str:
-    first = profile.first_sentence
-    if first.split()[0].lower() in ("a", "an", "the"):
-        opening = f"{profile.project_name} is {lower_first(first)}."
-    else:
-        opening = f"{profile.project_name}: {sentence(first)}"
-    capabilities = [lower_first(trait.marker) for trait in profile.salient[:5]]
-    if not capabilities:
-        return opening
-    return f"{opening} Its key capabilities are {join_words(capabilities)}."
-
-
 def _quoted_idea(idea: str) -> str:
-    lines = []
-    for line in idea.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#"):  # the idea's own heading, as plain quoted text
-            stripped = stripped.lstrip("#").strip()
-        lines.append(f"> {stripped}".rstrip())
-    return "\n".join(lines)
-
-
-def _context(profile: Profile, effects: Sequence[RevisionEffect]) -> str:
-    users = join_words([lower_first(user.name) for user in profile.users])
-    limits = [lower_first(c.text) for c in profile.constraints]
-    parts = [
-        f"{profile.project_name} starts from this idea:",
-        _quoted_idea(profile.idea),
-        f"It is meant for {users}.",
-    ]
-    if limits:
-        parts[-1] += f" The work has to fit these limits: {join_words(limits)}."
-    if effects:
-        rounds = "round" if len(effects) == 1 else "rounds"
-        parts.append(
-            f"This version takes {len(effects)} {rounds} of review feedback into account; see "
-            "the revision notes at the end."
-        )
-    return "\n\n".join(parts)
+    """The idea as a Markdown quote; its own heading becomes plain quoted text."""
+    lines = [line.strip().lstrip("#").strip() if line.strip().startswith("#") else line.strip()
+             for line in idea.splitlines()]  # fmt: skip
+    return "\n".join(f"> {line}".rstrip() for line in lines)
 
 
 # --- users ---------------------------------------------------------------------------------------

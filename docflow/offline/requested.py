@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from docflow.agents.contracts import OpenQuestion, RequestedSection
 from docflow.offline.analysis import Profile, RevisionEffect, idea_sentences
-from docflow.offline.design import quality_requirements
+from docflow.offline.design import Write, quality_requirements, writer_of
 from docflow.offline.knowledge import lexicon
 from docflow.offline.text import capitalise, join_words, lower_first, tokens
 
@@ -30,43 +30,37 @@ def _related(texts: Sequence[str], topic: str) -> list[str]:
     return [text for text in texts if _stems(text) & stems]
 
 
-def _section(profile: Profile, effect: RevisionEffect, topic: str) -> RequestedSection:
+def _writer(profile: Profile, effect: RevisionEffect) -> Write:
+    topic = effect.section or ""
     said = _related(idea_sentences(profile.idea), topic)
     features = [f.name for f in profile.features if _related([f"{f.name} {f.description}"], topic)]
     quality = [q.requirement for q in quality_requirements(profile) if _related([q.area], topic)]
-    paragraphs = [
-        f"Asked for in review (revision {effect.number}): \u201c{effect.feedback}\u201d.",
-        "What the idea says about it: " + " ".join(f"\u201c{s}\u201d" for s in said)
-        if said
-        else f"The idea does not speak of {lower_first(topic)}. {profile.project_name} is "
-        f"{profile.product} for {profile.purpose}, so it touches what the idea asks of it: "
-        f"{join_words([lower_first(f.name) for f in profile.features[:4]])}.",
-    ]
-    if features or quality:
-        paragraphs.append(f"The requirements that bear on it: {join_words([*features, *quality])}.")
-    paragraphs.append(
-        f"Assumed until someone confirms it: {lower_first(topic)} is in scope for every "
-        "feature above from the first release; the review of this document settles what more "
-        "it needs."
-    )
-    return RequestedSection(heading=capitalise(topic), paragraphs=paragraphs)
+    context: dict[str, object] = {
+        "number": effect.number,
+        "feedback": effect.feedback,
+        "topic": lower_first(topic),
+        "heading": capitalise(topic),
+        "said": " ".join(f"\u201c{s}\u201d" for s in said),
+        "features": join_words([lower_first(f.name) for f in profile.features[:4]]),
+        "bearing": join_words([*features, *quality]),
+    }
+    facts = {"said": bool(said), "bearing": bool(features or quality)}
+    return writer_of("requested", profile, context, facts)
 
 
 def requested_sections(
     profile: Profile, effects: Sequence[RevisionEffect]
 ) -> list[RequestedSection]:
-    return [_section(profile, e, e.section) for e in effects if e.section]
-
-
-def section_questions(effects: Sequence[RevisionEffect], project: str) -> list[OpenQuestion]:
     return [
-        OpenQuestion(
-            question=f"What must {project} do for {lower_first(e.section)} beyond the "
-            "requirements it lists?",
-            why=f"The section \u201c{capitalise(e.section)}\u201d was asked for in review and "
-            "rests on assumptions until this is answered.",
-            suggested_answers=[],
+        RequestedSection(
+            heading=capitalise(e.section), paragraphs=_writer(profile, e)("paragraphs")
         )
         for e in effects
         if e.section
+    ]
+
+
+def section_questions(profile: Profile, effects: Sequence[RevisionEffect]) -> list[OpenQuestion]:
+    return [
+        OpenQuestion.model_validate(_writer(profile, e)("question")) for e in effects if e.section
     ]
