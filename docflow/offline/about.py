@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import get_args
 
 from docflow.agents.contracts import (
     Constraint,
-    ConstraintArea,
     Feature,
     OpenQuestion,
     ProjectDescription,
@@ -68,9 +66,7 @@ def draft_about(profile: Profile, effects: Sequence[RevisionEffect]) -> ProjectD
         non_goals=_non_goals(profile, write),
         features=_features(profile),
         quality_requirements=quality_requirements(profile),
-        constraints=[
-            Constraint(area=_area(c.area), description=c.text) for c in profile.constraints
-        ]
+        constraints=[Constraint(area=c.area, description=c.text) for c in profile.constraints]
         or [write("no_constraints")],
         assumptions=write("assumptions"),
         open_questions=[
@@ -124,13 +120,10 @@ def _quoted_idea(idea: str) -> str:
 # --- users ---------------------------------------------------------------------------------------
 
 
-def _head_word(user: UserIdea) -> str:
-    words = tokens(user.name)
-    return singular(words[-1]) if words else ""
-
-
 def _matching_needs(user: UserIdea, features: Sequence[FeatureIdea]) -> list[str]:
-    head = _head_word(user)
+    """The idea's features that speak of the group, as its needs."""
+    words = tokens(user.name)
+    head = singular(words[-1]) if words else ""
     if len(head) < 4:
         return []
     prefix = f"{user.name} can "
@@ -174,19 +167,12 @@ def _non_goals(profile: Profile, write: Write) -> list[str]:
 
 
 def _features(profile: Profile) -> list[Feature]:
+    """The idea's features (the first three a must), the capabilities', then review's."""
     from_idea = [f for f in profile.features if f.source == "idea"]
     requested = [f for f in profile.features if f.source != "idea"]
-    features = [
-        Feature(name=f.name, description=f.description, priority="must" if i < 3 else "should")
-        for i, f in enumerate(from_idea)
-    ]
-    features += [trait.feature for trait in profile.traits]
-    features += [
-        Feature(name=f.name, description=f.description, priority="must") for f in requested
-    ]
-    return features
-
-
-def _area(name: str) -> ConstraintArea:
-    areas = get_args(ConstraintArea)
-    return next((area for area in areas if area == name), "other")
+    return [
+        *(Feature(name=f.name, description=f.description, priority="must" if i < 3 else "should")
+          for i, f in enumerate(from_idea)),
+        *(trait.feature for trait in profile.traits),
+        *(Feature(name=f.name, description=f.description, priority="must") for f in requested),
+    ]  # fmt: skip

@@ -67,26 +67,16 @@ _LETS_AUDIENCE = re.compile(
     r"\b(?:lets|helps|allows|enables)\s+(?P<audience>(?:\w+\s+){0,3}?\w+?s)\s+(?:to\s+)?[a-z]+",
     re.IGNORECASE,
 )
-_PRODUCT_CUTS = (" for ", " that ", " which ", " to ", " where ", " with ", ":", " so ")
 _PRODUCT_LEAD = re.compile(
     r"^(?:we|i)\s+(?:want|need|would like|plan)\s+(?:to\s+)?(?:build|create|make)?\s*|^(?:build|"
     r"create|make)\s+",
     re.IGNORECASE,
 )
-_CLAUSE_MARKERS = (
-    ": ", " that lets ", " that helps ", " that allows ", " lets ", " helps ", " allows ",
-    " enables ", " so that ", " to ", " where ", " with ",
-)  # fmt: skip
 _PIECE_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+as well as\s+|\s+with\s+|;\s*")
-_PIECE_LEAD = re.compile(r"^(?:(?:with|and|also|then|to|easily)\s+)+", re.IGNORECASE)
-_NAME_CUT = re.compile(
-    r"\s*(?:\(|,|;|:| so | so that | because | while | where | which | when | if | during )"
-)
-_FEEDBACK_LEAD = re.compile(
-    r"^(?:please|also|add|include|support|we need|we also need|i want|it should|make sure"
-    r"|could you|can you|let's|lets|and)\b[\s,]*",
-    re.IGNORECASE,
-)
+_WORDS = lexicon()
+_PIECE_LEAD = re.compile(rf"^(?:(?:{'|'.join(_WORDS.piece_leads)})\s+)+", re.IGNORECASE)
+_NAME_CUT = re.compile(rf"\s*(?:[(,;:]|{'|'.join(f' {cut} ' for cut in _WORDS.name_cuts)})")
+_FEEDBACK_LEAD = re.compile(rf"^(?:{'|'.join(_WORDS.feedback_leads)})\b[\s,]*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -262,7 +252,7 @@ def _from_piece(piece: str, project: str, users: str) -> FeatureIdea:
 
 def _clause(sentence_text: str) -> str:
     lowered = sentence_text.lower()
-    found = [(lowered.find(m), -len(m), m) for m in _CLAUSE_MARKERS if m in lowered]
+    found = [(lowered.find(m), -len(m), m) for m in _WORDS.clause_markers if m in lowered]
     if not found:
         return ""
     position, _, marker = min(found)
@@ -305,7 +295,7 @@ def _audience_words(first: str) -> list[str]:
 
 def _product(first: str) -> str:
     lowered = first.lower()
-    cuts = [lowered.find(m) for m in _PRODUCT_CUTS if lowered.find(m) > 0]
+    cuts = [lowered.find(m) for m in _WORDS.product_cuts if lowered.find(m) > 0]
     head = first[: min(cuts)] if cuts else " ".join(first.split()[:8])
     return lower_first(_strip_end(head)) or "a software product"
 

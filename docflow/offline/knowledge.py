@@ -176,6 +176,14 @@ class Lexicon(Known):
     function_words: frozenset[str]
     compound_nouns: frozenset[str]
     not_objects: frozenset[str]
+    negators: frozenset[str]
+    fillers: frozenset[str]
+    contrasts: frozenset[str]
+    clause_markers: tuple[str, ...]
+    product_cuts: tuple[str, ...]
+    piece_leads: tuple[str, ...]
+    name_cuts: tuple[str, ...]
+    feedback_leads: tuple[str, ...]
 
 
 def _split(words: Any) -> Any:

@@ -15,10 +15,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from docflow.agents.contracts import ConstraintArea
 from docflow.offline.knowledge import lexicon
 from docflow.offline.text import capitalise, mention, tokens
 
-_NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_NUMBER = rf"(\d+|{'|'.join(lexicon().number_words)})"
 _TEAM = re.compile(
     rf"\b(?:team of {_NUMBER}|{_NUMBER}\s+(?:[a-z-]+\s+)?(?:developers?|devs?|engineers?"
     r"|people|persons))\b",
@@ -37,7 +38,7 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*\u2022+]|\d+[.)])\s+")
 
 @dataclass(frozen=True)
 class ConstraintIdea:
-    area: str  # a ConstraintKind, or "other"
+    area: ConstraintArea
     text: str
 
 
@@ -46,7 +47,7 @@ def is_constraint(text: str) -> bool:
     return any(mention(words, phrase) for phrase in lexicon().constraint_words)
 
 
-def kind_of(text: str) -> str:
+def kind_of(text: str) -> ConstraintArea:
     """The kind most of the clause's words point at; the first listed wins a tie."""
     words = tokens(text)
     counts = {

@@ -107,49 +107,37 @@ def _assigned(profile: Profile) -> dict[str, list[FeatureIdea]]:
     return owners
 
 
-def _feature_tasks(profile: Profile, names: Sequence[str]) -> list[str]:
-    return [
-        cite(f"Deliver \u201c{name}\u201d end to end: API, client screens, tests",
-             ids_of(profile, [name]))
-        for name in names
-    ]  # fmt: skip
+def _deliver(profile: Profile, names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A task and an acceptance criterion per feature, each citing the feature's id."""
+    ids = [ids_of(profile, [name]) for name in names]
+    return (
+        [cite(f"Deliver \u201c{n}\u201d end to end: API, client screens, tests", i)
+         for n, i in zip(names, ids, strict=True)],
+        [cite(f"\u201c{n}\u201d works end to end on staging and passes a usability check", i)
+         for n, i in zip(names, ids, strict=True)],
+    )  # fmt: skip
 
 
-def _feature_acceptance(profile: Profile, names: Sequence[str]) -> list[str]:
-    return [
-        cite(f"\u201c{name}\u201d works end to end on staging and passes a usability check",
-             ids_of(profile, [name]))
-        for name in names
-    ]  # fmt: skip
-
-
-def _names(features: Sequence[FeatureIdea]) -> list[str]:
-    return [feature.name for feature in features]
+def _holds(profile: Profile, trait: Trait) -> str:
+    target = trait_quality(trait)
+    return cite(f"The target \u201c{target}\u201d holds on staging", ids_of(profile, [target]))
 
 
 def _core(profile: Profile, write: Write, features: Sequence[FeatureIdea]) -> _Draft:
     draft = _Draft(**write("core"))
-    names = _names(features)
+    tasks, criteria = _deliver(profile, [feature.name for feature in features])
     return replace(
         draft,
         scope=[*draft.scope, *(f.description for f in features)],
-        tasks=[*draft.tasks, *_feature_tasks(profile, names)],
-        acceptance_criteria=_feature_acceptance(profile, names)
-        or write("core_acceptance_without_features"),
+        tasks=[*draft.tasks, *tasks],
+        acceptance_criteria=criteria or write("core_acceptance_without_features"),
         effort_days=draft.effort_days + 3 * len(features),
     )
 
 
 def _client(profile: Profile, write: Write) -> _Draft:
     draft = _Draft(**write("client"))
-    targets = [
-        cite(
-            f"The target \u201c{trait_quality(trait)}\u201d holds on staging",
-            ids_of(profile, [trait_quality(trait)]),
-        )
-        for trait in profile.traits
-        if trait.epic is None
-    ]
+    targets = [_holds(profile, trait) for trait in profile.traits if trait.epic is None]
     extra_days = (4 if profile.console else 0) + (3 if profile.mobile else 0)
     return replace(
         draft,
@@ -161,6 +149,7 @@ def _client(profile: Profile, write: Write) -> _Draft:
 def _capability(
     profile: Profile, trait: Trait, spec: EpicSpec, features: Sequence[FeatureIdea]
 ) -> _Draft:
+    tasks, criteria = _deliver(profile, [feature.name for feature in features])
     component = (
         f"{trait.component.name}: {lower_first(trait.component.responsibility)}"
         if trait.component
@@ -171,20 +160,13 @@ def _capability(
         goal=spec.goal,
         scope=[component, *[f.description for f in features]],
         out_of_scope=list(spec.out_of_scope),
-        tasks=[
-            cite(spec.tasks[0], ids_of(profile, [trait.feature.name])),
-            *spec.tasks[1:],
-            *_feature_tasks(profile, _names(features)),
-        ],
+        tasks=[cite(spec.tasks[0], ids_of(profile, [trait.feature.name])), *spec.tasks[1:], *tasks],
         depends_on=[core_component(profile)],
         acceptance_criteria=[
             cite(spec.acceptance[0], ids_of(profile, [trait.feature.name])),
             *spec.acceptance[1:],
-            cite(
-                f"The target \u201c{trait_quality(trait)}\u201d holds on staging",
-                ids_of(profile, [trait_quality(trait)]),
-            ),
-            *_feature_acceptance(profile, _names(features)),
+            _holds(profile, trait),
+            *criteria,
         ],
         effort_days=spec.effort_days + 2 * len(features),
         phase=2 if trait.feature.priority == "must" else 3,
@@ -242,7 +224,7 @@ def _delivering_every_must(drafts: list[_Draft], profile: Profile) -> list[_Draf
     cited = {i for draft in drafts for line in draft.acceptance_criteria for i in cited_ids(line)}
     missing = [r.name for r in profile.requirements if r.must and r.id not in cited]
     core = core_component(profile)
-    tasks, criteria = _feature_tasks(profile, missing), _feature_acceptance(profile, missing)
+    tasks, criteria = _deliver(profile, missing)
     return [_adding(d, tasks, criteria) if d.name == core else d for d in drafts]
 
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from docflow.offline.knowledge import lexicon
+
 _TOKEN = re.compile(r"\.net\b|[a-z0-9]+[#+]*")
-_NEGATORS = frozenset({"no", "not", "without", "never", "t", "drop", "remove", "skip", "exclude"})
-_FILLERS = frozenset(
-    {
-        "a", "an", "the", "any", "need", "needs", "support", "use", "using", "have", "has",
-        "include", "offer", "do", "does", "will", "would", "should", "we", "i", "it", "our",
-        "for", "to", "be", "is", "are", "online", "in", "app", "with", "yet", "also",
-    }
-)  # fmt: skip
-_CONTRASTS = (("instead", "of"), ("rather", "than"))
 
 
 def tokens(text: str) -> list[str]:
@@ -23,12 +16,13 @@ def tokens(text: str) -> list[str]:
 
 
 def _is_negated(words: Sequence[str], start: int) -> bool:
-    if tuple(words[max(0, start - 2) : start]) in _CONTRASTS:
+    words_of = lexicon()
+    if " ".join(words[max(0, start - 2) : start]) in words_of.contrasts:
         return True
     for word in reversed(words[max(0, start - 4) : start]):
-        if word in _NEGATORS:
+        if word in words_of.negators:
             return True
-        if word not in _FILLERS:
+        if word not in words_of.fillers:
             return False
     return False
 
