@@ -26,7 +26,10 @@ _TEAM = re.compile(
     re.IGNORECASE,
 )
 _SOLO = re.compile(r"\b(?:solo|single|one|lone) (?:developer|dev|engineer)\b", re.IGNORECASE)
-_DURATION = re.compile(rf"\b{_NUMBER}\s*(weeks?|months?)\b", re.IGNORECASE)
+# "in 5 months" is a deadline, "every 2 weeks" a rhythm
+_DURATION = re.compile(
+    rf"(?<!every )(?<!each )(?<!per )\b{_NUMBER}\s*(weeks?|months?)\b", re.IGNORECASE
+)
 _BUDGET = re.compile(
     r"(?:[$\u20ac\u00a3]\s?\d[\d,.]*\s?[km]?\b|\b\d[\d,.]*\s?[km]?\s?(?:usd|eur|gbp|dollars|euros"
     r"|pounds)\b)",
@@ -44,7 +47,8 @@ class ConstraintIdea:
 
 def is_constraint(text: str) -> bool:
     words = tokens(text)
-    return any(mention(words, phrase) for phrase in lexicon().constraint_words)
+    stated = any(mention(words, phrase) for phrase in lexicon().constraint_words)
+    return stated or _DURATION.search(text) is not None
 
 
 def kind_of(text: str) -> ConstraintArea:
