@@ -311,11 +311,8 @@ def _trait_votes(text: str) -> dict[str, bool]:
 
 def _reference(upstream: Sequence[RenderedDocument]) -> str | None:
     """The most downstream accepted document that lists the traits (architecture, else about)."""
-    for kind in ("architecture", "about"):
-        for document in upstream:
-            if document.kind == kind:
-                return document.content_md
-    return None
+    found = {document.kind: document.content_md for document in reversed(upstream)}
+    return found.get("architecture", found.get("about"))
 
 
 def _included(texts: Sequence[str], reference: str | None, feedback: Sequence[str]) -> set[str]:
@@ -345,26 +342,22 @@ def _latest_mention(options: Sequence[_Option], texts: Sequence[str]) -> _Option
 
 
 def _choose(
-    options: Sequence[_Option],
-    texts: Sequence[str],
-    reference: str | None,
-    feedback: Sequence[str],
-) -> _Option | None:
-    """Feedback wins over the accepted upstream document, which wins over the idea."""
+    options: Sequence[_Option], texts: Sequence[str], reference: str | None,
+    feedback: Sequence[str], default: _Option | None = None,
+) -> _Option:  # fmt: skip
+    """Feedback wins over the accepted upstream document, which wins over the idea, which
+    wins over the default (the first option, unless another is given)."""
     from_reference = next((o for o in options if reference and o.label in reference), None)
-    base = from_reference or _latest_mention(options, texts)
+    base = from_reference or _latest_mention(options, texts) or default or options[0]
     return _latest_mention(options, feedback) or base
 
 
 def _by_mention(traits: Sequence[Trait], texts: Sequence[str]) -> tuple[Trait, ...]:
+    """The traits in the order the texts first mention them; never mentioned, last."""
     words = tokens(" ".join(texts))
-    never = len(words)
-
-    def first_mention(trait: Trait) -> int:
-        position = first_plain_mention(words, trait.keywords)
-        return never if position is None else position
-
-    return tuple(sorted(traits, key=first_mention))
+    found = {t.key: first_plain_mention(words, t.keywords) for t in traits}
+    first = {key: len(words) if at is None else at for key, at in found.items()}
+    return tuple(sorted(traits, key=lambda trait: first[trait.key]))
 
 
 # --- the profile ---------------------------------------------------------------------------------
@@ -375,17 +368,6 @@ def _first_sentence(blocks: Sequence[tuple[str, str]], project: str) -> str:
     first = sentences[0] if sentences else (blocks[0][1] if blocks else f"{project}.")
     named = re.compile(rf"^\s*{re.escape(project)}\s*(?::|\u2014|\u2013| - )\s*", re.I)
     return capitalise(_PRODUCT_LEAD.sub("", named.sub("", first)))
-
-
-def _clients(
-    mobile: bool, texts: Sequence[str], reference: str | None, feedback: Sequence[str]
-) -> tuple[Client, Client | None]:
-    options = stacks()
-    web = _choose(options.web_clients, texts, reference, feedback) or options.web_clients[0]
-    if not mobile:
-        return web, None
-    phone = _choose(options.mobile_clients, texts, reference, feedback)
-    return phone or options.mobile_clients[0], web
 
 
 def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
@@ -400,7 +382,10 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
     every_text = (*texts, *(answer.answer for answer in brief.answers), *feedback)
     reference = _reference(brief.upstream)
     included = _included(texts, reference, feedback)
-    client, console = _clients("mobile" in included, texts, reference, feedback)
+    options = stacks()
+    web = _choose(options.web_clients, texts, reference, feedback)
+    phone = _choose(options.mobile_clients, texts, reference, feedback)
+    client, console = (phone, web) if "mobile" in included else (web, None)
     limits = constraints(brief.constraints, _sentences(blocks)[1:])
     figures = [*(c.text for c in limits), *(a.answer for a in brief.answers), *feedback]
     return Profile(
@@ -415,11 +400,11 @@ def _profile(brief: StepBrief, feedback: Sequence[str]) -> Profile:
         traits=tuple(t for t in traits() if t.key in included),
         salient=_by_mention([t for t in traits() if t.key in included], every_text),
         excluded=tuple(t for t in traits() if t.key not in included),
-        backend=_choose(stacks().backends, texts, reference, feedback) or stacks().backends[0],
+        backend=_choose(options.backends, texts, reference, feedback),
         client=client,
         console=console,
-        hosting=_choose(stacks().hostings, texts, reference, feedback) or stacks().default_hosting,
-        in_eu=any(vote(tokens(text), stacks().eu_words) for text in every_text),
+        hosting=_choose(options.hostings, texts, reference, feedback, options.default_hosting),
+        in_eu=any(vote(tokens(text), options.eu_words) for text in every_text),
         constraints=limits,
         constraints_text=brief.constraints,
         team_size=team_size(figures),
