@@ -60,7 +60,8 @@ def draft_plan(profile: Profile, effects: Sequence[RevisionEffect]) -> Implement
         _with_revision_tasks(_drafts(profile, write), profile, effects), profile
     )
     epics = _schedule(drafts, profile.team)
-    total = _total_weeks(epics)
+    phases, milestones = _phases(profile, drafts, epics, write)
+    total = max(epic.end_week for epic in epics)
     spare = profile.duration_weeks - total
     plan_flags["over"] = spare < 0
     fit = "fit_with_pilot" if spare >= PILOT_MIN_WEEKS else "fit_with_buffer"
@@ -71,8 +72,8 @@ def draft_plan(profile: Profile, effects: Sequence[RevisionEffect]) -> Implement
         project_name=profile.project_name,
         strategy=write("strategy"),
         team=write("team"),
-        phases=_phases(drafts, write("phases")),
-        milestones=_milestones(profile, drafts, epics, write),
+        phases=phases,
+        milestones=milestones,
         epics=epics,
         schedule_risks=write("schedule_risks"),
         revision_notes=revision_notes(
@@ -88,7 +89,7 @@ def _context(profile: Profile) -> dict[str, object]:
         "team_plain": profile.team_words.removesuffix(" (assumed)"),
         "stated": "as stated" if profile.team_size else "assumed; the constraints do not say",
         "focus_days": FOCUS_DAYS_PER_WEEK,
-        "capacity": _capacity(profile.team),
+        "capacity": profile.team * FOCUS_DAYS_PER_WEEK,
     }
 
 
@@ -199,12 +200,10 @@ def _drafts(profile: Profile, write: Write) -> list[_Draft]:
 
 
 def _revision_epic(feedback: str, drafts: Sequence[_Draft], core: str) -> str:
-    words = tokens(feedback)
-    names = {draft.name for draft in drafts}
-    for trait in traits():
-        if trait.epic and trait.epic.name in names and vote(words, trait.keywords):
-            return trait.epic.name
-    return core
+    """The capability epic the feedback speaks of, else the core epic."""
+    words, names = tokens(feedback), {draft.name for draft in drafts}
+    epics = [t.epic.name for t in traits() if t.epic and vote(words, t.keywords)]
+    return next((name for name in epics if name in names), core)
 
 
 def _with_revision_tasks(
@@ -241,13 +240,9 @@ def _adding(draft: _Draft, tasks: Sequence[str], criteria: Sequence[str] = ()) -
 # --- schedule ------------------------------------------------------------------------------------
 
 
-def _capacity(team: int) -> int:
-    return team * FOCUS_DAYS_PER_WEEK
-
-
 def _schedule(drafts: Sequence[_Draft], team: int) -> list[Epic]:
     """The epics in order at the team's capacity, each starting where the last one ends."""
-    capacity = _capacity(team)
+    capacity = team * FOCUS_DAYS_PER_WEEK
     epics: list[Epic] = []
     done = 0
     for draft in drafts:
@@ -259,37 +254,22 @@ def _schedule(drafts: Sequence[_Draft], team: int) -> list[Epic]:
     return epics
 
 
-def _total_weeks(epics: Sequence[Epic]) -> int:
-    return max(epic.end_week for epic in epics)
-
-
-def _phases(drafts: Sequence[_Draft], phases: Sequence[dict[str, str]]) -> list[Phase]:
-    found = []
-    for number, phase in enumerate(phases, 1):
-        members = [draft.name for draft in drafts if draft.phase == number]
-        if members:
-            found.append(
-                Phase(name=phase["name"], goal=phase["goal"], epics=members,
-                      exit_criteria=phase["exit_criteria"])
-            )  # fmt: skip
-    return found
-
-
-def _milestones(
+def _phases(
     profile: Profile, drafts: Sequence[_Draft], epics: Sequence[Epic], write: Write
-) -> list[Milestone]:
-    weeks = {epic.name: epic.end_week for epic in epics}
-    milestones = []
+) -> tuple[list[Phase], list[Milestone]]:
+    """The phases that have epics, each ending in a milestone; a pilot's milestone last."""
+    end = {epic.name: epic.end_week for epic in epics}
+    phases, milestones = [], []
     for number, phase in enumerate(write("phases"), 1):
         members = [draft.name for draft in drafts if draft.phase == number]
         if members:
-            week = max(weeks[name] for name in members)
-            milestones.append(
-                Milestone(name=phase["milestone"], week=week, deliverable=phase["exit_criteria"])
-            )
-    if profile.duration_weeks - _total_weeks(epics) >= PILOT_MIN_WEEKS:
+            done, week = phase["exit_criteria"], max(end[name] for name in members)
+            phases.append(Phase(name=phase["name"], goal=phase["goal"], epics=members,
+                                exit_criteria=done))  # fmt: skip
+            milestones.append(Milestone(name=phase["milestone"], week=week, deliverable=done))
+    if profile.duration_weeks - max(end.values()) >= PILOT_MIN_WEEKS:
         milestones.append(Milestone(week=profile.duration_weeks, **write("general_availability")))
-    return milestones
+    return phases, milestones
 
 
 def _names_of(profile: Profile, effect: RevisionEffect, drafts: Sequence[_Draft]) -> dict[str, str]:
