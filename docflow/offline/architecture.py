@@ -13,7 +13,6 @@ from docflow.agents.contracts import (
     Actor,
     ArchitectureDescription,
     Component,
-    Container,
     Entity,
     EntityRelation,
     Relationship,
@@ -48,8 +47,14 @@ def draft_architecture(
         context=write("context"),
         constraints=_constraints(profile, effects, write),
         rationale=write("rationale"),
-        actors=_actors(profile, write),
-        containers=[*write("containers"), *_trait_containers(profile)],
+        actors=[
+            *(Actor(name=u.name, description=u.description, kind="person") for u in profile.users),
+            *_externals(profile, write),
+        ],
+        containers=[
+            *write("containers"),
+            *(t.container for t in profile.traits if t.container and t.key != "realtime"),
+        ],
         main_container=API,
         components=components,
         container_relationships=_container_relationships(profile, write),
@@ -102,21 +107,11 @@ def _externals(profile: Profile, write: Write) -> list[Actor]:
 
 
 def _constraints(profile: Profile, effects: Sequence[RevisionEffect], write: Write) -> list[str]:
-    stated = [f"{c.area.capitalize()}: {c.text}" for c in profile.constraints]
-    stated += write("assumed_constraints")
-    stated += [
-        f"Review requirement (revision {e.number}): {e.feedback}" for e in effects if e.feature
+    return [
+        *(f"{c.area.capitalize()}: {c.text}" for c in profile.constraints),
+        *write("assumed_constraints"),
+        *(f"Review requirement (revision {e.number}): {e.feedback}" for e in effects if e.feature),
     ]
-    return stated
-
-
-def _actors(profile: Profile, write: Write) -> list[Actor]:
-    people = [Actor(name=u.name, description=u.description, kind="person") for u in profile.users]
-    return people + _externals(profile, write)
-
-
-def _trait_containers(profile: Profile) -> list[Container]:
-    return [t.container for t in profile.traits if t.container and t.key != "realtime"]
 
 
 def _components(profile: Profile, write: Write) -> list[Component]:
@@ -130,25 +125,17 @@ def _components(profile: Profile, write: Write) -> list[Component]:
 def _container_relationships(profile: Profile, write: Write) -> list[Relationship]:
     client = client_container(profile)
     users = [
-        Relationship(
-            source=user.name,
-            target=CONSOLE if profile.console and user.name == profile.coordinators else client,
-            description="Uses",
-            technology="HTTPS",
-        )
+        Relationship(source=user.name, description="Uses", technology="HTTPS",
+                     target=CONSOLE if profile.console and user.name == profile.coordinators
+                     else client)
         for user in profile.users
-    ]
+    ]  # fmt: skip
     live = ", WebSocket" if profile.has("realtime") else ""
-    clients = [client, *([CONSOLE] if profile.console else [])]
     calls = [
-        Relationship(
-            source=name,
-            target=API,
-            description="Calls the REST API",
-            technology=f"HTTPS/JSON{live}",
-        )
-        for name in clients
-    ]
+        Relationship(source=name, target=API, description="Calls the REST API",
+                     technology=f"HTTPS/JSON{live}")
+        for name in [client, *([CONSOLE] if profile.console else [])]
+    ]  # fmt: skip
     links = [*users, *calls, *map(Relationship.model_validate, write("container_links"))]
     seen: dict[tuple[str, str, str], Relationship] = {}
     for link in links:
@@ -198,11 +185,10 @@ def _entities(profile: Profile, write: Write) -> list[Entity]:
 
 def _subject_of(profile: Profile, trait_key: str) -> str | None:
     """The feature entity a trait acts on, e.g. the Plot a Reservation books."""
-    for name, feature in feature_entities(profile):
-        trait = trait_of(feature, profile.traits)
-        if trait is not None and trait.key == trait_key:
-            return name
-    return None
+    subjects = [
+        (name, trait_of(feature, profile.traits)) for name, feature in feature_entities(profile)
+    ]
+    return next((name for name, trait in subjects if trait and trait.key == trait_key), None)
 
 
 def _entity_relations(profile: Profile, write: Write) -> list[EntityRelation]:
