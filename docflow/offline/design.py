@@ -19,7 +19,7 @@ from typing import Any
 from docflow.agents.contracts import QualityRequirement, RevisionNote
 from docflow.offline.analysis import FeatureIdea, Profile, RevisionEffect, is_verb
 from docflow.offline.knowledge import Trait, lexicon
-from docflow.offline.templates import Flags, fill, part, prose
+from docflow.offline.templates import fill, part, prose
 from docflow.offline.text import (
     capitalise,
     join_words,
@@ -39,9 +39,7 @@ def client_container(profile: Profile) -> str:
 
 
 def database_label(profile: Profile) -> str:
-    extensions = [
-        name for key, name in (("geo", "PostGIS"), ("iot", "TimescaleDB")) if profile.has(key)
-    ]
+    extensions = [t.database_extension for t in profile.traits if t.database_extension]
     suffix = f" with {join_words(extensions)}" if extensions else ""
     return f"PostgreSQL 16{suffix}"
 
@@ -125,12 +123,6 @@ def markers(traits: Sequence[Trait]) -> str:
 Write = Callable[[str], Any]  # write(part): a part of a prose file, filled (writer_of)
 
 
-def flags(profile: Profile, extra: Mapping[str, bool] | None = None) -> Flags:
-    """The conditions prose files test: ``Profile.flag``, or one of the draft's own
-    (``extra``, read when a condition is tested)."""
-    return lambda name: extra[name] if extra is not None and name in extra else profile.flag(name)
-
-
 def common_context(profile: Profile) -> dict[str, object]:
     """The values every prose file may use; each draft adds its own."""
     client = client_container(profile)
@@ -173,14 +165,17 @@ def writer_of(
     extra_flags: Mapping[str, bool] | None = None,
 ) -> Write:
     """``write(part)``: a part of ``data/prose/<document>.yaml`` filled for the profile.
-    The context and the flags are read when a part is written, so the draft may add to
-    them as it goes."""
+    Conditions test ``Profile.flag`` or the draft's own ``extra_flags``; the context and
+    the flags are read when a part is written, so the draft may add to them as it goes."""
     for name, value in common_context(profile).items():
         context.setdefault(name, value)
-    check = flags(profile, extra_flags)
+    extra = extra_flags or {}
 
     def citer(text: str, areas: Sequence[str]) -> str:
         return cite(text, area_ids(profile, areas))
+
+    def check(name: str) -> bool:
+        return extra[name] if name in extra else profile.flag(name)
 
     return lambda name: part(document, name, context, check, citer)
 

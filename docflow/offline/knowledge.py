@@ -94,6 +94,7 @@ class Trait(Known):
     security: str = ""
     resilience: str = ""
     needs_worker: bool = False
+    database_extension: str = ""  # a PostgreSQL extension it needs, e.g. PostGIS
     project_rule: str = ""
 
     @property
