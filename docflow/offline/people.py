@@ -16,19 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docflow.offline.knowledge import lexicon
+from docflow.offline.templates import part
 from docflow.offline.text import capitalise, lower_first, sentence, singular
 
 MAX_GROUPS = 4
-NAMED_GROUP = "Named in the idea as a user group."
-ASSUMED_ADMINS = (
-    "Assumed: someone sets {project} up, keeps its rules and resolves problems; the idea "
-    "does not say who."
-)
-ASSUMED_USERS = "Assumed: the idea names no user group, so this stands in until someone does."
 _USERS_LINE = re.compile(r"^(?:target users|users|audience|who)\s*:\s*(?P<text>.+)$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*|[^\sA-Za-z]")  # words and punctuation
 _CLAUSES = re.compile(r";\s*")
 _NOT_A_GROUP = frozenset(["each", "every", "per"])
+
+
+def said(part_name: str, **values: str) -> str:
+    """A description from data/prose/people.yaml."""
+    return str(part("people", part_name, values, lambda _: True, lambda text, _: text))
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,12 @@ def user_groups(
         users += admins
         known = " ".join(user.name.lower() for user in users)
         if is_people(audience) and singular(audience[-1].lower()) not in known:
-            users.insert(0, UserIdea(capitalise(" ".join(audience)), NAMED_GROUP))
+            users.insert(0, UserIdea(capitalise(" ".join(audience)), said("named")))
         elif not users and audience:
             users = _organisation(audience)
-    users = users[:MAX_GROUPS] or [UserIdea("End users", ASSUMED_USERS)]
+    users = users[:MAX_GROUPS] or [UserIdea("End users", said("assumed_users"))]
     if not any(is_admin(user.name) for user in users):
-        users.append(UserIdea("Administrators", ASSUMED_ADMINS.format(project=project)))
+        users.append(UserIdea("Administrators", said("assumed_admins", project=project)))
     return tuple(users)
 
 
@@ -87,7 +87,7 @@ def is_users_line(line: str) -> bool:
 def _mentioned(sentences: Sequence[str]) -> list[UserIdea]:
     roles = {singular(role): role for role in lexicon().role_words}
     found: dict[str, UserIdea] = {}
-    for clause in (part for text in sentences for part in _CLAUSES.split(text)):
+    for clause in (piece for text in sentences for piece in _CLAUSES.split(text)):
         words = _WORD.findall(clause)
         for index, word in enumerate(words):
             role = roles.get(singular(word.lower()))
@@ -116,11 +116,7 @@ def _is_modifier(words: Sequence[str], index: int, roles: dict[str, str]) -> boo
 def _qualified(words: Sequence[str], index: int, role: str) -> str:
     before = words[index - 1] if index else ""
     qualifier = re.sub(r"['\u2019]s$", "", before).lower()
-    if (
-        not qualifier[:1].isalpha()
-        or qualifier in lexicon().function_words
-        or qualifier in lexicon().verbs
-    ):
+    if not qualifier[:1].isalpha() or qualifier in lexicon().function_words | lexicon().verbs:
         return capitalise(role)
     return capitalise(f"{qualifier} {role}")
 
@@ -129,7 +125,7 @@ def _described(clause: str, word: str) -> str:
     """The part of the idea's clause that speaks of the group, as a sentence."""
     parts = re.split(r",\s+(?:and\s+)?(?![^(]*\))", clause)
     text = next((part for part in parts if word in part), clause).strip()
-    return f"In the idea: {lower_first(sentence(text))}" if text else NAMED_GROUP
+    return f"In the idea: {lower_first(sentence(text))}" if text else said("named")
 
 
 def _organisation(audience: Sequence[str]) -> list[UserIdea]:
@@ -137,12 +133,7 @@ def _organisation(audience: Sequence[str]) -> list[UserIdea]:
     member = lexicon().org_members.get(audience[-1].lower())
     if member is None:
         return []
-    return [
-        UserIdea(
-            f"{capitalise(member)} of {phrase}",
-            f"Assumed from the idea's audience: the people who make up {phrase}.",
-        )
-    ]
+    return [UserIdea(f"{capitalise(member)} of {phrase}", said("organisation", audience=phrase))]
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -157,7 +148,6 @@ def _from_phrase(phrase: str) -> UserIdea:
     name = re.sub(r"^(?:and|the)\s+", "", name, flags=re.IGNORECASE)
     name, *rest = re.split(r"\s+(?:that|who|which)\s+", name, maxsplit=1)
     details = [*notes, *rest]
-    description = sentence("; ".join(details)) if details else NAMED_GROUP
-    if is_admin(name) and description == NAMED_GROUP:
-        description = "Named in the idea; they set things up and keep the rules for the others."
+    plain = said("named_admins") if is_admin(name) else said("named")
+    description = sentence("; ".join(details)) if details else plain
     return UserIdea(capitalise(name), description)

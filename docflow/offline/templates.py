@@ -23,7 +23,7 @@ from docflow.offline.knowledge import KnowledgeError, read_data
 
 Flags = Callable[[str], bool]
 Citer = Callable[[str, Sequence[str]], str]
-PROSE_FILES = ("about", "architecture", "decisions", "plan", "requested", "standards")
+PROSE_FILES = ("about", "architecture", "decisions", "people", "plan", "requested", "standards")
 
 
 @cache

@@ -20,6 +20,7 @@ DRAFT_FACTS = {
     "about": {"hosting_assumed", "article", "capabilities", "limits", "revised"},
     "architecture": set(),
     "decisions": set(),
+    "people": set(),
     "plan": {"small_team", "over"},
     "requested": {"said", "bearing"},
     "standards": set(),

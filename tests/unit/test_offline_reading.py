@@ -7,7 +7,7 @@ import pytest
 
 from docflow.offline.knowledge import KnowledgeError
 from docflow.offline.limits import budget, constraints, is_constraint, team_size, weeks
-from docflow.offline.people import ASSUMED_USERS, user_groups
+from docflow.offline.people import said, user_groups
 from docflow.offline.templates import fill
 
 
@@ -54,7 +54,7 @@ def test_nobody_to_run_it_is_an_assumed_administrators_group() -> None:
 
 def test_no_people_at_all_is_an_assumed_group() -> None:
     groups = user_groups(["A dashboard for greenhouse sensors."], ["greenhouse", "sensors"], "P")
-    assert groups[0].description == ASSUMED_USERS
+    assert groups[0].description == said("assumed_users")
 
 
 def test_a_users_line_wins_and_keeps_its_notes() -> None:
