@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from docflow.agents.contracts import (
     EngineeringStandards,
@@ -54,21 +54,20 @@ def draft_standards(profile: Profile, effects: Sequence[RevisionEffect]) -> Engi
 def _context(profile: Profile) -> dict[str, object]:
     languages = _languages(profile)
     backend = profile.backend
-    scope = "organisation" if profile.has("multitenant") else "IP address"
     return {
         "console_part": f", the web console ({profile.console.label})" if profile.console else "",
         "client_dir": "mobile/" if profile.mobile else "web/",
         "console_dir": ", console/" if profile.console else "",
-        "unit_tools": _per_language(languages, lambda x: x.unit_tools),
-        "formatting": _per_language(languages, lambda x: x.formatting),
-        "linting": _per_language(languages, lambda x: x.linting),
-        "typing": _per_language(languages, lambda x: x.typing),
+        **{
+            aspect: _per_language(languages, aspect)
+            for aspect in ("unit_tools", "formatting", "linting", "typing")
+        },
         "integration_tools": backend.integration_tools,
         "e2e_tools": profile.client.e2e_tools,
         "dependency_scan": backend.dependency_scan,
         "static_analysis": backend.static_analysis,
         "availability": "99.9%" if profile.has("payments") or profile.has("health") else "99.5%",
-        "rate_scope": scope,
+        "rate_scope": "organisation" if profile.has("multitenant") else "IP address",
     }
 
 
@@ -79,26 +78,21 @@ def _languages(profile: Profile) -> list[Language]:
     return list({language.name: language for language in languages}.values())
 
 
-def _per_language(languages: Sequence[Language], aspect: Callable[[Language], str]) -> str:
+def _per_language(languages: Sequence[Language], aspect: str) -> str:
     """'Python: pytest; TypeScript: Vitest' (or just the tool when there is one language)."""
-    tools = [(language.name, aspect(language)) for language in languages]
+    tools = [(language.name, str(getattr(language, aspect))) for language in languages]
     if len(tools) == 1:
         return tools[0][1]
     return "; ".join(f"{name}: {tool}" for name, tool in tools)
 
 
 def _coding_standards(profile: Profile) -> list[LanguageStandard]:
-    standards = [
+    return [
         LanguageStandard(
-            language=language.name,
-            formatting=language.formatting,
-            linting=language.linting,
-            typing=language.typing,
-            conventions=list(language.conventions),
+            language=language.name, **language.model_dump(exclude={"name", "unit_tools"})
         )
         for language in _languages(profile)
     ]
-    return standards
 
 
 def _serving(
