@@ -117,10 +117,21 @@ class Language(Known):
     unit_tools: str
 
 
-class Backend(Known):
+class Hosting(Known):
+    """An option the idea's words select; its label appears in architecture.md."""
+
     key: str
     keywords: tuple[str, ...]
     label: str
+    reason: str
+
+
+class _Stack(Hosting):
+    pros: tuple[str, ...]
+    cons: tuple[str, ...]
+
+
+class Backend(_Stack):
     language: Language
     data_access: str
     worker: str
@@ -128,27 +139,11 @@ class Backend(Known):
     dependency_scan: str
     static_analysis: str
     load_tool: str
-    reason: str
-    pros: tuple[str, ...]
-    cons: tuple[str, ...]
 
 
-class Client(Known):
-    key: str
-    keywords: tuple[str, ...]
-    label: str
+class Client(_Stack):
     languages: tuple[Language, ...]
     e2e_tools: str
-    reason: str
-    pros: tuple[str, ...]
-    cons: tuple[str, ...]
-
-
-class Hosting(Known):
-    key: str
-    keywords: tuple[str, ...]
-    label: str
-    reason: str
 
 
 class Stacks(Known):
