@@ -79,38 +79,28 @@ def step_draft(brief: StepBrief) -> BaseModel:
         return _draft(key)
 
 
-def _outline(draft: BaseModel, contract: type[BaseModel]) -> BaseModel:
-    if contract is DecisionOutline:
-        assert isinstance(draft, ArchitectureDescription)
-        topics = [
-            DecisionTopic(title=d.title, concern=_concern(d.context)) for d in draft.decisions
-        ]
-        return DecisionOutline(decisions=topics)
-    assert isinstance(draft, ImplementationPlan)
-    headings = [
-        EpicHeading(name=e.name, goal=e.goal, depends_on=e.depends_on)
-        for e in ordered_epics(draft.epics)
-    ]
-    return EpicOutline(epics=headings)
-
-
-def _concern(context: str) -> str:
-    first = context.split(". ")[0].strip()
-    return first if len(first) <= 120 else f"{first[:117]}..."
-
-
 def _items(draft: BaseModel) -> list[BaseModel]:
+    """The ADRs or the epics a fanned-out section is written once per item of."""
     if isinstance(draft, ArchitectureDescription):
         return list(draft.decisions)
     assert isinstance(draft, ImplementationPlan)
     return list(ordered_epics(draft.epics))
 
 
+def _outline(draft: BaseModel) -> BaseModel:
+    if isinstance(draft, ArchitectureDescription):
+        concerns = [d.context.split(". ")[0].strip() for d in draft.decisions]
+        topics = [DecisionTopic(title=d.title, concern=c if len(c) <= 120 else f"{c[:117]}...")
+                  for d, c in zip(draft.decisions, concerns, strict=True)]  # fmt: skip
+        return DecisionOutline(decisions=topics)
+    return EpicOutline(epics=[EpicHeading.model_validate(e.model_dump()) for e in _items(draft)])
+
+
 def offline_answer(brief: SectionBrief, contract: type[M]) -> M:
     """The part of the step's draft that answers this section."""
     draft = step_draft(brief.brief)
     if contract in (DecisionOutline, EpicOutline):
-        return contract.model_validate(_outline(draft, contract).model_dump())
+        return contract.model_validate(_outline(draft).model_dump())
     if brief.call.item is not None:
         return contract.model_validate(_items(draft)[brief.call.item].model_dump())
     return contract.model_validate(draft.model_dump(include=set(contract.model_fields)))
