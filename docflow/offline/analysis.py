@@ -211,9 +211,10 @@ def _blocks(idea: str) -> list[tuple[str, str]]:
     return blocks
 
 
-def _prose_sentences(blocks: Sequence[tuple[str, str]]) -> list[str]:
-    prose = [text for kind, text in blocks if kind == "prose" and not is_users_line(text)]
-    return [s.strip() for text in prose for s in _SENTENCE_END.split(text) if s.strip()]
+def _sentences(blocks: Sequence[tuple[str, str]], kinds: str = "prose bullet") -> list[str]:
+    """The sentences of the idea's blocks of these kinds, in order; a 'Users:' line is none."""
+    texts = [text for kind, text in blocks if kind in kinds.split() and not is_users_line(text)]
+    return [s.strip() for text in texts for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _strip_end(text: str) -> str:
@@ -278,7 +279,7 @@ def _features(
     if bullets:
         return [_from_statement(text) for text in bullets if not is_constraint(text)]
     features = [_from_piece(p, project, users) for p in _pieces(_clause(first))]
-    for text in _prose_sentences(blocks)[1:]:
+    for text in _sentences(blocks, "prose")[1:]:
         if not is_constraint(text) and len(text.split()) <= 20:
             features.append(_from_statement(text))
     return features
@@ -364,7 +365,7 @@ def _by_mention(traits: Sequence[Trait], texts: Sequence[str]) -> tuple[Trait, .
 
 
 def _first_sentence(blocks: Sequence[tuple[str, str]], project: str) -> str:
-    sentences = _prose_sentences(blocks)
+    sentences = _sentences(blocks, "prose")
     first = sentences[0] if sentences else (blocks[0][1] if blocks else f"{project}.")
     named = re.compile(rf"^\s*{re.escape(project)}\s*(?::|\u2014|\u2013| - )\s*", re.I)
     return capitalise(_PRODUCT_LEAD.sub("", named.sub("", first)))
@@ -425,12 +426,6 @@ def _project_name(brief: StepBrief) -> str:
 
 def idea_sentences(idea: str) -> list[str]:
     return _sentences(_blocks(idea))
-
-
-def _sentences(blocks: Sequence[tuple[str, str]]) -> list[str]:
-    """Every sentence of the idea, bullets included, in order."""
-    texts = [text for kind, text in blocks if not is_users_line(text)]
-    return [s.strip() for text in texts for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _upstream_requirements(upstream: Sequence[RenderedDocument]) -> tuple[Requirement, ...]:

@@ -64,10 +64,8 @@ def kind_of(text: str) -> ConstraintArea:
 
 def constraints(stated: str, sentences: Sequence[str]) -> tuple[ConstraintIdea, ...]:
     """One row per limit: the constraints text, then the idea's sentences that are limits."""
-    rows: list[ConstraintIdea] = []
-    for text in [stated, *(s for s in sentences if is_constraint(s))]:
-        rows += _rows(text)
-    return tuple(rows)
+    limits = [stated, *(s for s in sentences if is_constraint(s))]
+    return tuple(row for text in limits for row in _rows(text))
 
 
 def _rows(text: str) -> list[ConstraintIdea]:

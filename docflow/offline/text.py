@@ -60,10 +60,8 @@ def first_plain_mention(words: Sequence[str], phrases: Iterable[str]) -> int | N
 
 
 def join_words(items: Sequence[str], conjunction: str = "and") -> str:
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
+    if len(items) < 2:
+        return "".join(items)
     serial = "," if len(items) > 2 and any(" and " in item for item in items) else ""
     return f"{', '.join(items[:-1])}{serial} {conjunction} {items[-1]}"
 
