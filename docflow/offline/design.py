@@ -52,25 +52,15 @@ def hosting_label(profile: Profile) -> str:
 def trait_of(feature: FeatureIdea, traits: Sequence[Trait]) -> Trait | None:
     """The first trait (with an epic) whose keywords the feature's text mentions."""
     words = tokens(f"{feature.name} {feature.description}")
-    for trait in traits:
-        if trait.epic is not None and vote(words, trait.keywords):
-            return trait
-    return None
+    return next((t for t in traits if t.epic is not None and vote(words, t.keywords)), None)
 
 
 def object_noun(feature: FeatureIdea) -> str | None:
     """The thing a feature is about, as an entity name: 'Members reserve shared tools' -> Tool."""
-    for word in reversed(feature.name.split()):
-        cleaned = word.strip(".,;:!?()'\"").lower()
-        if (
-            len(cleaned) > 2
-            and cleaned.isalpha()
-            and cleaned not in lexicon().not_objects
-            and not cleaned.endswith("ing")
-            and not is_verb(cleaned)
-        ):
-            return capitalise(singular(cleaned))
-    return None
+    words = [word.strip(".,;:!?()'\"").lower() for word in reversed(feature.name.split())]
+    nouns = [w for w in words if len(w) > 2 and w.isalpha() and w not in lexicon().not_objects]
+    noun = next((w for w in nouns if not w.endswith("ing") and not is_verb(w)), None)
+    return capitalise(singular(noun)) if noun else None
 
 
 def feature_entities(profile: Profile) -> list[tuple[str, FeatureIdea]]:
@@ -98,9 +88,7 @@ def change_note(document: str, profile: Profile, effect: RevisionEffect, **names
     }
     happened = {key: bool(context[key]) for key in ("added", "removed", "changes", "section")}
     parts = writer_of(document, profile, context, {**happened, "feature": bool(effect.feature)})
-    done = parts("change")
-    if not done:
-        return "Recorded the feedback; it needed no structural change."
+    done = parts("change") or ["recorded the feedback; it needed no structural change"]
     return capitalise("; ".join(done)) + "."
 
 
