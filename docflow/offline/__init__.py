@@ -1,12 +1,14 @@
-"""The deterministic offline writer: the default ``Writer``, no model involved.
+"""The deterministic offline writer: the default ``Writer``, no model involved (ADR-019).
 
-- ``writer``: ``OfflineWriter``, answering each section with its part of the step's draft;
-- ``drafting``: a brief in, the requested contract out;
-- ``analysis`` (with ``text``): reads the brief into a ``Profile``, the idea's own words;
-- ``knowledge`` loads what the writer knows from ``data/`` (traits, stacks, lexicon,
-  standards) into typed models; ``design`` and ``citing`` keep the documents consistent;
-- ``about``, ``architecture`` (with ``decisions``), ``plan``, ``standards`` fill the
-  contracts of ``docflow.agents.contracts``.
+- ``writer``: ``OfflineWriter`` and ``draft_contract``, a brief in, the step contract out;
+- ``analysis`` reads the brief into a ``Profile`` from the idea's own words, with
+  ``people`` (its user groups), ``limits`` (its constraints by kind) and ``text``;
+- ``knowledge`` loads what the writer knows from ``data/`` into frozen pydantic models;
+  ``templates`` fills the fixed prose of ``data/prose/``; ``design`` keeps the documents
+  consistent and cites their requirements;
+- ``about``, ``architecture`` (with ``decisions``), ``plan``, ``standards`` and
+  ``requested`` (sections asked for in review) fill the contracts of
+  ``docflow.agents.contracts``.
 
 It imports neither CrewAI nor any network client.
 """
