@@ -8,8 +8,8 @@
 - ``stacks.yaml``: the languages, back ends, clients and hostings the writer chooses
   between, each with the words that select it.
 - ``lexicon.yaml``: the words the reading of an idea relies on (role words, verbs,
-  constraint kinds).
-- ``standards.yaml``: the engineering rules specs.md states for every project.
+  constraint kinds, negators).
+- ``prose/<document>.yaml``: each document's fixed prose (``docflow.offline.templates``).
 
 The files are validated when first read; a mistake in one is a ``KnowledgeError`` naming
 the file, at start, not a wrong document later.

@@ -5,12 +5,12 @@ A prose file holds parts of a contract as plain YAML. Three things make it fit a
 - ``{name}`` in a string is replaced by that value of the draft's context (the project's
   name, its stack, its user groups); a name the context lacks is a ``KnowledgeError``;
 - an item (a mapping in a list) with ``if: <condition>`` is kept only when the condition
-  holds: a trait key or a flag of the draft (``mobile``, ``console``), ``not <name>``,
-  or several of these joined by `` or ``; a string item is written ``{text: ..., if: ...}``;
+  holds: a trait key or a fact (``Profile.flag``, or the draft's own), ``not <name>``,
+  several joined by `` and `` or `` or ``; a string item is written ``{text: ..., if: ...}``;
 - an item with ``cite: [areas]`` ends with the ids of about.md's requirements of those
-  areas (``citing.cite``), so later documents cite what they deliver.
+  areas (``design.cite``), so later documents cite what they deliver.
 
-``tests/unit/test_offline_knowledge.py`` fills every file with contexts of several ideas.
+``tests/unit/test_offline_knowledge.py`` checks every condition and placeholder of the files.
 """
 
 from __future__ import annotations

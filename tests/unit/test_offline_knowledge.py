@@ -36,15 +36,18 @@ def _text(value: Any) -> str:
     return json.dumps(value.model_dump(mode="json") if hasattr(value, "model_dump") else value)
 
 
+def _nodes(value: Any) -> Iterator[Any]:
+    """Every mapping, list and string of a prose file, the file itself first."""
+    yield value
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    )
+    for child in children:
+        yield from _nodes(child)
+
+
 def _conditions(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        if "if" in value:
-            yield str(value["if"])
-        for item in value.values():
-            yield from _conditions(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _conditions(item)
+    return (str(node["if"]) for node in _nodes(value) if isinstance(node, dict) and "if" in node)
 
 
 def test_every_data_file_loads_into_its_model() -> None:
@@ -95,14 +98,7 @@ def test_every_referenced_trait_exists() -> None:
 
 
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    return (node for node in _nodes(value) if isinstance(node, str))
 
 
 def test_prose_placeholders_are_simple_names() -> None:
