@@ -54,18 +54,17 @@ def user_groups(
     sentences: Sequence[str], audience: Sequence[str], project: str, stated: Sequence[str] = ()
 ) -> tuple[UserIdea, ...]:
     """The user groups, then (assumed, when the idea names none) the people who run it."""
-    users = [_from_phrase(phrase) for phrase in stated]
+    users = [_from_phrase(phrase) for phrase in stated][: MAX_GROUPS + 1]
     if not users:
         mentioned = _mentioned(sentences)
-        admins = [user for user in mentioned if is_admin(user.name)][:1]
-        users = [user for user in mentioned if not is_admin(user.name)][: MAX_GROUPS - 1]
-        users += admins
-        known = " ".join(user.name.lower() for user in users)
+        known = " ".join(user.name.lower() for user in mentioned)
         if is_people(audience) and singular(audience[-1].lower()) not in known:
-            users.insert(0, UserIdea(capitalise(" ".join(audience)), said("named")))
-        elif not users and audience:
-            users = _organisation(audience)
-    users = users[:MAX_GROUPS] or [UserIdea("End users", said("assumed_users"))]
+            mentioned.insert(0, UserIdea(capitalise(" ".join(audience)), said("named")))
+        elif not mentioned and audience:
+            mentioned = _organisation(audience)
+        admins = [user for user in mentioned if is_admin(user.name)][:1]
+        users = [user for user in mentioned if not is_admin(user.name)][: MAX_GROUPS - 1] + admins
+    users = users or [UserIdea("End users", said("assumed_users"))]
     if not any(is_admin(user.name) for user in users):
         users.append(UserIdea("Administrators", said("assumed_admins", project=project)))
     return tuple(users)

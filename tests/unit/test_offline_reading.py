@@ -26,6 +26,15 @@ def test_role_words_become_groups_in_order_with_their_qualifier() -> None:
     assert _names(sentences) == ["Volunteer guides", "Families", "Teachers", "Coordinators"]
 
 
+def test_the_group_that_runs_it_is_kept_when_there_are_many() -> None:
+    sentences = [
+        "For retired gardeners: members, volunteers, parents and students share tools.",
+        "The coordinator allocates plots.",
+    ]
+    names = _names(sentences, "retired gardeners")
+    assert len(names) == 4 and names[0] == "Retired gardeners" and names[-1] == "Coordinators"
+
+
 def test_a_group_is_described_by_the_idea_s_own_clause() -> None:
     [walkers, *_] = user_groups(["Walkers see the day's walks on a map, owners book."], [], "P")
     assert walkers.description == "In the idea: walkers see the day's walks on a map."
