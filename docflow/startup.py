@@ -168,6 +168,17 @@ async def check_services(settings: Settings, *, redis: bool) -> None:
             raise StartupError(f"cannot reach {name} at {where}: {reason(error)}") from error
 
 
+def check_offline_writer() -> None:
+    """Exit 2 with one line when a data file of the offline writer is broken."""
+    from docflow.offline.knowledge import KnowledgeError
+    from docflow.offline.templates import load_all
+
+    try:
+        load_all()
+    except KnowledgeError as error:
+        exit_with([f"the offline writer cannot start: {str(error).splitlines()[0]}"])
+
+
 def preflight(settings: Settings, *, redis: bool) -> None:
     """Exit 2 with one line when a service the process needs is unreachable."""
     try:

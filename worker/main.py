@@ -35,7 +35,7 @@ from docflow.memory.runtime import close_clients
 from docflow.quality import readability
 from docflow.quotas import Quotas
 from docflow.settings import Settings
-from docflow.startup import load_settings, preflight
+from docflow.startup import check_offline_writer, load_settings, preflight
 from docflow.storage.db import make_engine
 from docflow.telemetry import setup_tracing
 from workflows.memory import IndexVersions, PurgeMemory, SearchMemory, memory_task_queue
@@ -195,6 +195,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings()
     preflight(settings, redis=settings.redis_url is not None)
+    if settings.llm_provider == "offline" and settings.worker_queues != "memory":
+        check_offline_writer()
     asyncio.run(run_worker(settings))
     log.info("worker stopped")
 

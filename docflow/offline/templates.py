@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from docflow.offline import knowledge
 from docflow.offline.knowledge import KnowledgeError, read_data
 
 Flags = Callable[[str], bool]
@@ -32,6 +33,15 @@ def prose(document: str) -> Mapping[str, Any]:
     if not isinstance(data, dict):
         raise KnowledgeError(f"data/prose/{document}.yaml is not a mapping of parts")
     return data
+
+
+def load_all() -> None:
+    """Read and validate every data file now: a broken one stops a worker at start."""
+    knowledge.traits()
+    knowledge.stacks()
+    knowledge.lexicon()
+    for name in PROSE_FILES:
+        prose(name)
 
 
 def holds(condition: str, flags: Flags) -> bool:

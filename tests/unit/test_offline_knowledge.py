@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from docflow.offline import knowledge
+from docflow.offline import knowledge, templates
 from docflow.offline.knowledge import KnowledgeError, Lexicon, lexicon, stacks, traits
-from docflow.offline.templates import PROSE_FILES, holds, prose
+from docflow.offline.templates import PROSE_FILES, holds, load_all, prose
+from docflow.startup import check_offline_writer
 
 # Facts a draft adds for its own prose file (writer_of's extra flags), by file.
 DRAFT_FACTS = {
@@ -51,6 +52,7 @@ def _conditions(value: Any) -> Iterator[str]:
 
 
 def test_every_data_file_loads_into_its_model() -> None:
+    load_all()  # what a worker runs at start
     assert len(traits()) >= 20
     assert stacks().backends and stacks().web_clients and stacks().mobile_clients
     assert "book" in lexicon().verbs
@@ -139,3 +141,20 @@ def test_stacks_name_known_languages_only(monkeypatch: pytest.MonkeyPatch) -> No
     finally:
         monkeypatch.undo()
         knowledge.stacks.cache_clear()
+
+
+def test_a_broken_data_file_stops_the_worker_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> None:
+        raise KnowledgeError("data/traits.yaml does not fit _TraitFile: 1 validation error\nmore")
+
+    monkeypatch.setattr(templates, "load_all", broken)
+    with pytest.raises(SystemExit) as stopped:
+        check_offline_writer()
+    assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "docflow: the offline writer cannot start: data/traits.yaml does not fit _TraitFile: "
+        "1 validation error"
+    ]
