@@ -47,16 +47,8 @@ def load_all() -> None:
 def holds(condition: str, flags: Flags) -> bool:
     """'offline', 'not multitenant', 'console or not mobile', 'a and not b': 'and' binds
     tighter than 'or'."""
-    return any(
-        all(_holds_one(term, flags) for term in alternative.split(" and "))
-        for alternative in condition.split(" or ")
-    )
-
-
-def _holds_one(term: str, flags: Flags) -> bool:
-    name = term.strip()
-    negated = name.startswith("not ")
-    return flags(name.removeprefix("not ").strip()) != negated
+    terms = [[term.strip() for term in side.split(" and ")] for side in condition.split(" or ")]
+    return any(all(flags(t.removeprefix("not ")) != t.startswith("not ") for t in s) for s in terms)
 
 
 def fill(value: Any, context: Mapping[str, object], flags: Flags, citer: Citer) -> Any:
@@ -70,8 +62,7 @@ def fill(value: Any, context: Mapping[str, object], flags: Flags, citer: Citer) 
         if "text" in value:  # a string item with a condition or citations
             text = _format(value["text"], context)
             return citer(text, value.get("cite", [])) if "cite" in value else text
-        parts = {k: fill(v, context, flags, citer) for k, v in value.items() if k != "if"}
-        return parts
+        return {k: fill(v, context, flags, citer) for k, v in value.items() if k != "if"}
     return value
 
 
