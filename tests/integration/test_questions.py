@@ -13,7 +13,7 @@ from docflow.storage.models import Tenant
 from tests.api_helpers import Auth, create_project, decide, wait_for_gate
 from tests.conftest import bearer
 
-TEAM_ANSWER = "Two developers; the first release must launch within 8 weeks."
+DEADLINE_ANSWER = "The first release must launch within 8 weeks."
 
 
 async def _document(http: httpx.AsyncClient, base: str, auth: Auth, path: str) -> str:
@@ -39,23 +39,23 @@ async def test_answers_write_the_next_version_and_reach_later_steps(
     assert listed["about_version"] == 1 and len(listed["questions"]) >= 3
     assert all(q["id"].startswith("Q-") and q["why"] and q["answer"] is None
                for q in listed["questions"])  # fmt: skip
-    team = _by_question(listed, "How many people")
+    deadline = _by_question(listed, "By when")
     owner = _by_question(listed, "Who owns the product")
-    assert team["suggested_answers"]
+    assert deadline["suggested_answers"]
 
     first = await http.put(
         f"{base}/questions", headers=auth,
-        json={"answers": [{"question_id": team["id"], "answer": "Three developers."},
+        json={"answers": [{"question_id": deadline["id"], "answer": "In three months."},
                           {"question_id": owner["id"], "answer": "The harbour office."}]},
     )  # fmt: skip
     assert first.status_code == 200, first.text
     changed = await http.put(
         f"{base}/questions", headers=auth,
-        json={"answers": [{"question_id": team["id"], "answer": TEAM_ANSWER}]},
+        json={"answers": [{"question_id": deadline["id"], "answer": DEADLINE_ANSWER}]},
     )  # fmt: skip
-    answered = _by_question(changed.json(), "How many people")
-    assert answered["answer"]["answer"] == TEAM_ANSWER and answered["answer"]["version"] == 2
-    assert [h["answer"] for h in answered["history"]] == ["Three developers.", TEAM_ANSWER]
+    answered = _by_question(changed.json(), "By when")
+    assert answered["answer"]["answer"] == DEADLINE_ANSWER and answered["answer"]["version"] == 2
+    assert [h["answer"] for h in answered["history"]] == ["In three months.", DEADLINE_ANSWER]
     assert answered["answer"]["answered_by"] and answered["answer"]["answered_at"]
 
     state = await decide(http, base, auth, step="description", action="revise",
@@ -63,14 +63,14 @@ async def test_answers_write_the_next_version_and_reach_later_steps(
     assert state["gate"]["versions"][0]["version"] == 2
     about = await _document(http, base, auth, "docs/about.md")
     decisions = about.split("## Decisions from clarification", 1)[1].split("## Open questions")[0]
-    assert f"| {team['id']} |" in decisions and TEAM_ANSWER in decisions
+    assert f"| {deadline['id']} |" in decisions and DEADLINE_ANSWER in decisions
     assert "The harbour office." in decisions
     still_open = about.split("## Open questions", 1)[1].split("\n## ", 1)[0]
-    assert team["id"] not in still_open and owner["id"] not in still_open
-    assert "How many people" not in still_open  # the answer settled it
+    assert deadline["id"] not in still_open and owner["id"] not in still_open
+    assert "By when" not in still_open  # the answer settled it
     assert "within 8 weeks" in about  # the answer changed what the writer wrote
     again = (await http.get(f"{base}/questions", headers=auth)).json()
-    assert {team["id"], owner["id"]} <= {q["id"] for q in again["questions"] if q["answer"]}
+    assert {deadline["id"], owner["id"]} <= {q["id"] for q in again["questions"] if q["answer"]}
 
     await decide(http, base, auth, step="description", action="approve")
     await wait_for_gate(http, base, auth, "architecture")
