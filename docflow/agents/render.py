@@ -78,13 +78,19 @@ def render_contract(
 # --- shared sections -----------------------------------------------------------------------------
 
 
-def _requested(sections: Sequence[RequestedSection]) -> list[str]:
-    """The sections review feedback asked for, each under its own heading."""
-    return [
-        block
-        for section in sections
-        for block in (f"## {inline(section.heading)}", *map(paragraph, section.paragraphs))
-    ]
+def _with_requested(blocks: list[str], sections: Sequence[RequestedSection], at: int) -> list[str]:
+    """The document with the sections review feedback asked for inserted at ``at``, each
+    under its own heading; a heading the document already has is marked as asked for, so
+    no heading appears twice (the parser and markdownlint read headings)."""
+    taken = {block.casefold() for block in blocks if block.startswith("## ")}
+    requested: list[str] = []
+    for section in sections:
+        heading = f"## {inline(section.heading)}"
+        if heading.casefold() in taken:
+            heading += " (asked for in review)"
+        taken.add(heading.casefold())
+        requested += [heading, *map(paragraph, section.paragraphs)]
+    return [*blocks[:at], *requested, *blocks[at:]]
 
 
 def _revision_notes(notes: Sequence[RevisionNote]) -> list[str]:
@@ -162,6 +168,7 @@ def render_about(model: ProjectDescription, brief: StepBrief) -> list[RenderedDo
     ]
     features, quality = _requirement_tables(model, brief.known_requirements)
     metrics = [(m.name, m.target, m.measurement) for m in model.success_metrics]
+    questions = _questions(model, brief)
     blocks = [
         f"# {title}",
         paragraph(model.summary),
@@ -189,12 +196,12 @@ def render_about(model: ProjectDescription, brief: StepBrief) -> list[RenderedDo
         ),
         "## Assumptions",
         bullets(model.assumptions),
-        *_requested(model.requested_sections),
-        *_questions(model, brief),
+        *questions,
         "## Success metrics",
         table(("Metric", "Target", "How it is measured"), metrics),
         *_revision_notes(model.revision_notes),
     ]
+    blocks = _with_requested(blocks, model.requested_sections, blocks.index(questions[0]))
     return [
         RenderedDocument(path=ABOUT_PATH, kind="about", title=title, content_md=document(blocks))
     ]
@@ -290,9 +297,9 @@ def render_architecture(model: ArchitectureDescription, today: date) -> list[Ren
         *_cross_cutting(model),
         "## Risks",
         _risk_table(model.risks),
-        *_requested(model.requested_sections),
-        *_revision_notes(model.revision_notes),
     ]
+    notes = _revision_notes(model.revision_notes)
+    blocks = _with_requested(blocks, model.requested_sections, len(blocks)) + notes
     architecture = RenderedDocument(
         path=ARCHITECTURE_PATH, kind="architecture", title=title, content_md=document(blocks)
     )
@@ -425,9 +432,9 @@ def _overview(plan: ImplementationPlan, epics: Sequence[Epic]) -> RenderedDocume
         _gantt(epics),
         "## Schedule risks",
         _risk_table(plan.schedule_risks),
-        *_requested(plan.requested_sections),
-        *_revision_notes(plan.revision_notes),
     ]
+    notes = _revision_notes(plan.revision_notes)
+    blocks = _with_requested(blocks, plan.requested_sections, len(blocks)) + notes
     return RenderedDocument(
         path=f"{PLANS_DIR}/overview.md",
         kind="plan_overview",
@@ -537,9 +544,9 @@ def render_standards(model: EngineeringStandards) -> list[RenderedDocument]:
         bullets(model.security),
         "## Project-specific rules",
         bullets(model.project_rules),
-        *_requested(model.requested_sections),
-        *_revision_notes(model.revision_notes),
     ]
+    notes = _revision_notes(model.revision_notes)
+    blocks = _with_requested(blocks, model.requested_sections, len(blocks)) + notes
     return [
         RenderedDocument(path=SPECS_PATH, kind="specs", title=title, content_md=document(blocks))
     ]

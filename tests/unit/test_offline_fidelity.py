@@ -164,3 +164,19 @@ def test_a_section_the_idea_speaks_of_quotes_the_idea() -> None:
     assert "An audit trail of who matched, changed or signed off what" in " ".join(
         requested.paragraphs
     )
+
+
+@pytest.mark.parametrize("topic", ["constraints", "open questions"])
+def test_a_requested_section_never_repeats_a_heading_of_the_document(topic: str) -> None:
+    """The parser reads about.md's sections by heading (the open questions, the
+    constraints), and markdownlint refuses a heading twice."""
+    idea, constraints = IDEAS["tidepool"]
+    feedback = [f"Add a section about {topic}"]
+    brief = StepBrief(step=Step.DESCRIPTION, project_name="Tidepool", idea=idea,
+                      constraints=constraints, feedback=feedback)  # fmt: skip
+    draft = draft_contract(brief, CONTRACT_FOR_STEP[Step.DESCRIPTION])
+    [document] = render_contract(draft, RENDER_DATE, brief)
+    headings = re.findall(r"^## (.+)$", document.content_md, re.M)
+    assert len(headings) == len(set(headings))
+    assert f"{topic.capitalize()} (asked for in review)" in headings
+    assert rows(document.content_md, "Open questions"), "the real questions are still found"
