@@ -370,8 +370,11 @@ async def sign_in_with_keyboard(session: Browsing, tenant: str, email: str) -> N
 
 
 async def type_credentials(session: Browsing, tenant: str, email: str) -> None:
-    """Fill the sign-in form with the keyboard alone and press Enter."""
+    """Fill the sign-in form with the keyboard alone and press Enter. The app moves the
+    focus to the page's heading after each route change: that happens first, or it would
+    take the focus from the form mid-typing (it did once, on a loaded machine)."""
     page = session.page
+    await expect(page.get_by_role("heading", name="Sign in to docflow")).to_be_focused()
     await page.get_by_label("Team").focus()
     await page.keyboard.type(tenant)
     await page.keyboard.press("Tab")
