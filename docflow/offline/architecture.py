@@ -15,6 +15,7 @@ from docflow.agents.contracts import (
     Component,
     Entity,
     EntityRelation,
+    KeyDecision,
     Relationship,
 )
 from docflow.offline.analysis import Profile, RevisionEffect
@@ -37,7 +38,8 @@ WORKER = "Background worker"
 def draft_architecture(
     profile: Profile, effects: Sequence[RevisionEffect]
 ) -> ArchitectureDescription:
-    context = _context(profile)
+    decisions = key_decisions(profile)
+    context = _context(profile, decisions)
     write = writer_of("architecture", profile, context)
     context["externals"] = join_words([actor.name for actor in _externals(profile, write)])
     context["worker"] = write("rationale_worker") if profile.needs_worker else ""
@@ -71,18 +73,18 @@ def draft_architecture(
         resilience=[*write("resilience"), *(t.resilience for t in profile.traits if t.resilience)],
         scalability=write("scalability"),
         risks=[write("scope_risk"), *(trait.risk for trait in profile.traits)],
-        decisions=key_decisions(profile),
+        decisions=decisions,
         revision_notes=revision_notes("architecture", profile, effects, _added_components),
     )
 
 
-def _context(profile: Profile) -> dict[str, object]:
+def _context(profile: Profile, decisions: Sequence[KeyDecision]) -> dict[str, object]:
     client = client_container(profile)
     reach = f"through the {client.lower()}"
     if profile.console:
         reach += f"; {lower_first(profile.coordinators)} also use a web console"
     uses = [t.marker.lower() for t in profile.traits if t.component is not None][:4]
-    chosen = [lower_first(d.title) for d in key_decisions(profile)[4:]]
+    chosen = [lower_first(d.title) for d in decisions[4:]]  # the capabilities' own
     worker = profile.needs_worker
     return {
         "reach": reach,

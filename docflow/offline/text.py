@@ -37,9 +37,11 @@ def mention(words: Sequence[str], phrase: str) -> tuple[int, bool] | None:
 
 
 def _occurrences(words: Sequence[str], phrase: str) -> list[int]:
+    """Where the phrase starts in words: only at its first word's positions."""
     needle = tokens(phrase)
     size = len(needle)
-    return [i for i in range(len(words) - size + 1) if list(words[i : i + size]) == needle]
+    starts = [i for i, word in enumerate(words) if needle and word == needle[0]]
+    return [i for i in starts if list(words[i : i + size]) == needle]
 
 
 def vote(words: Sequence[str], phrases: Iterable[str]) -> bool | None:
