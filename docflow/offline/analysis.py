@@ -44,6 +44,7 @@ from docflow.offline.people import (
     user_groups,
 )
 from docflow.offline.text import (
+    LIST_MARK,
     capitalise,
     first_plain_mention,
     lower_first,
@@ -57,7 +58,6 @@ from docflow.traceability import requirements_of
 
 _Option = TypeVar("_Option", Backend, Client, Hosting)
 
-_BULLET = re.compile(r"^(?:[-*\u2022+]|\d+[.)])\s+(?P<text>.+)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _AUDIENCE = re.compile(
     r"\bfor (?P<audience>[^,.:;()]+?)(?=\s+(?:to|that|who|where|so|with|in|by)\b|[,.:;()]|$)",
@@ -199,9 +199,9 @@ def _blocks(idea: str) -> list[tuple[str, str]]:
         if not line or line.startswith("#"):
             is_open = False
             continue
-        bullet = _BULLET.match(line)
-        if bullet:
-            blocks.append(("bullet", bullet["text"]))
+        bullet = LIST_MARK.match(line)
+        if bullet and line[bullet.end() :]:
+            blocks.append(("bullet", line[bullet.end() :]))
         elif is_open and blocks:
             kind, text = blocks[-1]
             blocks[-1] = (kind, f"{text} {line}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from docflow.agents.contracts import ConstraintArea
 from docflow.offline.knowledge import lexicon
-from docflow.offline.text import capitalise, mention, tokens
+from docflow.offline.text import LIST_MARK, capitalise, mention, tokens
 
 _NUMBER = rf"(\d+|{'|'.join(lexicon().number_words)})"
 _TEAM = re.compile(
@@ -36,7 +36,6 @@ _BUDGET = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_SPLIT = re.compile(r"[;\n]|(?<=[.!?])\s+|,\s+(?![^(]*\))")
-_LIST_MARK = re.compile(r"^\s*(?:[-*\u2022+]|\d+[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def constraints(stated: str, sentences: Sequence[str]) -> tuple[ConstraintIdea, 
 def _rows(text: str) -> list[ConstraintIdea]:
     rows: list[ConstraintIdea] = []
     for clause in _CLAUSE_SPLIT.split(text):
-        cleaned = _LIST_MARK.sub("", clause).strip().rstrip(".!?;:,").strip()
+        cleaned = LIST_MARK.sub("", clause).strip().rstrip(".!?;:,").strip()
         if not cleaned:
             continue
         kind = kind_of(cleaned)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from docflow.offline.knowledge import lexicon
 
+LIST_MARK = re.compile(r"^\s*(?:[-*\u2022+]|\d+[.)])\s+")  # "- ", "* ", "1. ", "2) "
 _TOKEN = re.compile(r"\.net\b|[a-z0-9]+[#+]*")
 
 
